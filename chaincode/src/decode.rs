@@ -1,0 +1,387 @@
+//! From wire types to domain types: every shape rule (lengths, ranges, enum
+//! values, text syntax) is checked here, once, and answered with a
+//! [`ValidationCode`]. Rules in `rules/` then work on types that are valid by
+//! construction.
+
+use prost::Message;
+use reciprocity_proto::v1 as pb;
+use sha2::{Digest, Sha256};
+
+use crate::ValidationCode;
+use crate::calendar;
+use crate::envelope::key_check;
+use crate::model::{
+    ClubId, ClubSpec, DayRange, FeeSettlement, MemberId, MemberStatus, NodeInfo, Policy,
+    ProposalAction, Role, Roles, Terms, TxId, VoteChoice,
+};
+
+/// Domain tag prepended to the terms bytes before hashing.
+pub const TERMS_HASH_DOMAIN: &[u8] = b"reciprocity/terms/v1";
+
+/// Bounds on what a transaction may carry.
+pub mod limits {
+    /// Longest club name, in characters.
+    pub const CLUB_NAME_CHARS_MAX: usize = 100;
+    /// Most nodes per club.
+    pub const CLUB_NODES_MAX: usize = 16;
+    /// Longest node address, in bytes.
+    pub const NODE_ADDRESS_BYTES_MAX: usize = 256;
+    /// Furthest a UTC offset may be from zero, in minutes (UTC-14..UTC+14).
+    pub const UTC_OFFSET_MINUTES_ABS_MAX: i32 = 840;
+    /// Most clubs in genesis.
+    pub const GENESIS_CLUBS_MAX: usize = 1000;
+    /// Longest tier name, in bytes.
+    pub const TIER_BYTES_MAX: usize = 32;
+    /// Most tiers an agreement covers.
+    pub const TERMS_TIERS_MAX: usize = 32;
+    /// Most blackout ranges in terms.
+    pub const TERMS_BLACKOUTS_MAX: usize = 64;
+    /// Most visit-days per month terms may grant.
+    pub const VISIT_DAYS_PER_MONTH_MAX: u32 = 31;
+    /// Most visit-days per year terms may grant.
+    pub const VISIT_DAYS_PER_YEAR_MAX: u32 = 366;
+    /// Most guests per visit terms may grant.
+    pub const GUESTS_PER_VISIT_MAX: u32 = 100;
+    /// Longest notice period, in days.
+    pub const NOTICE_DAYS_MAX: u32 = 3650;
+    /// Longest span of a letter of introduction, in days.
+    pub const INTRODUCTION_DAYS_MAX: u32 = 366;
+    /// Longest resolution text, in characters.
+    pub const RESOLUTION_CHARS_MAX: usize = 2000;
+    /// Shortest allowed `tx_validity_ms_max` in a policy.
+    pub const POLICY_TX_VALIDITY_MS_MIN: u64 = 1_000;
+    /// Longest allowed `tx_validity_ms_max` in a policy (30 days).
+    pub const POLICY_TX_VALIDITY_MS_MAX: u64 = 30 * 86_400_000;
+    /// Longest allowed `clock_skew_ms_max` in a policy (1 hour).
+    pub const POLICY_CLOCK_SKEW_MS_MAX: u64 = 3_600_000;
+    /// Longest allowed voting period in a policy (1 year).
+    pub const POLICY_VOTING_PERIOD_MS_MAX: u64 = 366 * 86_400_000;
+}
+
+/// A decoded, shape-checked transaction body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TxBody {
+    Genesis { clubs: Vec<ClubSpec>, policy: Policy },
+    EnrollIdentity { key: crate::PublicKey, roles: Roles },
+    RevokeIdentity { key: crate::PublicKey },
+    RegisterMember { member_id: MemberId, tier: String, valid_until_day: u32 },
+    UpdateMember {
+        member_id: MemberId,
+        status: Option<MemberStatus>,
+        tier: Option<String>,
+        valid_until_day: Option<u32>,
+    },
+    ProposeAgreement { counterparty: ClubId, terms: Terms, terms_hash: [u8; 32] },
+    AmendAgreement { counterparty: ClubId, terms: Terms, terms_hash: [u8; 32] },
+    AcceptAgreement { counterparty: ClubId, terms_hash: [u8; 32] },
+    SuspendAgreement { counterparty: ClubId },
+    ResumeAgreement { counterparty: ClubId },
+    TerminateAgreement { counterparty: ClubId },
+    IssueIntroduction { member_id: MemberId, host: ClubId, from_day: u32, until_day: u32 },
+    RecordVisit { member_id: MemberId, guests: u32 },
+    VoidVisit { visit_id: TxId },
+    CreateProposal { voting_period_ms: u64, action: ProposalAction },
+    CastVote { proposal_id: TxId, choice: VoteChoice },
+}
+
+type Decoded<T> = Result<T, ValidationCode>;
+
+/// Decodes payload bytes.
+pub(crate) fn payload(bytes: &[u8]) -> Decoded<pb::TxPayload> {
+    pb::TxPayload::decode(bytes).map_err(|_| ValidationCode::MalformedPayload)
+}
+
+/// SHA-256 of [`TERMS_HASH_DOMAIN`] and the encoded terms: what the accepting club signs.
+pub fn terms_hash(terms_bytes: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(TERMS_HASH_DOMAIN);
+    hasher.update(terms_bytes);
+    hasher.finalize().into()
+}
+
+fn club_ref(text: &str) -> Decoded<ClubId> {
+    // A malformed id can name no club.
+    ClubId::parse(text).ok_or(ValidationCode::UnknownClub)
+}
+
+fn member_id(bytes: &[u8]) -> Decoded<MemberId> {
+    MemberId::from_slice(bytes).ok_or(ValidationCode::InvalidMemberId)
+}
+
+fn day(value: u32) -> Decoded<u32> {
+    calendar::is_valid_day(value).then_some(value).ok_or(ValidationCode::InvalidDate)
+}
+
+/// Checks a tier name: 1-32 bytes of `a-z`, `0-9`, `-`, `_`.
+pub fn tier(text: &str) -> Result<String, ValidationCode> {
+    let ok = !text.is_empty()
+        && text.len() <= limits::TIER_BYTES_MAX
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    ok.then(|| text.to_owned()).ok_or(ValidationCode::InvalidTier)
+}
+
+fn role(value: i32) -> Decoded<Role> {
+    match pb::Role::try_from(value) {
+        Ok(pb::Role::Admin) => Ok(Role::Admin),
+        Ok(pb::Role::Registrar) => Ok(Role::Registrar),
+        Ok(pb::Role::FrontDesk) => Ok(Role::FrontDesk),
+        Ok(pb::Role::Governor) => Ok(Role::Governor),
+        Ok(pb::Role::Unspecified) | Err(_) => Err(ValidationCode::InvalidRoles),
+    }
+}
+
+/// Decodes and validates encoded `AgreementTerms`.
+pub fn terms(bytes: &[u8]) -> Result<Terms, ValidationCode> {
+    let t = pb::AgreementTerms::decode(bytes).map_err(|_| ValidationCode::InvalidTerms)?;
+    let invalid = ValidationCode::InvalidTerms;
+    if t.tiers_covered.is_empty() || t.tiers_covered.len() > limits::TERMS_TIERS_MAX {
+        return Err(invalid);
+    }
+    let mut tiers = Vec::with_capacity(t.tiers_covered.len());
+    for name in &t.tiers_covered {
+        let name = tier(name).map_err(|_| invalid)?;
+        if tiers.contains(&name) {
+            return Err(invalid);
+        }
+        tiers.push(name);
+    }
+    let month_ok = (1..=limits::VISIT_DAYS_PER_MONTH_MAX).contains(&t.visit_days_per_month_max);
+    let year_ok = (t.visit_days_per_month_max..=limits::VISIT_DAYS_PER_YEAR_MAX)
+        .contains(&t.visit_days_per_year_max);
+    if !month_ok || !year_ok || t.guests_per_visit_max > limits::GUESTS_PER_VISIT_MAX {
+        return Err(invalid);
+    }
+    let currency_ok = t.fee_currency.len() == 3 && t.fee_currency.bytes().all(|b| b.is_ascii_uppercase());
+    if !currency_ok {
+        return Err(invalid);
+    }
+    let fee_settlement = match pb::FeeSettlement::try_from(t.fee_settlement) {
+        Ok(pb::FeeSettlement::OnSite) => FeeSettlement::OnSite,
+        Ok(pb::FeeSettlement::BilledToHomeClub) => FeeSettlement::BilledToHomeClub,
+        _ => return Err(invalid),
+    };
+    let valid_from_day = day(t.valid_from_day).map_err(|_| invalid)?;
+    let valid_until_day = match t.valid_until_day {
+        0 => None,
+        until => {
+            let until = day(until).map_err(|_| invalid)?;
+            if until < valid_from_day {
+                return Err(invalid);
+            }
+            Some(until)
+        }
+    };
+    if t.blackouts.len() > limits::TERMS_BLACKOUTS_MAX || t.notice_days > limits::NOTICE_DAYS_MAX {
+        return Err(invalid);
+    }
+    let mut blackouts = Vec::with_capacity(t.blackouts.len());
+    for range in &t.blackouts {
+        let first_day = day(range.first_day).map_err(|_| invalid)?;
+        let last_day = day(range.last_day).map_err(|_| invalid)?;
+        if first_day > last_day {
+            return Err(invalid);
+        }
+        blackouts.push(DayRange { first_day, last_day });
+    }
+    Ok(Terms {
+        tiers_covered: tiers,
+        visit_days_per_month_max: t.visit_days_per_month_max,
+        visit_days_per_year_max: t.visit_days_per_year_max,
+        guests_per_visit_max: t.guests_per_visit_max,
+        visit_fee_minor: t.visit_fee_minor,
+        fee_currency: t.fee_currency,
+        fee_settlement,
+        valid_from_day,
+        valid_until_day,
+        blackouts,
+        notice_days: t.notice_days,
+        introduction_required: t.introduction_required,
+    })
+}
+
+/// Validates a club spec; key problems answer with their own codes.
+pub fn club_spec(spec: &pb::ClubSpec) -> Result<ClubSpec, ValidationCode> {
+    let invalid = ValidationCode::InvalidClub;
+    let club_id = ClubId::parse(&spec.club_id).ok_or(invalid)?;
+    let name_chars = spec.name.chars().count();
+    let name_ok = (1..=limits::CLUB_NAME_CHARS_MAX).contains(&name_chars)
+        && !spec.name.chars().any(char::is_control)
+        && spec.name.trim() == spec.name;
+    if !name_ok {
+        return Err(invalid);
+    }
+    let club_key = key_check(&spec.club_key)?;
+    if spec.nodes.is_empty() || spec.nodes.len() > limits::CLUB_NODES_MAX {
+        return Err(invalid);
+    }
+    let mut nodes: Vec<NodeInfo> = Vec::with_capacity(spec.nodes.len());
+    for node in &spec.nodes {
+        let node_key = key_check(&node.node_key)?;
+        let address_ok = !node.address.is_empty()
+            && node.address.len() <= limits::NODE_ADDRESS_BYTES_MAX
+            && !node.address.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !address_ok || nodes.iter().any(|n| n.node_key == node_key) {
+            return Err(invalid);
+        }
+        nodes.push(NodeInfo { node_key, address: node.address.clone() });
+    }
+    if spec.utc_offset_minutes.abs() > limits::UTC_OFFSET_MINUTES_ABS_MAX {
+        return Err(invalid);
+    }
+    Ok(ClubSpec {
+        club_id,
+        name: spec.name.clone(),
+        club_key,
+        nodes,
+        utc_offset_minutes: spec.utc_offset_minutes,
+    })
+}
+
+/// Validates a policy.
+pub fn policy(p: &pb::Policy) -> Result<Policy, ValidationCode> {
+    let ok = (1..=10_000).contains(&p.quorum_bp)
+        && p.threshold_bp < 10_000
+        && (p.threshold_bp..10_000).contains(&p.removal_threshold_bp)
+        && p.voting_period_ms_min >= 1
+        && p.voting_period_ms_min <= p.voting_period_ms_max
+        && p.voting_period_ms_max <= limits::POLICY_VOTING_PERIOD_MS_MAX
+        && (limits::POLICY_TX_VALIDITY_MS_MIN..=limits::POLICY_TX_VALIDITY_MS_MAX)
+            .contains(&p.tx_validity_ms_max)
+        && p.clock_skew_ms_max <= limits::POLICY_CLOCK_SKEW_MS_MAX;
+    ok.then_some(Policy {
+        quorum_bp: p.quorum_bp,
+        threshold_bp: p.threshold_bp,
+        removal_threshold_bp: p.removal_threshold_bp,
+        voting_period_ms_min: p.voting_period_ms_min,
+        voting_period_ms_max: p.voting_period_ms_max,
+        tx_validity_ms_max: p.tx_validity_ms_max,
+        clock_skew_ms_max: p.clock_skew_ms_max,
+    })
+    .ok_or(ValidationCode::InvalidPolicy)
+}
+
+fn proposal_action(action: Option<&pb::create_proposal::Action>) -> Decoded<ProposalAction> {
+    use pb::create_proposal::Action;
+    Ok(match action.ok_or(ValidationCode::InvalidProposal)? {
+        Action::AdmitClub(spec) => ProposalAction::AdmitClub(club_spec(spec)?),
+        Action::SuspendClub(id) => ProposalAction::SuspendClub(club_ref(id)?),
+        Action::ReinstateClub(id) => ProposalAction::ReinstateClub(club_ref(id)?),
+        Action::RemoveClub(id) => ProposalAction::RemoveClub(club_ref(id)?),
+        Action::ChangePolicy(p) => ProposalAction::ChangePolicy(policy(p)?),
+        Action::Resolution(text) => {
+            let chars = text.chars().count();
+            if chars == 0 || chars > limits::RESOLUTION_CHARS_MAX || text.trim().is_empty() {
+                return Err(ValidationCode::InvalidProposal);
+            }
+            ProposalAction::Resolution(text.clone())
+        }
+    })
+}
+
+/// Shape-checks a body.
+pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
+    use pb::tx_payload::Body;
+    Ok(match body {
+        Body::Genesis(g) => {
+            let invalid = ValidationCode::InvalidGenesis;
+            if g.clubs.is_empty() || g.clubs.len() > limits::GENESIS_CLUBS_MAX {
+                return Err(invalid);
+            }
+            let clubs = g
+                .clubs
+                .iter()
+                .map(club_spec)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| invalid)?;
+            let policy = policy(g.policy.as_ref().ok_or(invalid)?).map_err(|_| invalid)?;
+            TxBody::Genesis { clubs, policy }
+        }
+        Body::EnrollIdentity(e) => {
+            let key = key_check(&e.public_key)?;
+            let roles = e.roles.iter().map(|r| role(*r)).collect::<Decoded<Vec<Role>>>()?;
+            let roles = Roles::from_roles(&roles).ok_or(ValidationCode::InvalidRoles)?;
+            TxBody::EnrollIdentity { key, roles }
+        }
+        Body::RevokeIdentity(r) => TxBody::RevokeIdentity { key: key_check(&r.public_key)? },
+        Body::RegisterMember(m) => TxBody::RegisterMember {
+            member_id: member_id(&m.member_id)?,
+            tier: tier(&m.tier)?,
+            valid_until_day: day(m.valid_until_day)?,
+        },
+        Body::UpdateMember(m) => {
+            let status = match pb::MemberStatus::try_from(m.status) {
+                Ok(pb::MemberStatus::Unspecified) => None,
+                Ok(pb::MemberStatus::Active) => Some(MemberStatus::Active),
+                Ok(pb::MemberStatus::Suspended) => Some(MemberStatus::Suspended),
+                Ok(pb::MemberStatus::Expired) => Some(MemberStatus::Expired),
+                Ok(pb::MemberStatus::Resigned) => Some(MemberStatus::Resigned),
+                Err(_) => return Err(ValidationCode::InvalidStatus),
+            };
+            let member_id = member_id(&m.member_id)?;
+            let tier = m.tier.as_deref().map(tier).transpose()?;
+            let valid_until_day = m.valid_until_day.map(day).transpose()?;
+            if status.is_none() && tier.is_none() && valid_until_day.is_none() {
+                return Err(ValidationCode::EmptyUpdate);
+            }
+            TxBody::UpdateMember { member_id, status, tier, valid_until_day }
+        }
+        Body::ProposeAgreement(p) => TxBody::ProposeAgreement {
+            counterparty: club_ref(&p.counterparty_club)?,
+            terms: terms(&p.terms)?,
+            terms_hash: terms_hash(&p.terms),
+        },
+        Body::AmendAgreement(p) => TxBody::AmendAgreement {
+            counterparty: club_ref(&p.counterparty_club)?,
+            terms: terms(&p.terms)?,
+            terms_hash: terms_hash(&p.terms),
+        },
+        Body::AcceptAgreement(a) => TxBody::AcceptAgreement {
+            counterparty: club_ref(&a.counterparty_club)?,
+            terms_hash: a
+                .terms_hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| ValidationCode::TermsHashMismatch)?,
+        },
+        Body::SuspendAgreement(s) => {
+            TxBody::SuspendAgreement { counterparty: club_ref(&s.counterparty_club)? }
+        }
+        Body::ResumeAgreement(r) => {
+            TxBody::ResumeAgreement { counterparty: club_ref(&r.counterparty_club)? }
+        }
+        Body::TerminateAgreement(t) => {
+            TxBody::TerminateAgreement { counterparty: club_ref(&t.counterparty_club)? }
+        }
+        Body::IssueIntroduction(i) => {
+            let member_id = member_id(&i.member_id)?;
+            let host = club_ref(&i.host_club)?;
+            let from_day = day(i.valid_from_day)?;
+            let until_day = day(i.valid_until_day)?;
+            let span_ok = from_day <= until_day
+                && until_day - from_day < limits::INTRODUCTION_DAYS_MAX;
+            if !span_ok {
+                return Err(ValidationCode::InvalidIntroduction);
+            }
+            TxBody::IssueIntroduction { member_id, host, from_day, until_day }
+        }
+        Body::RecordVisit(v) => {
+            TxBody::RecordVisit { member_id: member_id(&v.member_id)?, guests: v.guests }
+        }
+        Body::VoidVisit(v) => TxBody::VoidVisit {
+            visit_id: TxId::from_slice(&v.visit_id).ok_or(ValidationCode::UnknownVisit)?,
+        },
+        Body::CreateProposal(p) => TxBody::CreateProposal {
+            voting_period_ms: p.voting_period_ms,
+            action: proposal_action(p.action.as_ref())?,
+        },
+        Body::CastVote(v) => TxBody::CastVote {
+            proposal_id: TxId::from_slice(&v.proposal_id).ok_or(ValidationCode::UnknownProposal)?,
+            choice: match pb::VoteChoice::try_from(v.choice) {
+                Ok(pb::VoteChoice::Yes) => VoteChoice::Yes,
+                Ok(pb::VoteChoice::No) => VoteChoice::No,
+                Ok(pb::VoteChoice::Abstain) => VoteChoice::Abstain,
+                _ => return Err(ValidationCode::InvalidVote),
+            },
+        },
+    })
+}
