@@ -61,27 +61,72 @@ pub mod limits {
 /// A decoded, shape-checked transaction body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TxBody {
-    Genesis { clubs: Vec<ClubSpec>, policy: Policy },
-    EnrollIdentity { key: crate::PublicKey, roles: Roles },
-    RevokeIdentity { key: crate::PublicKey },
-    RegisterMember { member_id: MemberId, tier: String, valid_until_day: u32 },
+    Genesis {
+        clubs: Vec<ClubSpec>,
+        policy: Policy,
+    },
+    EnrollIdentity {
+        key: crate::PublicKey,
+        roles: Roles,
+    },
+    RevokeIdentity {
+        key: crate::PublicKey,
+    },
+    RegisterMember {
+        member_id: MemberId,
+        tier: String,
+        valid_until_day: u32,
+    },
     UpdateMember {
         member_id: MemberId,
         status: Option<MemberStatus>,
         tier: Option<String>,
         valid_until_day: Option<u32>,
     },
-    ProposeAgreement { counterparty: ClubId, terms: Terms, terms_hash: [u8; 32] },
-    AmendAgreement { counterparty: ClubId, terms: Terms, terms_hash: [u8; 32] },
-    AcceptAgreement { counterparty: ClubId, terms_hash: [u8; 32] },
-    SuspendAgreement { counterparty: ClubId },
-    ResumeAgreement { counterparty: ClubId },
-    TerminateAgreement { counterparty: ClubId },
-    IssueIntroduction { member_id: MemberId, host: ClubId, from_day: u32, until_day: u32 },
-    RecordVisit { member_id: MemberId, guests: u32 },
-    VoidVisit { visit_id: TxId },
-    CreateProposal { voting_period_ms: u64, action: ProposalAction },
-    CastVote { proposal_id: TxId, choice: VoteChoice },
+    ProposeAgreement {
+        counterparty: ClubId,
+        terms: Terms,
+        terms_hash: [u8; 32],
+    },
+    AmendAgreement {
+        counterparty: ClubId,
+        terms: Terms,
+        terms_hash: [u8; 32],
+    },
+    AcceptAgreement {
+        counterparty: ClubId,
+        terms_hash: [u8; 32],
+    },
+    SuspendAgreement {
+        counterparty: ClubId,
+    },
+    ResumeAgreement {
+        counterparty: ClubId,
+    },
+    TerminateAgreement {
+        counterparty: ClubId,
+    },
+    IssueIntroduction {
+        member_id: MemberId,
+        host: ClubId,
+        from_day: u32,
+        until_day: u32,
+    },
+    RecordVisit {
+        member_id: MemberId,
+        guests: u32,
+    },
+    VoidVisit {
+        visit_id: TxId,
+    },
+    CreateProposal {
+        voting_period_ms: u64,
+        action: ProposalAction,
+    },
+    CastVote {
+        proposal_id: TxId,
+        choice: VoteChoice,
+    },
 }
 
 type Decoded<T> = Result<T, ValidationCode>;
@@ -99,6 +144,11 @@ pub fn terms_hash(terms_bytes: &[u8]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// Checks an Ed25519 public key: 32 bytes, a valid point, not weak.
+pub fn public_key(bytes: &[u8]) -> Result<crate::PublicKey, ValidationCode> {
+    key_check(bytes)
+}
+
 fn club_ref(text: &str) -> Decoded<ClubId> {
     // A malformed id can name no club.
     ClubId::parse(text).ok_or(ValidationCode::UnknownClub)
@@ -109,15 +159,20 @@ fn member_id(bytes: &[u8]) -> Decoded<MemberId> {
 }
 
 fn day(value: u32) -> Decoded<u32> {
-    calendar::is_valid_day(value).then_some(value).ok_or(ValidationCode::InvalidDate)
+    calendar::is_valid_day(value)
+        .then_some(value)
+        .ok_or(ValidationCode::InvalidDate)
 }
 
 /// Checks a tier name: 1-32 bytes of `a-z`, `0-9`, `-`, `_`.
 pub fn tier(text: &str) -> Result<String, ValidationCode> {
     let ok = !text.is_empty()
         && text.len() <= limits::TIER_BYTES_MAX
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    ok.then(|| text.to_owned()).ok_or(ValidationCode::InvalidTier)
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    ok.then(|| text.to_owned())
+        .ok_or(ValidationCode::InvalidTier)
 }
 
 fn role(value: i32) -> Decoded<Role> {
@@ -151,7 +206,8 @@ pub fn terms(bytes: &[u8]) -> Result<Terms, ValidationCode> {
     if !month_ok || !year_ok || t.guests_per_visit_max > limits::GUESTS_PER_VISIT_MAX {
         return Err(invalid);
     }
-    let currency_ok = t.fee_currency.len() == 3 && t.fee_currency.bytes().all(|b| b.is_ascii_uppercase());
+    let currency_ok =
+        t.fee_currency.len() == 3 && t.fee_currency.bytes().all(|b| b.is_ascii_uppercase());
     if !currency_ok {
         return Err(invalid);
     }
@@ -181,7 +237,10 @@ pub fn terms(bytes: &[u8]) -> Result<Terms, ValidationCode> {
         if first_day > last_day {
             return Err(invalid);
         }
-        blackouts.push(DayRange { first_day, last_day });
+        blackouts.push(DayRange {
+            first_day,
+            last_day,
+        });
     }
     Ok(Terms {
         tiers_covered: tiers,
@@ -219,11 +278,17 @@ pub fn club_spec(spec: &pb::ClubSpec) -> Result<ClubSpec, ValidationCode> {
         let node_key = key_check(&node.node_key)?;
         let address_ok = !node.address.is_empty()
             && node.address.len() <= limits::NODE_ADDRESS_BYTES_MAX
-            && !node.address.chars().any(|c| c.is_control() || c.is_whitespace());
+            && !node
+                .address
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace());
         if !address_ok || nodes.iter().any(|n| n.node_key == node_key) {
             return Err(invalid);
         }
-        nodes.push(NodeInfo { node_key, address: node.address.clone() });
+        nodes.push(NodeInfo {
+            node_key,
+            address: node.address.clone(),
+        });
     }
     if spec.utc_offset_minutes.abs() > limits::UTC_OFFSET_MINUTES_ABS_MAX {
         return Err(invalid);
@@ -298,11 +363,17 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
         }
         Body::EnrollIdentity(e) => {
             let key = key_check(&e.public_key)?;
-            let roles = e.roles.iter().map(|r| role(*r)).collect::<Decoded<Vec<Role>>>()?;
+            let roles = e
+                .roles
+                .iter()
+                .map(|r| role(*r))
+                .collect::<Decoded<Vec<Role>>>()?;
             let roles = Roles::from_roles(&roles).ok_or(ValidationCode::InvalidRoles)?;
             TxBody::EnrollIdentity { key, roles }
         }
-        Body::RevokeIdentity(r) => TxBody::RevokeIdentity { key: key_check(&r.public_key)? },
+        Body::RevokeIdentity(r) => TxBody::RevokeIdentity {
+            key: key_check(&r.public_key)?,
+        },
         Body::RegisterMember(m) => TxBody::RegisterMember {
             member_id: member_id(&m.member_id)?,
             tier: tier(&m.tier)?,
@@ -323,7 +394,12 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
             if status.is_none() && tier.is_none() && valid_until_day.is_none() {
                 return Err(ValidationCode::EmptyUpdate);
             }
-            TxBody::UpdateMember { member_id, status, tier, valid_until_day }
+            TxBody::UpdateMember {
+                member_id,
+                status,
+                tier,
+                valid_until_day,
+            }
         }
         Body::ProposeAgreement(p) => TxBody::ProposeAgreement {
             counterparty: club_ref(&p.counterparty_club)?,
@@ -343,30 +419,36 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
                 .try_into()
                 .map_err(|_| ValidationCode::TermsHashMismatch)?,
         },
-        Body::SuspendAgreement(s) => {
-            TxBody::SuspendAgreement { counterparty: club_ref(&s.counterparty_club)? }
-        }
-        Body::ResumeAgreement(r) => {
-            TxBody::ResumeAgreement { counterparty: club_ref(&r.counterparty_club)? }
-        }
-        Body::TerminateAgreement(t) => {
-            TxBody::TerminateAgreement { counterparty: club_ref(&t.counterparty_club)? }
-        }
+        Body::SuspendAgreement(s) => TxBody::SuspendAgreement {
+            counterparty: club_ref(&s.counterparty_club)?,
+        },
+        Body::ResumeAgreement(r) => TxBody::ResumeAgreement {
+            counterparty: club_ref(&r.counterparty_club)?,
+        },
+        Body::TerminateAgreement(t) => TxBody::TerminateAgreement {
+            counterparty: club_ref(&t.counterparty_club)?,
+        },
         Body::IssueIntroduction(i) => {
             let member_id = member_id(&i.member_id)?;
             let host = club_ref(&i.host_club)?;
             let from_day = day(i.valid_from_day)?;
             let until_day = day(i.valid_until_day)?;
-            let span_ok = from_day <= until_day
-                && until_day - from_day < limits::INTRODUCTION_DAYS_MAX;
+            let span_ok =
+                from_day <= until_day && until_day - from_day < limits::INTRODUCTION_DAYS_MAX;
             if !span_ok {
                 return Err(ValidationCode::InvalidIntroduction);
             }
-            TxBody::IssueIntroduction { member_id, host, from_day, until_day }
+            TxBody::IssueIntroduction {
+                member_id,
+                host,
+                from_day,
+                until_day,
+            }
         }
-        Body::RecordVisit(v) => {
-            TxBody::RecordVisit { member_id: member_id(&v.member_id)?, guests: v.guests }
-        }
+        Body::RecordVisit(v) => TxBody::RecordVisit {
+            member_id: member_id(&v.member_id)?,
+            guests: v.guests,
+        },
         Body::VoidVisit(v) => TxBody::VoidVisit {
             visit_id: TxId::from_slice(&v.visit_id).ok_or(ValidationCode::UnknownVisit)?,
         },

@@ -156,8 +156,8 @@ mod state;
 mod store;
 
 pub use apply::{
-    BlockContext, BlockOutcome, ChainPosition, TX_IDS_PRUNED_PER_BLOCK_MAX, TxOutcome,
-    apply_block, chain_position,
+    BlockContext, BlockOutcome, ChainPosition, TX_IDS_PRUNED_PER_BLOCK_MAX, TxOutcome, apply_block,
+    chain_position,
 };
 pub use code::ValidationCode;
 pub use decode::{TERMS_HASH_DOMAIN, terms_hash};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ValidationCode;
 use crate::error::Result;
 use crate::keys;
 use crate::model::{
@@ -12,7 +13,6 @@ use crate::model::{
 use crate::rules::{governance, visit};
 use crate::state::load;
 use crate::store::StateRead;
-use crate::ValidationCode;
 
 /// The policy in force (none before genesis).
 pub fn policy(view: &dyn StateRead) -> Result<Option<Policy>> {

@@ -2,17 +2,21 @@
 //! suspend and resume per side, terminate with notice.
 
 use super::{RuleResult, TxCtx, active_club, authorize, known_club};
+use crate::ValidationCode;
 use crate::calendar::{self, DAY_MS};
 use crate::decode::limits::UTC_OFFSET_MINUTES_ABS_MAX;
 use crate::event::Event;
 use crate::keys;
-use crate::model::{Agreement, Club, ClubId, Offer, Role, Terms, TermsVersion, Termination};
+use crate::model::{Agreement, Club, ClubId, Offer, Role, Termination, Terms, TermsVersion};
 use crate::state::{load, save};
 use crate::store::Overlay;
-use crate::ValidationCode;
 
 fn pair(a: &ClubId, b: &ClubId) -> (ClubId, ClubId) {
-    if a <= b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) }
+    if a <= b {
+        (a.clone(), b.clone())
+    } else {
+        (b.clone(), a.clone())
+    }
 }
 
 /// The signer's club (as admin) and the named counterparty, which must differ.
@@ -42,7 +46,12 @@ fn agreement_event(kind: &str, agreement: &Agreement, by: &ClubId) -> Event {
 }
 
 /// An agreement that has been accepted and is not terminated at block time.
-fn in_force(overlay: &Overlay<'_>, cx: &TxCtx<'_>, a: &ClubId, b: &ClubId) -> RuleResult<Agreement> {
+fn in_force(
+    overlay: &Overlay<'_>,
+    cx: &TxCtx<'_>,
+    a: &ClubId,
+    b: &ClubId,
+) -> RuleResult<Agreement> {
     let agreement: Agreement =
         load(overlay, &keys::agreement(a, b))?.ok_or(ValidationCode::NoAgreement)?;
     if agreement.versions.is_empty() {
@@ -102,8 +111,14 @@ pub(crate) fn offer(
             },
         }
     };
-    let kind = if is_amendment { "agreement.amendment_offered" } else { "agreement.offered" };
-    events.push(agreement_event(kind, &agreement, &own_id).with("terms_hash", hex::encode(terms_hash)));
+    let kind = if is_amendment {
+        "agreement.amendment_offered"
+    } else {
+        "agreement.offered"
+    };
+    events.push(
+        agreement_event(kind, &agreement, &own_id).with("terms_hash", hex::encode(terms_hash)),
+    );
     overlay.put(keys::club_agreement(&own_id, counterparty), Vec::new());
     overlay.put(keys::club_agreement(counterparty, &own_id), Vec::new());
     save(overlay, keys::agreement(&own_id, counterparty), &agreement);
@@ -121,7 +136,10 @@ pub(crate) fn accept(
     let own_id = own.spec.club_id;
     let mut agreement: Agreement = load(overlay, &keys::agreement(&own_id, counterparty))?
         .ok_or(ValidationCode::NoPendingOffer)?;
-    let offer = agreement.pending.take().ok_or(ValidationCode::NoPendingOffer)?;
+    let offer = agreement
+        .pending
+        .take()
+        .ok_or(ValidationCode::NoPendingOffer)?;
     if offer.offered_by == own_id {
         return Err(ValidationCode::CannotAcceptOwnOffer.into());
     }
@@ -145,9 +163,15 @@ pub(crate) fn accept(
         offered_by: offer.offered_by,
         accepted_height: cx.block.height,
     });
-    agreement.versions.sort_by_key(|v| (v.terms.valid_from_day, v.version));
+    agreement
+        .versions
+        .sort_by_key(|v| (v.terms.valid_from_day, v.version));
     prune_superseded(&mut agreement, cx.block.timestamp_ms);
-    let kind = if offer.is_amendment { "agreement.amended" } else { "agreement.accepted" };
+    let kind = if offer.is_amendment {
+        "agreement.amended"
+    } else {
+        "agreement.accepted"
+    };
     events.push(
         agreement_event(kind, &agreement, &own_id)
             .with("version", version)
@@ -168,7 +192,10 @@ fn prune_superseded(agreement: &mut Agreement, now_ms: u64) {
     if let Some(index) = started {
         agreement.versions.drain(..index);
     }
-    assert!(!agreement.versions.is_empty(), "agreement: pruning left no version");
+    assert!(
+        !agreement.versions.is_empty(),
+        "agreement: pruning left no version"
+    );
 }
 
 pub(crate) fn suspend(
@@ -228,7 +255,10 @@ pub(crate) fn terminate(
         .terms
         .notice_days;
     let effective_at_ms = cx.block.timestamp_ms + u64::from(notice_days) * DAY_MS;
-    agreement.termination = Some(Termination { by: own_id.clone(), effective_at_ms });
+    agreement.termination = Some(Termination {
+        by: own_id.clone(),
+        effective_at_ms,
+    });
     agreement.pending = None;
     events.push(
         agreement_event("agreement.terminated", &agreement, &own_id)

@@ -13,15 +13,15 @@
 
 use super::genesis::{admit, check_admissible};
 use super::{RuleResult, TxCtx, authorize, known_club, policy};
+use crate::ValidationCode;
 use crate::event::Event;
 use crate::keys;
 use crate::model::{
-    Club, ClubId, ClubStatus, CloseReason, Proposal, ProposalAction, ProposalStatus, Role, Tally,
+    CloseReason, Club, ClubId, ClubStatus, Proposal, ProposalAction, ProposalStatus, Role, Tally,
     TxId, VoteChoice,
 };
 use crate::state::{load, save};
 use crate::store::{Overlay, StateRead};
-use crate::ValidationCode;
 
 /// Whether a final tally passes.
 pub fn passes(tally: Tally, quorum_bp: u32, threshold_bp: u32) -> bool {
@@ -36,13 +36,19 @@ pub fn passes(tally: Tally, quorum_bp: u32, threshold_bp: u32) -> bool {
 pub fn decided(tally: Tally, quorum_bp: u32, threshold_bp: u32) -> Option<bool> {
     let rest = tally.not_voted();
     // All remaining yes is the best case for passing.
-    let best = Tally { yes: tally.yes + rest, ..tally };
+    let best = Tally {
+        yes: tally.yes + rest,
+        ..tally
+    };
     if !passes(best, quorum_bp, threshold_bp) {
         return Some(false);
     }
     // Failing is possible by staying away (turnout) or by voting no (threshold).
     let worst_turnout = tally;
-    let worst_share = Tally { no: tally.no + rest, ..tally };
+    let worst_share = Tally {
+        no: tally.no + rest,
+        ..tally
+    };
     let can_fail = !passes(worst_turnout, quorum_bp, threshold_bp)
         || !passes(worst_share, quorum_bp, threshold_bp);
     if !can_fail {
@@ -183,7 +189,14 @@ pub(crate) fn vote(
             .with("abstain", tally.abstain),
     );
     if decided(tally, proposal.quorum_bp, proposal.threshold_bp).is_some() {
-        close(overlay, cx.block.timestamp_ms, cx.block.height, &mut proposal, CloseReason::Decided, events)?;
+        close(
+            overlay,
+            cx.block.timestamp_ms,
+            cx.block.height,
+            &mut proposal,
+            CloseReason::Decided,
+            events,
+        )?;
     }
     save(overlay, keys::proposal(&proposal_id), &proposal);
     Ok(())
@@ -198,12 +211,23 @@ pub(crate) fn close(
     reason: CloseReason,
     events: &mut Vec<Event>,
 ) -> RuleResult<()> {
-    assert_eq!(proposal.status, ProposalStatus::Open, "governance: closing a closed proposal");
+    assert_eq!(
+        proposal.status,
+        ProposalStatus::Open,
+        "governance: closing a closed proposal"
+    );
     let tally = proposal.tally();
     let passed = passes(tally, proposal.quorum_bp, proposal.threshold_bp);
-    proposal.status = if passed { ProposalStatus::Passed } else { ProposalStatus::Rejected };
+    proposal.status = if passed {
+        ProposalStatus::Passed
+    } else {
+        ProposalStatus::Rejected
+    };
     proposal.closed = Some((now_ms, reason));
-    overlay.delete(keys::proposal_open(proposal.ends_at_ms, &proposal.proposal_id));
+    overlay.delete(keys::proposal_open(
+        proposal.ends_at_ms,
+        &proposal.proposal_id,
+    ));
     events.push(
         Event::new("proposal.closed")
             .with("proposal_id", proposal.proposal_id)
@@ -251,15 +275,27 @@ fn execute(
         ProposalAction::AdmitClub(spec) => admit(overlay, height, spec.clone(), events)?,
         ProposalAction::SuspendClub(club) => {
             set_status(overlay, club, ClubStatus::Suspended)?;
-            events.push(Event::new("club.suspended").with("club_id", club).with("proposal_id", id));
+            events.push(
+                Event::new("club.suspended")
+                    .with("club_id", club)
+                    .with("proposal_id", id),
+            );
         }
         ProposalAction::ReinstateClub(club) => {
             set_status(overlay, club, ClubStatus::Active)?;
-            events.push(Event::new("club.reinstated").with("club_id", club).with("proposal_id", id));
+            events.push(
+                Event::new("club.reinstated")
+                    .with("club_id", club)
+                    .with("proposal_id", id),
+            );
         }
         ProposalAction::RemoveClub(club) => {
             set_status(overlay, club, ClubStatus::Removed)?;
-            events.push(Event::new("club.removed").with("club_id", club).with("proposal_id", id));
+            events.push(
+                Event::new("club.removed")
+                    .with("club_id", club)
+                    .with("proposal_id", id),
+            );
         }
         ProposalAction::ChangePolicy(new_policy) => {
             save(overlay, keys::POLICY.to_vec(), new_policy);
@@ -297,7 +333,14 @@ pub(crate) fn close_due(
         for id in due {
             let mut proposal: Proposal = load(overlay, &keys::proposal(&id))?
                 .expect("open-proposal index points at a stored proposal");
-            match close(overlay, now_ms, height, &mut proposal, CloseReason::EndTimeReached, events) {
+            match close(
+                overlay,
+                now_ms,
+                height,
+                &mut proposal,
+                CloseReason::EndTimeReached,
+                events,
+            ) {
                 Ok(()) => {}
                 Err(super::Reject::Fatal(e)) => return Err(e),
                 Err(super::Reject::Invalid(code)) => {
@@ -315,12 +358,18 @@ mod tests {
     use super::*;
 
     fn t(yes: u32, no: u32, abstain: u32, electorate: u32) -> Tally {
-        Tally { yes, no, abstain, electorate }
+        Tally {
+            yes,
+            no,
+            abstain,
+            electorate,
+        }
     }
 
     #[test]
     fn passing_needs_quorum_and_strictly_more_than_the_threshold() {
-        let check = |tally, expected| assert_eq!(passes(tally, 5_000, 5_000), expected, "{tally:?}");
+        let check =
+            |tally, expected| assert_eq!(passes(tally, 5_000, 5_000), expected, "{tally:?}");
         check(t(2, 1, 0, 3), true);
         check(t(1, 1, 0, 3), false); // a tie does not exceed 50%
         check(t(1, 0, 0, 3), false); // turnout 1/3 < 50%
@@ -330,7 +379,8 @@ mod tests {
 
     #[test]
     fn decided_early_only_when_the_remaining_votes_cannot_change_the_outcome() {
-        let check = |tally, expected| assert_eq!(decided(tally, 5_000, 5_000), expected, "{tally:?}");
+        let check =
+            |tally, expected| assert_eq!(decided(tally, 5_000, 5_000), expected, "{tally:?}");
         check(t(2, 0, 0, 3), Some(true));
         check(t(1, 0, 0, 3), None);
         check(t(0, 2, 0, 3), Some(false));

@@ -1,12 +1,12 @@
 //! Identities: a club's admin enrolls and revokes its own club's keys.
 
 use super::{RuleResult, TxCtx, authorize};
+use crate::ValidationCode;
 use crate::event::Event;
 use crate::keys;
 use crate::model::{Identity, PublicKey, Role, Roles};
 use crate::state::{load, save};
 use crate::store::{Overlay, StateRead};
-use crate::ValidationCode;
 
 pub(crate) fn enroll(
     overlay: &mut Overlay<'_>,

@@ -1,12 +1,12 @@
 //! Members and letters of introduction: only the home club's registrar acts.
 
 use super::{RuleResult, TxCtx, authorize, known_club};
+use crate::ValidationCode;
 use crate::event::Event;
 use crate::keys;
 use crate::model::{ClubId, Introduction, Member, MemberId, MemberStatus, Role};
 use crate::state::{load, save};
 use crate::store::{Overlay, StateRead};
-use crate::ValidationCode;
 
 pub(crate) fn register(
     overlay: &mut Overlay<'_>,

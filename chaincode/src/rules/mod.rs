@@ -10,6 +10,7 @@ pub(crate) mod identity;
 pub(crate) mod member;
 pub(crate) mod visit;
 
+use crate::ValidationCode;
 use crate::apply::BlockContext;
 use crate::decode::TxBody;
 use crate::error::ChaincodeError;
@@ -18,7 +19,6 @@ use crate::keys;
 use crate::model::{Club, ClubId, ClubStatus, Identity, Policy, PublicKey, Role, TxId};
 use crate::state::load;
 use crate::store::{Overlay, StateRead};
-use crate::ValidationCode;
 
 /// Why a rule did not apply.
 #[derive(Debug)]
@@ -72,21 +72,39 @@ pub(crate) fn execute(
         TxBody::Genesis { .. } => unreachable!("genesis handled above"),
         TxBody::EnrollIdentity { key, roles } => identity::enroll(overlay, cx, key, roles, events),
         TxBody::RevokeIdentity { key } => identity::revoke(overlay, cx, key, events),
-        TxBody::RegisterMember { member_id, tier, valid_until_day } => {
-            member::register(overlay, cx, member_id, tier, valid_until_day, events)
-        }
-        TxBody::UpdateMember { member_id, status, tier, valid_until_day } => {
-            member::update(overlay, cx, member_id, status, tier, valid_until_day, events)
-        }
-        TxBody::ProposeAgreement { counterparty, terms, terms_hash } => {
-            agreement::offer(overlay, cx, &counterparty, terms, terms_hash, false, events)
-        }
-        TxBody::AmendAgreement { counterparty, terms, terms_hash } => {
-            agreement::offer(overlay, cx, &counterparty, terms, terms_hash, true, events)
-        }
-        TxBody::AcceptAgreement { counterparty, terms_hash } => {
-            agreement::accept(overlay, cx, &counterparty, terms_hash, events)
-        }
+        TxBody::RegisterMember {
+            member_id,
+            tier,
+            valid_until_day,
+        } => member::register(overlay, cx, member_id, tier, valid_until_day, events),
+        TxBody::UpdateMember {
+            member_id,
+            status,
+            tier,
+            valid_until_day,
+        } => member::update(
+            overlay,
+            cx,
+            member_id,
+            status,
+            tier,
+            valid_until_day,
+            events,
+        ),
+        TxBody::ProposeAgreement {
+            counterparty,
+            terms,
+            terms_hash,
+        } => agreement::offer(overlay, cx, &counterparty, terms, terms_hash, false, events),
+        TxBody::AmendAgreement {
+            counterparty,
+            terms,
+            terms_hash,
+        } => agreement::offer(overlay, cx, &counterparty, terms, terms_hash, true, events),
+        TxBody::AcceptAgreement {
+            counterparty,
+            terms_hash,
+        } => agreement::accept(overlay, cx, &counterparty, terms_hash, events),
         TxBody::SuspendAgreement { counterparty } => {
             agreement::suspend(overlay, cx, &counterparty, events)
         }
@@ -96,19 +114,24 @@ pub(crate) fn execute(
         TxBody::TerminateAgreement { counterparty } => {
             agreement::terminate(overlay, cx, &counterparty, events)
         }
-        TxBody::IssueIntroduction { member_id, host, from_day, until_day } => {
-            member::introduce(overlay, cx, member_id, &host, from_day, until_day, events)
-        }
+        TxBody::IssueIntroduction {
+            member_id,
+            host,
+            from_day,
+            until_day,
+        } => member::introduce(overlay, cx, member_id, &host, from_day, until_day, events),
         TxBody::RecordVisit { member_id, guests } => {
             visit::record(overlay, cx, member_id, guests, events)
         }
         TxBody::VoidVisit { visit_id } => visit::void(overlay, cx, visit_id, events),
-        TxBody::CreateProposal { voting_period_ms, action } => {
-            governance::create(overlay, cx, voting_period_ms, action, events)
-        }
-        TxBody::CastVote { proposal_id, choice } => {
-            governance::vote(overlay, cx, proposal_id, choice, events)
-        }
+        TxBody::CreateProposal {
+            voting_period_ms,
+            action,
+        } => governance::create(overlay, cx, voting_period_ms, action, events),
+        TxBody::CastVote {
+            proposal_id,
+            choice,
+        } => governance::vote(overlay, cx, proposal_id, choice, events),
     }
 }
 
@@ -158,8 +181,10 @@ pub(crate) fn active_club(view: &dyn StateRead, id: &ClubId) -> RuleResult<Club>
 
 /// The policy in force (always present after genesis).
 pub(crate) fn policy(view: &dyn StateRead) -> RuleResult<Policy> {
-    Ok(load::<Policy>(view, keys::POLICY)?.ok_or_else(|| ChaincodeError::CorruptState {
-        key: "gen/policy".to_owned(),
-        reason: "policy missing after genesis".to_owned(),
-    })?)
+    Ok(
+        load::<Policy>(view, keys::POLICY)?.ok_or_else(|| ChaincodeError::CorruptState {
+            key: "gen/policy".to_owned(),
+            reason: "policy missing after genesis".to_owned(),
+        })?,
+    )
 }

@@ -7,6 +7,7 @@
 //! check-ins go from 0 to 1 or back.
 
 use super::{Reject, RuleResult, TxCtx, authorize};
+use crate::ValidationCode;
 use crate::calendar::{self, DAY_MS};
 use crate::error::ChaincodeError;
 use crate::event::Event;
@@ -17,7 +18,6 @@ use crate::model::{
 };
 use crate::state::{load, load_count, save, save_count};
 use crate::store::{Overlay, StateRead};
-use crate::ValidationCode;
 
 /// How much of the allowance a member has used at a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +96,8 @@ fn assess_into(
     if &member.home_club == host_id {
         return Err(ValidationCode::VisitingOwnClub.into());
     }
-    let home: Club = load(view, &keys::club(&member.home_club))?
-        .ok_or(ValidationCode::UnknownClub)?;
+    let home: Club =
+        load(view, &keys::club(&member.home_club))?.ok_or(ValidationCode::UnknownClub)?;
     if home.status != ClubStatus::Active {
         return Err(ValidationCode::ClubNotActive.into());
     }
@@ -119,7 +119,10 @@ fn assess_into(
         AgreementStatus::Suspended => return Err(ValidationCode::AgreementSuspended.into()),
         AgreementStatus::Active | AgreementStatus::Terminating => {}
     }
-    let terms = &version.as_ref().expect("active agreement has a version in effect").terms;
+    let terms = &version
+        .as_ref()
+        .expect("active agreement has a version in effect")
+        .terms;
     if terms.blackouts.iter().any(|range| range.contains(day)) {
         return Err(ValidationCode::Blackout.into());
     }
@@ -136,8 +139,7 @@ fn assess_into(
         return Err(ValidationCode::TooManyGuests.into());
     }
     if terms.introduction_required {
-        let letter: Option<Introduction> =
-            load(view, &keys::introduction(host_id, member_id))?;
+        let letter: Option<Introduction> = load(view, &keys::introduction(host_id, member_id))?;
         let covered = letter.is_some_and(|l| l.valid_from_day <= day && day <= l.valid_until_day);
         if !covered {
             return Err(ValidationCode::IntroductionRequired.into());
@@ -173,14 +175,32 @@ pub(crate) fn record(
     let used = assessment.usage.expect("valid visit has usage");
     let day = assessment.local_day;
     let new_visit_day = used.day_check_ins == 0;
-    save_count(overlay, keys::visit_day(&host_id, &member_id, day), used.day_check_ins + 1);
+    save_count(
+        overlay,
+        keys::visit_day(&host_id, &member_id, day),
+        used.day_check_ins + 1,
+    );
     if new_visit_day {
         let month = used.month_days_used + 1;
         let year = used.year_days_used + 1;
-        assert!(month <= version.terms.visit_days_per_month_max, "visit: month quota overrun");
-        assert!(year <= version.terms.visit_days_per_year_max, "visit: year quota overrun");
-        save_count(overlay, keys::visit_month(&host_id, &member_id, used.month_key), month);
-        save_count(overlay, keys::visit_year(&host_id, &member_id, used.year), year);
+        assert!(
+            month <= version.terms.visit_days_per_month_max,
+            "visit: month quota overrun"
+        );
+        assert!(
+            year <= version.terms.visit_days_per_year_max,
+            "visit: year quota overrun"
+        );
+        save_count(
+            overlay,
+            keys::visit_month(&host_id, &member_id, used.month_key),
+            month,
+        );
+        save_count(
+            overlay,
+            keys::visit_year(&host_id, &member_id, used.year),
+            year,
+        );
     }
     let visit = Visit {
         visit_id: cx.tx_id,
@@ -248,10 +268,19 @@ pub(crate) fn void(
     let (host, member, day) = (&visit.host_club, &visit.member_id, visit.local_day);
     let day_left = decrement(overlay, keys::visit_day(host, member, day))?;
     if day_left == 0 {
-        decrement(overlay, keys::visit_month(host, member, calendar::month_key(day)))?;
-        decrement(overlay, keys::visit_year(host, member, calendar::year_of(day)))?;
+        decrement(
+            overlay,
+            keys::visit_month(host, member, calendar::month_key(day)),
+        )?;
+        decrement(
+            overlay,
+            keys::visit_year(host, member, calendar::year_of(day)),
+        )?;
     }
-    visit.voided = Some(Voiding { at_ms: cx.block.timestamp_ms, tx_id: cx.tx_id });
+    visit.voided = Some(Voiding {
+        at_ms: cx.block.timestamp_ms,
+        tx_id: cx.tx_id,
+    });
     events.push(
         Event::new("visit.voided")
             .with("visit_id", visit_id)

@@ -1,0 +1,72 @@
+//! Calendar dates to and from the wire's day numbers (days since 1970-01-01).
+
+use reciprocity_chaincode::calendar::{self, CivilDate};
+
+use crate::{Result, SdkError};
+
+/// The day number of `year-month-day`, checked to be a real date in 1970-01-02..=9999-12-31.
+pub fn day(year: i32, month: u32, day_of_month: u32) -> Result<u32> {
+    let date = CivilDate {
+        year,
+        month,
+        day: day_of_month,
+    };
+    let days = calendar::days_from_civil(date);
+    let round_trips = calendar::civil_from_days(days) == date;
+    u32::try_from(days)
+        .ok()
+        .filter(|d| round_trips && calendar::is_valid_day(*d))
+        .ok_or_else(|| SdkError::Invalid {
+            what: "date",
+            reason: format!(
+                "{year:04}-{month:02}-{day_of_month:02} is not a date in 1970-01-02..=9999-12-31"
+            ),
+        })
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_day(text: &str) -> Result<u32> {
+    let invalid = || SdkError::Invalid {
+        what: "date",
+        reason: format!("{text:?} is not YYYY-MM-DD"),
+    };
+    let mut parts = text.splitn(3, '-');
+    let mut next = || parts.next().ok_or_else(invalid);
+    let (y, m, d) = (next()?, next()?, next()?);
+    let y = y.parse().map_err(|_| invalid())?;
+    let m = m.parse().map_err(|_| invalid())?;
+    let d = d.parse().map_err(|_| invalid())?;
+    day(y, m, d)
+}
+
+/// Formats a day number as `YYYY-MM-DD`.
+pub fn format_day(day_number: u32) -> String {
+    let d = calendar::civil_from_days(i64::from(day_number));
+    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+}
+
+/// The UTC day of a Unix-millisecond instant.
+pub fn day_of_ms(timestamp_ms: u64) -> u32 {
+    calendar::local_day(timestamp_ms, 0)
+}
+
+/// Unix milliseconds at 00:00 UTC of a day number.
+pub fn ms_of_day(day_number: u32) -> u64 {
+    u64::from(day_number) * calendar::DAY_MS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_bad_dates_are_named() {
+        let d = parse_day("2026-11-22").unwrap();
+        assert_eq!(d, 20_779);
+        assert_eq!(format_day(d), "2026-11-22");
+        assert_eq!(day_of_ms(ms_of_day(d) + 1), d);
+        let err = parse_day("2026-02-30").unwrap_err().to_string();
+        assert!(err.contains("2026-02-30"), "{err}");
+        assert!(parse_day("yesterday").is_err());
+    }
+}
