@@ -86,11 +86,7 @@ pub fn chain_position(view: &dyn StateRead) -> Result<ChainPosition> {
     let height = load::<u64>(view, keys::META_HEIGHT)?.unwrap_or(0);
     let time_ms = load::<u64>(view, keys::META_TIME_MS)?.unwrap_or(0);
     let state_hash = load::<[u8; 32]>(view, keys::META_STATE_HASH)?.unwrap_or(STATE_HASH_EMPTY);
-    Ok(ChainPosition {
-        height,
-        time_ms,
-        state_hash,
-    })
+    Ok(ChainPosition { height, time_ms, state_hash })
 }
 
 /// Applies a block of transactions (already signature-checked) to `store`.
@@ -122,12 +118,7 @@ pub fn apply_block<S: StateStore>(
     let (results, writes) = {
         let mut overlay = Overlay::new(&*store);
         prune_tx_ids(&mut overlay, ctx.timestamp_ms)?;
-        governance::close_due(
-            &mut overlay,
-            ctx.timestamp_ms,
-            ctx.height,
-            &mut block_events,
-        )?;
+        governance::close_due(&mut overlay, ctx.timestamp_ms, ctx.height, &mut block_events)?;
         overlay.commit_tx();
         let mut results = Vec::with_capacity(txs.len());
         for tx in txs {
@@ -137,10 +128,7 @@ pub fn apply_block<S: StateStore>(
     };
     let state_hash = next_state_hash(&position.state_hash, ctx.height, &writes);
     for (key, value) in &writes {
-        assert!(
-            !key.starts_with(keys::META_PREFIX),
-            "rules must not write chain position keys"
-        );
+        assert!(!key.starts_with(keys::META_PREFIX), "rules must not write chain position keys");
         match value {
             Some(value) => store.put(key, value)?,
             None => store.delete(key)?,
@@ -149,12 +137,7 @@ pub fn apply_block<S: StateStore>(
     store.put(keys::META_HEIGHT, &encode(&ctx.height))?;
     store.put(keys::META_TIME_MS, &encode(&ctx.timestamp_ms))?;
     store.put(keys::META_STATE_HASH, &encode(&state_hash))?;
-    Ok(BlockOutcome {
-        results,
-        block_events,
-        state_hash,
-        writes: writes.len(),
-    })
+    Ok(BlockOutcome { results, block_events, state_hash, writes: writes.len() })
 }
 
 /// Forgets used transaction ids whose expiry has passed: such a transaction
@@ -178,11 +161,7 @@ fn prune_tx_ids(overlay: &mut Overlay<'_>, now_ms: u64) -> Result<()> {
 }
 
 fn outcome(tx_id: TxId, code: ValidationCode, events: Vec<Event>) -> TxOutcome {
-    TxOutcome {
-        tx_id,
-        code,
-        events,
-    }
+    TxOutcome { tx_id, code, events }
 }
 
 fn apply_tx(overlay: &mut Overlay<'_>, ctx: &BlockContext, tx: &BlockTx) -> Result<TxOutcome> {
@@ -229,11 +208,7 @@ fn apply_tx(overlay: &mut Overlay<'_>, ctx: &BlockContext, tx: &BlockTx) -> Resu
         Ok(body) => body,
         Err(code) => return refuse(code),
     };
-    let cx = TxCtx {
-        block: ctx,
-        tx_id,
-        signer: verified.signer,
-    };
+    let cx = TxCtx { block: ctx, tx_id, signer: verified.signer };
     let mut events = Vec::new();
     match rules::execute(overlay, &cx, body, &mut events) {
         Ok(()) => {

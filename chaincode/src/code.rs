@@ -219,11 +219,7 @@ mod tests {
     fn numbers_are_unique_and_round_trip() {
         let mut seen = std::collections::BTreeSet::new();
         for code in ValidationCode::ALL {
-            assert!(
-                seen.insert(code.number()),
-                "duplicate number {}",
-                code.number()
-            );
+            assert!(seen.insert(code.number()), "duplicate number {}", code.number());
             assert_eq!(ValidationCode::from_number(code.number()), Some(*code));
             assert_eq!(ValidationCode::from_name(code.name()), Some(*code));
         }

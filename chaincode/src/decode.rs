@@ -159,9 +159,7 @@ fn member_id(bytes: &[u8]) -> Decoded<MemberId> {
 }
 
 fn day(value: u32) -> Decoded<u32> {
-    calendar::is_valid_day(value)
-        .then_some(value)
-        .ok_or(ValidationCode::InvalidDate)
+    calendar::is_valid_day(value).then_some(value).ok_or(ValidationCode::InvalidDate)
 }
 
 /// Checks a tier name: 1-32 bytes of `a-z`, `0-9`, `-`, `_`.
@@ -171,8 +169,7 @@ pub fn tier(text: &str) -> Result<String, ValidationCode> {
         && text
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    ok.then(|| text.to_owned())
-        .ok_or(ValidationCode::InvalidTier)
+    ok.then(|| text.to_owned()).ok_or(ValidationCode::InvalidTier)
 }
 
 fn role(value: i32) -> Decoded<Role> {
@@ -237,10 +234,7 @@ pub fn terms(bytes: &[u8]) -> Result<Terms, ValidationCode> {
         if first_day > last_day {
             return Err(invalid);
         }
-        blackouts.push(DayRange {
-            first_day,
-            last_day,
-        });
+        blackouts.push(DayRange { first_day, last_day });
     }
     Ok(Terms {
         tiers_covered: tiers,
@@ -278,17 +272,11 @@ pub fn club_spec(spec: &pb::ClubSpec) -> Result<ClubSpec, ValidationCode> {
         let node_key = key_check(&node.node_key)?;
         let address_ok = !node.address.is_empty()
             && node.address.len() <= limits::NODE_ADDRESS_BYTES_MAX
-            && !node
-                .address
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace());
+            && !node.address.chars().any(|c| c.is_control() || c.is_whitespace());
         if !address_ok || nodes.iter().any(|n| n.node_key == node_key) {
             return Err(invalid);
         }
-        nodes.push(NodeInfo {
-            node_key,
-            address: node.address.clone(),
-        });
+        nodes.push(NodeInfo { node_key, address: node.address.clone() });
     }
     if spec.utc_offset_minutes.abs() > limits::UTC_OFFSET_MINUTES_ABS_MAX {
         return Err(invalid);
@@ -363,17 +351,11 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
         }
         Body::EnrollIdentity(e) => {
             let key = key_check(&e.public_key)?;
-            let roles = e
-                .roles
-                .iter()
-                .map(|r| role(*r))
-                .collect::<Decoded<Vec<Role>>>()?;
+            let roles = e.roles.iter().map(|r| role(*r)).collect::<Decoded<Vec<Role>>>()?;
             let roles = Roles::from_roles(&roles).ok_or(ValidationCode::InvalidRoles)?;
             TxBody::EnrollIdentity { key, roles }
         }
-        Body::RevokeIdentity(r) => TxBody::RevokeIdentity {
-            key: key_check(&r.public_key)?,
-        },
+        Body::RevokeIdentity(r) => TxBody::RevokeIdentity { key: key_check(&r.public_key)? },
         Body::RegisterMember(m) => TxBody::RegisterMember {
             member_id: member_id(&m.member_id)?,
             tier: tier(&m.tier)?,
@@ -394,12 +376,7 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
             if status.is_none() && tier.is_none() && valid_until_day.is_none() {
                 return Err(ValidationCode::EmptyUpdate);
             }
-            TxBody::UpdateMember {
-                member_id,
-                status,
-                tier,
-                valid_until_day,
-            }
+            TxBody::UpdateMember { member_id, status, tier, valid_until_day }
         }
         Body::ProposeAgreement(p) => TxBody::ProposeAgreement {
             counterparty: club_ref(&p.counterparty_club)?,
@@ -419,15 +396,15 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
                 .try_into()
                 .map_err(|_| ValidationCode::TermsHashMismatch)?,
         },
-        Body::SuspendAgreement(s) => TxBody::SuspendAgreement {
-            counterparty: club_ref(&s.counterparty_club)?,
-        },
-        Body::ResumeAgreement(r) => TxBody::ResumeAgreement {
-            counterparty: club_ref(&r.counterparty_club)?,
-        },
-        Body::TerminateAgreement(t) => TxBody::TerminateAgreement {
-            counterparty: club_ref(&t.counterparty_club)?,
-        },
+        Body::SuspendAgreement(s) => {
+            TxBody::SuspendAgreement { counterparty: club_ref(&s.counterparty_club)? }
+        }
+        Body::ResumeAgreement(r) => {
+            TxBody::ResumeAgreement { counterparty: club_ref(&r.counterparty_club)? }
+        }
+        Body::TerminateAgreement(t) => {
+            TxBody::TerminateAgreement { counterparty: club_ref(&t.counterparty_club)? }
+        }
         Body::IssueIntroduction(i) => {
             let member_id = member_id(&i.member_id)?;
             let host = club_ref(&i.host_club)?;
@@ -438,17 +415,11 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
             if !span_ok {
                 return Err(ValidationCode::InvalidIntroduction);
             }
-            TxBody::IssueIntroduction {
-                member_id,
-                host,
-                from_day,
-                until_day,
-            }
+            TxBody::IssueIntroduction { member_id, host, from_day, until_day }
         }
-        Body::RecordVisit(v) => TxBody::RecordVisit {
-            member_id: member_id(&v.member_id)?,
-            guests: v.guests,
-        },
+        Body::RecordVisit(v) => {
+            TxBody::RecordVisit { member_id: member_id(&v.member_id)?, guests: v.guests }
+        }
         Body::VoidVisit(v) => TxBody::VoidVisit {
             visit_id: TxId::from_slice(&v.visit_id).ok_or(ValidationCode::UnknownVisit)?,
         },

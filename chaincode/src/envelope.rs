@@ -99,18 +99,12 @@ fn candidate(envelope: &EnvelopeRef<'_>) -> Option<Candidate> {
     if r_point.is_small_order() {
         return None;
     }
-    Some(Candidate {
-        key,
-        signature,
-        message: signing_message(envelope.payload),
-    })
+    Some(Candidate { key, signature, message: signing_message(envelope.payload) })
 }
 
 /// Checks one envelope with the strict rule.
 pub fn verify_envelope(envelope: &EnvelopeRef<'_>) -> BlockTx {
-    verify_envelopes(std::slice::from_ref(envelope))
-        .pop()
-        .expect("one in, one out")
+    verify_envelopes(std::slice::from_ref(envelope)).pop().expect("one in, one out")
 }
 
 /// Checks a block's envelopes with the rule; results are in input order.
@@ -147,9 +141,7 @@ pub fn verify_envelopes(envelopes: &[EnvelopeRef<'_>]) -> Vec<BlockTx> {
 
 /// Whether `bytes` is a usable identity key: a valid, non-weak Ed25519 point.
 pub(crate) fn key_check(bytes: &[u8]) -> Result<PublicKey, crate::ValidationCode> {
-    let array: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| crate::ValidationCode::InvalidPublicKey)?;
+    let array: [u8; 32] = bytes.try_into().map_err(|_| crate::ValidationCode::InvalidPublicKey)?;
     let key =
         VerifyingKey::from_bytes(&array).map_err(|_| crate::ValidationCode::InvalidPublicKey)?;
     if key.is_weak() {
@@ -166,36 +158,23 @@ mod tests {
     fn signed(seed: u8, payload: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let key = SigningKey::from_bytes(&[seed; 32]);
         let sig = key.sign(&signing_message(payload));
-        (
-            key.verifying_key().to_bytes().to_vec(),
-            sig.to_bytes().to_vec(),
-        )
+        (key.verifying_key().to_bytes().to_vec(), sig.to_bytes().to_vec())
     }
 
     #[test]
     fn batch_accepts_good_and_isolates_bad_signatures() {
         let payloads: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
-        let mut parts: Vec<(Vec<u8>, Vec<u8>)> = payloads
-            .iter()
-            .enumerate()
-            .map(|(i, p)| signed(i as u8 + 1, p))
-            .collect();
+        let mut parts: Vec<(Vec<u8>, Vec<u8>)> =
+            payloads.iter().enumerate().map(|(i, p)| signed(i as u8 + 1, p)).collect();
         parts[2].1[40] ^= 1; // corrupt one signature
         parts[4].0 = vec![0; 31]; // and one key length
         let envelopes: Vec<EnvelopeRef<'_>> = payloads
             .iter()
             .zip(&parts)
-            .map(|(p, (k, s))| EnvelopeRef {
-                payload: p,
-                signer: k,
-                signature: s,
-            })
+            .map(|(p, (k, s))| EnvelopeRef { payload: p, signer: k, signature: s })
             .collect();
         let verdicts = verify_envelopes(&envelopes);
-        let ok: Vec<bool> = verdicts
-            .iter()
-            .map(|v| matches!(v, BlockTx::Verified(_)))
-            .collect();
+        let ok: Vec<bool> = verdicts.iter().map(|v| matches!(v, BlockTx::Verified(_))).collect();
         assert_eq!(ok, [true, true, false, true, false]);
         assert_eq!(verdicts[2].tx_id(), tx_id(&payloads[2]));
     }
@@ -207,11 +186,7 @@ mod tests {
         let sig = key.sign(payload); // no domain tag
         let pk = key.verifying_key().to_bytes();
         let sig = sig.to_bytes();
-        let verdict = verify_envelope(&EnvelopeRef {
-            payload,
-            signer: &pk,
-            signature: &sig,
-        });
+        let verdict = verify_envelope(&EnvelopeRef { payload, signer: &pk, signature: &sig });
         assert!(matches!(verdict, BlockTx::BadSignature { .. }));
     }
 
@@ -221,10 +196,7 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         assert_eq!(key_check(&identity), Err(crate::ValidationCode::WeakKey));
-        assert_eq!(
-            key_check(&[1; 5]),
-            Err(crate::ValidationCode::InvalidPublicKey)
-        );
+        assert_eq!(key_check(&[1; 5]), Err(crate::ValidationCode::InvalidPublicKey));
         let good = SigningKey::from_bytes(&[3; 32]).verifying_key().to_bytes();
         assert!(key_check(&good).is_ok());
     }

@@ -14,10 +14,7 @@ pub struct Event {
 impl Event {
     /// An event without attributes.
     pub fn new(kind: &str) -> Event {
-        Event {
-            kind: kind.to_owned(),
-            attrs: Vec::new(),
-        }
+        Event { kind: kind.to_owned(), attrs: Vec::new() }
     }
 
     /// Adds an attribute.
@@ -29,10 +26,7 @@ impl Event {
 
     /// The value of the first attribute named `key`.
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// The wire form.

@@ -147,10 +147,7 @@ mod tests {
     fn padded_numbers_sort_numerically_and_parse_back() {
         let id = TxId([7; 32]);
         assert!(proposal_open(9, &id) < proposal_open(10, &id));
-        assert_eq!(
-            number_after(PROPOSAL_OPEN_PREFIX, &proposal_open(42, &id)),
-            Some(42)
-        );
+        assert_eq!(number_after(PROPOSAL_OPEN_PREFIX, &proposal_open(42, &id)), Some(42));
         assert_eq!(trailing_tx_id(&proposal_open(42, &id)), Some(id));
     }
 }

@@ -140,6 +140,8 @@
 //!   ARCHITECTURE.md: electorate fixed at creation, one replaceable vote per
 //!   club, early close when the outcome is decided, execution in the same block.
 
+#![deny(clippy::float_arithmetic)]
+
 mod apply;
 pub mod calendar;
 mod code;

@@ -87,9 +87,8 @@ impl ClubId {
     pub fn parse(text: &str) -> Option<ClubId> {
         let mut chars = text.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        let rest_ok = text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let rest_ok =
+            text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         (first_ok && rest_ok && text.len() <= Self::LEN_MAX).then(|| ClubId(text.to_owned()))
     }
 
@@ -166,12 +165,7 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [
-        Role::Admin,
-        Role::Registrar,
-        Role::FrontDesk,
-        Role::Governor,
-    ];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Registrar, Role::FrontDesk, Role::Governor];
 
     fn bit(self) -> u8 {
         match self {
@@ -413,26 +407,17 @@ pub enum AgreementStatus {
 impl Agreement {
     /// Whether the termination, if any, has taken effect at `at_ms`.
     pub fn is_terminated_at(&self, at_ms: u64) -> bool {
-        self.termination
-            .as_ref()
-            .is_some_and(|t| at_ms >= t.effective_at_ms)
+        self.termination.as_ref().is_some_and(|t| at_ms >= t.effective_at_ms)
     }
 
     /// The version in effect on `day`: the last one started by then.
     pub fn version_on(&self, day: u32) -> Option<&TermsVersion> {
-        self.versions
-            .iter()
-            .rev()
-            .find(|v| v.terms.valid_from_day <= day)
+        self.versions.iter().rev().find(|v| v.terms.valid_from_day <= day)
     }
 
     /// The other club of the pair.
     pub fn other(&self, club: &ClubId) -> &ClubId {
-        if &self.clubs.0 == club {
-            &self.clubs.1
-        } else {
-            &self.clubs.0
-        }
+        if &self.clubs.0 == club { &self.clubs.1 } else { &self.clubs.0 }
     }
 
     /// The status at `at_ms`, with `day` the relevant local day.
@@ -446,11 +431,7 @@ impl Agreement {
         let Some(version) = self.version_on(day) else {
             return AgreementStatus::NotYetInEffect;
         };
-        if version
-            .terms
-            .valid_until_day
-            .is_some_and(|until| day > until)
-        {
+        if version.terms.valid_until_day.is_some_and(|until| day > until) {
             return AgreementStatus::Expired;
         }
         if !self.suspended_by.is_empty() {

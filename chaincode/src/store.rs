@@ -100,8 +100,7 @@ fn range_from<'m, V>(
         Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
         _ => Bound::Included(prefix.to_vec()),
     };
-    map.range((lower, Bound::Unbounded))
-        .take_while(move |(k, _)| k.starts_with(prefix))
+    map.range((lower, Bound::Unbounded)).take_while(move |(k, _)| k.starts_with(prefix))
 }
 
 /// Pending writes: `Some(value)` is a put, `None` a delete.
@@ -118,11 +117,7 @@ pub(crate) struct Overlay<'s> {
 
 impl<'s> Overlay<'s> {
     pub(crate) fn new(base: &'s dyn StateRead) -> Self {
-        Self {
-            base,
-            block: WriteSet::new(),
-            tx: WriteSet::new(),
-        }
+        Self { base, block: WriteSet::new(), tx: WriteSet::new() }
     }
 
     pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -146,10 +141,7 @@ impl<'s> Overlay<'s> {
 
     /// The block's writes; the transaction layer must be empty.
     pub(crate) fn into_writes(self) -> WriteSet {
-        assert!(
-            self.tx.is_empty(),
-            "overlay: uncommitted transaction writes at block end"
-        );
+        assert!(self.tx.is_empty(), "overlay: uncommitted transaction writes at block end");
         self.block
     }
 }
@@ -181,9 +173,7 @@ impl StateRead for Overlay<'_> {
             upper.insert(k, v);
         }
         let hidden = upper.len();
-        let base = self
-            .base
-            .scan(prefix, start_after, limit.saturating_add(hidden))?;
+        let base = self.base.scan(prefix, start_after, limit.saturating_add(hidden))?;
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
         for (k, v) in upper {
             match v {
@@ -208,23 +198,14 @@ mod tests {
     }
 
     fn keys(entries: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<String> {
-        entries
-            .into_iter()
-            .map(|(k, _)| String::from_utf8(k).unwrap())
-            .collect()
+        entries.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect()
     }
 
     #[test]
     fn scan_respects_prefix_start_after_and_limit() {
         let s = store(&[("a/1", "x"), ("a/2", "x"), ("a/3", "x"), ("b/1", "x")]);
-        assert_eq!(
-            keys(s.scan(b"a/", None, 10).unwrap()),
-            ["a/1", "a/2", "a/3"]
-        );
-        assert_eq!(
-            keys(s.scan(b"a/", Some(b"a/1"), 10).unwrap()),
-            ["a/2", "a/3"]
-        );
+        assert_eq!(keys(s.scan(b"a/", None, 10).unwrap()), ["a/1", "a/2", "a/3"]);
+        assert_eq!(keys(s.scan(b"a/", Some(b"a/1"), 10).unwrap()), ["a/2", "a/3"]);
         assert_eq!(keys(s.scan(b"a/", None, 2).unwrap()), ["a/1", "a/2"]);
         assert_eq!(keys(s.scan(b"c/", None, 10).unwrap()), Vec::<String>::new());
     }
@@ -239,10 +220,7 @@ mod tests {
         o.put(b"a/25".to_vec(), b"y".to_vec());
         assert_eq!(keys(o.scan(b"a/", None, 2).unwrap()), ["a/25", "a/3"]);
         o.rollback_tx();
-        assert_eq!(
-            keys(o.scan(b"a/", None, 10).unwrap()),
-            ["a/2", "a/3", "a/4"]
-        );
+        assert_eq!(keys(o.scan(b"a/", None, 10).unwrap()), ["a/2", "a/3", "a/4"]);
         assert_eq!(o.get(b"a/1").unwrap(), None);
         assert_eq!(o.get(b"a/2").unwrap(), Some(b"x".to_vec()));
     }

@@ -6,30 +6,23 @@ use crate::{Result, SdkError};
 
 /// The day number of `year-month-day`, checked to be a real date in 1970-01-02..=9999-12-31.
 pub fn day(year: i32, month: u32, day_of_month: u32) -> Result<u32> {
-    let date = CivilDate {
-        year,
-        month,
-        day: day_of_month,
-    };
+    let date = CivilDate { year, month, day: day_of_month };
     let days = calendar::days_from_civil(date);
     let round_trips = calendar::civil_from_days(days) == date;
-    u32::try_from(days)
-        .ok()
-        .filter(|d| round_trips && calendar::is_valid_day(*d))
-        .ok_or_else(|| SdkError::Invalid {
+    u32::try_from(days).ok().filter(|d| round_trips && calendar::is_valid_day(*d)).ok_or_else(
+        || SdkError::Invalid {
             what: "date",
             reason: format!(
                 "{year:04}-{month:02}-{day_of_month:02} is not a date in 1970-01-02..=9999-12-31"
             ),
-        })
+        },
+    )
 }
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_day(text: &str) -> Result<u32> {
-    let invalid = || SdkError::Invalid {
-        what: "date",
-        reason: format!("{text:?} is not YYYY-MM-DD"),
-    };
+    let invalid =
+        || SdkError::Invalid { what: "date", reason: format!("{text:?} is not YYYY-MM-DD") };
     let mut parts = text.splitn(3, '-');
     let mut next = || parts.next().ok_or_else(invalid);
     let (y, m, d) = (next()?, next()?, next()?);

@@ -8,18 +8,14 @@ use crate::{Result, SdkError};
 
 /// Decodes an encoded `SignedTx`.
 pub fn signed_tx(bytes: &[u8]) -> Result<wire::SignedTx> {
-    wire::SignedTx::decode(bytes).map_err(|e| SdkError::Decode {
-        what: "SignedTx",
-        reason: e.to_string(),
-    })
+    wire::SignedTx::decode(bytes)
+        .map_err(|e| SdkError::Decode { what: "SignedTx", reason: e.to_string() })
 }
 
 /// Decodes the payload of an envelope.
 pub fn payload(tx: &wire::SignedTx) -> Result<wire::TxPayload> {
-    wire::TxPayload::decode(tx.payload.as_slice()).map_err(|e| SdkError::Decode {
-        what: "TxPayload",
-        reason: e.to_string(),
-    })
+    wire::TxPayload::decode(tx.payload.as_slice())
+        .map_err(|e| SdkError::Decode { what: "TxPayload", reason: e.to_string() })
 }
 
 /// The transaction id (SHA-256 of the payload bytes).
@@ -29,15 +25,9 @@ pub fn tx_id(tx: &wire::SignedTx) -> TxId {
 
 /// Whether the envelope's signature passes the network's signature rule.
 pub fn verify(tx: &wire::SignedTx) -> bool {
-    let envelope = EnvelopeRef {
-        payload: &tx.payload,
-        signer: &tx.signer,
-        signature: &tx.signature,
-    };
-    matches!(
-        reciprocity_chaincode::verify_envelope(&envelope),
-        BlockTx::Verified(_)
-    )
+    let envelope =
+        EnvelopeRef { payload: &tx.payload, signer: &tx.signer, signature: &tx.signature };
+    matches!(reciprocity_chaincode::verify_envelope(&envelope), BlockTx::Verified(_))
 }
 
 /// The validation code with this number.

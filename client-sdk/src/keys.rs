@@ -35,9 +35,7 @@ impl Keypair {
 
     /// The key with this 32-byte secret seed (for tests and derived keys).
     pub fn from_seed(seed: [u8; 32]) -> Keypair {
-        Keypair {
-            signing: SigningKey::from_bytes(&seed),
-        }
+        Keypair { signing: SigningKey::from_bytes(&seed) }
     }
 
     /// The public key.
@@ -58,17 +56,10 @@ impl Keypair {
     /// Writes the key to `path` as PKCS#8 PEM with mode 0600. Refuses to
     /// overwrite an existing file.
     pub fn write_file(&self, path: &Path) -> Result<()> {
-        let io = |source| SdkError::KeyFileIo {
-            path: path.display().to_string(),
-            source,
-        };
-        let pem =
-            self.signing
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| SdkError::KeyFileFormat {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+        let io = |source| SdkError::KeyFileIo { path: path.display().to_string(), source };
+        let pem = self.signing.to_pkcs8_pem(LineEnding::LF).map_err(|e| {
+            SdkError::KeyFileFormat { path: path.display().to_string(), reason: e.to_string() }
+        })?;
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -84,10 +75,7 @@ impl Keypair {
     /// Reads a key file written by [`Keypair::write_file`] (or openssl).
     pub fn read_file(path: &Path) -> Result<Keypair> {
         let shown = path.display().to_string();
-        let io = |source| SdkError::KeyFileIo {
-            path: shown.clone(),
-            source,
-        };
+        let io = |source| SdkError::KeyFileIo { path: shown.clone(), source };
         let metadata = fs::metadata(path).map_err(io)?;
         #[cfg(unix)]
         {
@@ -100,10 +88,8 @@ impl Keypair {
         #[cfg(not(unix))]
         let _ = metadata;
         let pem = fs::read_to_string(path).map_err(io)?;
-        let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|e| SdkError::KeyFileFormat {
-            path: shown,
-            reason: e.to_string(),
-        })?;
+        let signing = SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| SdkError::KeyFileFormat { path: shown, reason: e.to_string() })?;
         Ok(Keypair { signing })
     }
 }
@@ -121,15 +107,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        assert_eq!(
-            Keypair::read_file(&path).unwrap().public_key(),
-            key.public_key()
-        );
+        assert_eq!(Keypair::read_file(&path).unwrap().public_key(), key.public_key());
         assert!(key.write_file(&path).is_err(), "must not overwrite");
     }
 
@@ -155,10 +135,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         }
-        assert!(matches!(
-            Keypair::read_file(&path),
-            Err(SdkError::KeyFileFormat { .. })
-        ));
+        assert!(matches!(Keypair::read_file(&path), Err(SdkError::KeyFileFormat { .. })));
     }
 
     #[test]

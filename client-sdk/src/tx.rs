@@ -28,10 +28,7 @@ pub struct TxBuilder {
 fn next_nonce() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     if NEXT.load(Ordering::Relaxed) == 0 {
-        let seed = crate::random_bytes::<8>()
-            .map(u64::from_le_bytes)
-            .unwrap_or(1)
-            | 1;
+        let seed = crate::random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(1) | 1;
         let _ = NEXT.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
     }
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -103,11 +100,7 @@ pub fn sign_payload(key: &Keypair, payload: &wire::TxPayload) -> wire::SignedTx 
 /// Signs already-encoded payload bytes as they are.
 pub fn sign_payload_bytes(key: &Keypair, payload: Vec<u8>) -> wire::SignedTx {
     let signature = key.sign_bytes(&reciprocity_chaincode::signing_message(&payload));
-    wire::SignedTx {
-        payload,
-        signer: key.public_key().0.to_vec(),
-        signature: signature.to_vec(),
-    }
+    wire::SignedTx { payload, signer: key.public_key().0.to_vec(), signature: signature.to_vec() }
 }
 
 /// One constructor per transaction kind.
@@ -119,10 +112,7 @@ pub mod body {
 
     /// Genesis: founding clubs and policy.
     pub fn genesis(clubs: Vec<wire::ClubSpec>, policy: wire::Policy) -> Body {
-        Body::Genesis(wire::Genesis {
-            clubs,
-            policy: Some(policy),
-        })
+        Body::Genesis(wire::Genesis { clubs, policy: Some(policy) })
     }
 
     /// Enroll an identity of the signer's club.
@@ -135,9 +125,7 @@ pub mod body {
 
     /// Revoke an identity of the signer's club.
     pub fn revoke_identity(key: &PublicKey) -> Body {
-        Body::RevokeIdentity(wire::RevokeIdentity {
-            public_key: key.0.to_vec(),
-        })
+        Body::RevokeIdentity(wire::RevokeIdentity { public_key: key.0.to_vec() })
     }
 
     /// Register a member of the signer's club.
@@ -202,9 +190,7 @@ pub mod body {
 
     /// Lift this side's suspension.
     pub fn resume_agreement(counterparty: &str) -> Body {
-        Body::ResumeAgreement(wire::ResumeAgreement {
-            counterparty_club: counterparty.to_owned(),
-        })
+        Body::ResumeAgreement(wire::ResumeAgreement { counterparty_club: counterparty.to_owned() })
     }
 
     /// Terminate with the notice of the terms in effect.
@@ -231,25 +217,17 @@ pub mod body {
 
     /// Record a visit at the signer's club.
     pub fn record_visit(member: &MemberId, guests: u32) -> Body {
-        Body::RecordVisit(wire::RecordVisit {
-            member_id: member.0.to_vec(),
-            guests,
-        })
+        Body::RecordVisit(wire::RecordVisit { member_id: member.0.to_vec(), guests })
     }
 
     /// Void a visit recorded by the signer's club.
     pub fn void_visit(visit_id: &TxId) -> Body {
-        Body::VoidVisit(wire::VoidVisit {
-            visit_id: visit_id.0.to_vec(),
-        })
+        Body::VoidVisit(wire::VoidVisit { visit_id: visit_id.0.to_vec() })
     }
 
     /// Open a vote.
     pub fn create_proposal(voting_period_ms: u64, action: Action) -> Body {
-        Body::CreateProposal(wire::CreateProposal {
-            voting_period_ms,
-            action: Some(action),
-        })
+        Body::CreateProposal(wire::CreateProposal { voting_period_ms, action: Some(action) })
     }
 
     /// Cast (or replace) the signer's club's vote.
@@ -282,9 +260,6 @@ mod tests {
         let member = crate::MemberId([1; 16]);
         let tx = TxBuilder::new("chain", 1_000).sign(&key, body::record_visit(&member, 1));
         assert!(crate::decode::verify(&tx));
-        assert_eq!(
-            crate::decode::tx_id(&tx),
-            reciprocity_chaincode::tx_id(&tx.payload)
-        );
+        assert_eq!(crate::decode::tx_id(&tx), reciprocity_chaincode::tx_id(&tx.payload));
     }
 }

@@ -155,10 +155,7 @@ fn key_problem(text: &str) -> Option<String> {
         Err(_) => return Some(format!("{text:?} is not hex")),
     };
     if bytes.len() != 32 {
-        return Some(format!(
-            "expected 32 bytes (64 hex characters), got {} bytes",
-            bytes.len()
-        ));
+        return Some(format!("expected 32 bytes (64 hex characters), got {} bytes", bytes.len()));
     }
     match decode::public_key(&bytes) {
         Err(ValidationCode::WeakKey) => Some("a weak (small-order) Ed25519 key".into()),
@@ -170,10 +167,8 @@ fn key_problem(text: &str) -> Option<String> {
 impl NetworkConfig {
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<NetworkConfig> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
         NetworkConfig::from_toml_str(&text)
     }
 
@@ -193,12 +188,8 @@ impl NetworkConfig {
     /// Checks every field; reports all problems, each naming its field.
     pub fn validate(&self) -> Result<()> {
         let mut errors = Vec::new();
-        let mut problem = |field: String, text: String| {
-            errors.push(FieldError {
-                field,
-                problem: text,
-            })
-        };
+        let mut problem =
+            |field: String, text: String| errors.push(FieldError { field, problem: text });
         let chain_ok = !self.chain_id.is_empty()
             && self.chain_id.len() <= CHAIN_ID_CHARS_MAX
             && self.chain_id.bytes().all(|b| {
@@ -207,24 +198,15 @@ impl NetworkConfig {
         if !chain_ok {
             problem(
                 "chain_id".into(),
-                format!(
-                    "{:?} must be 1-64 chars of a-z, 0-9, '-', '_', '.'",
-                    self.chain_id
-                ),
+                format!("{:?} must be 1-64 chars of a-z, 0-9, '-', '_', '.'", self.chain_id),
             );
         }
         if self.genesis_time_ms == 0 {
-            problem(
-                "genesis_time_ms".into(),
-                "must be a Unix time in ms, not 0".into(),
-            );
+            problem("genesis_time_ms".into(), "must be a Unix time in ms, not 0".into());
         }
         self.validate_policy(&mut problem);
         if self.clubs.is_empty() {
-            problem(
-                "clubs".into(),
-                "at least one founding club is needed".into(),
-            );
+            problem("clubs".into(), "at least one founding club is needed".into());
         }
         let mut ids = BTreeSet::new();
         let mut keys = BTreeSet::new();
@@ -261,10 +243,7 @@ impl NetworkConfig {
                 );
             }
             if club.nodes.is_empty() || club.nodes.len() > 16 {
-                problem(
-                    at("nodes"),
-                    format!("needs 1-16 nodes, has {}", club.nodes.len()),
-                );
+                problem(at("nodes"), format!("needs 1-16 nodes, has {}", club.nodes.len()));
             }
             for (j, node) in club.nodes.iter().enumerate() {
                 let at = |field: &str| format!("clubs[{i}].nodes[{j}].{field}");
@@ -275,10 +254,7 @@ impl NetworkConfig {
                 }
                 let address_ok = node.address.starts_with('/')
                     && node.address.len() <= 256
-                    && !node
-                        .address
-                        .chars()
-                        .any(|c| c.is_whitespace() || c.is_control());
+                    && !node.address.chars().any(|c| c.is_whitespace() || c.is_control());
                 if !address_ok {
                     problem(
                         at("address"),
@@ -313,16 +289,10 @@ impl NetworkConfig {
         let p = &self.policy;
         let field = |name: &str| format!("policy.{name}");
         if !(1..=10_000).contains(&p.quorum_bp) {
-            problem(
-                field("quorum_bp"),
-                format!("{} is outside 1..=10000", p.quorum_bp),
-            );
+            problem(field("quorum_bp"), format!("{} is outside 1..=10000", p.quorum_bp));
         }
         if p.threshold_bp >= 10_000 {
-            problem(
-                field("threshold_bp"),
-                format!("{} must be below 10000", p.threshold_bp),
-            );
+            problem(field("threshold_bp"), format!("{} must be below 10000", p.threshold_bp));
         }
         if p.removal_threshold_bp < p.threshold_bp || p.removal_threshold_bp >= 10_000 {
             problem(
@@ -433,14 +403,7 @@ mod tests {
             .replacen("id = \"harbour\"", "id = \"Harbour Club\"", 1)
             .replacen("utc_offset_minutes = -300", "utc_offset_minutes = -900", 1);
         let fields: Vec<String> = errors_of(&text).into_iter().map(|e| e.field).collect();
-        assert_eq!(
-            fields,
-            [
-                "policy.quorum_bp",
-                "clubs[0].id",
-                "clubs[2].utc_offset_minutes"
-            ]
-        );
+        assert_eq!(fields, ["policy.quorum_bp", "clubs[0].id", "clubs[2].utc_offset_minutes"]);
     }
 
     #[test]
@@ -454,11 +417,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(errors[0].field, "clubs[1].club_key");
-        assert!(
-            errors[0].problem.contains("32 bytes"),
-            "{}",
-            errors[0].problem
-        );
+        assert!(errors[0].problem.contains("32 bytes"), "{}", errors[0].problem);
         assert_eq!(errors[1].field, "clubs[2].nodes[0].node_key");
         assert!(errors[1].problem.contains("used elsewhere"));
     }
@@ -485,9 +444,6 @@ mod tests {
             config.genesis_payload().encode_to_vec(),
             config.genesis_payload().encode_to_vec()
         );
-        assert_eq!(
-            config.genesis_payload().expires_at_ms,
-            config.genesis_time_ms
-        );
+        assert_eq!(config.genesis_payload().expires_at_ms, config.genesis_time_ms);
     }
 }

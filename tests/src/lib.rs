@@ -133,10 +133,7 @@ impl Net {
             store: MemStore::new(),
             height: 0,
             now_ms: START_MS,
-            clubs: clubs
-                .iter()
-                .map(|(id, off)| TestClub::new(id, *off))
-                .collect(),
+            clubs: clubs.iter().map(|(id, off)| TestClub::new(id, *off)).collect(),
             outcomes: Vec::new(),
             blocks: Vec::new(),
             keep_previous_state: false,
@@ -146,9 +143,14 @@ impl Net {
 
     /// A chain with genesis of `clubs` (id, UTC offset) and each club's staff enrolled.
     pub fn new(clubs: &[(&str, i32)]) -> Net {
+        Net::with_policy(clubs, test_policy())
+    }
+
+    /// Like [`Net::new`] with another policy.
+    pub fn with_policy(clubs: &[(&str, i32)], policy: wire::Policy) -> Net {
         let mut net = Net::empty(clubs);
         let founders: Vec<TestClub> = net.clubs.clone();
-        let genesis = body::genesis(founders.iter().map(TestClub::spec).collect(), test_policy());
+        let genesis = body::genesis(founders.iter().map(TestClub::spec).collect(), policy);
         let first = founders[0].club_key.clone();
         net.ok(&first, genesis);
         for club in &founders {
@@ -180,12 +182,7 @@ impl Net {
         ];
         let outcome = self.block(txs);
         for result in &outcome.results {
-            assert_eq!(
-                result.code,
-                ValidationCode::Ok,
-                "enrolling staff of {}",
-                club.id
-            );
+            assert_eq!(result.code, ValidationCode::Ok, "enrolling staff of {}", club.id);
         }
     }
 
@@ -294,9 +291,7 @@ impl Net {
 
     /// The current state hash.
     pub fn state_hash(&self) -> [u8; 32] {
-        reciprocity_chaincode::chain_position(&self.store)
-            .expect("store works")
-            .state_hash
+        reciprocity_chaincode::chain_position(&self.store).expect("store works").state_hash
     }
 }
 
@@ -308,11 +303,7 @@ pub fn apply_signed(
 ) -> BlockOutcome {
     let envelopes: Vec<EnvelopeRef<'_>> = txs
         .iter()
-        .map(|t| EnvelopeRef {
-            payload: &t.payload,
-            signer: &t.signer,
-            signature: &t.signature,
-        })
+        .map(|t| EnvelopeRef { payload: &t.payload, signer: &t.signer, signature: &t.signature })
         .collect();
     let verified: Vec<BlockTx> = verify_envelopes(&envelopes);
     apply_block(store, ctx, &verified).expect("in-memory apply cannot fail")

@@ -12,11 +12,7 @@ use crate::state::{load, save};
 use crate::store::Overlay;
 
 fn pair(a: &ClubId, b: &ClubId) -> (ClubId, ClubId) {
-    if a <= b {
-        (a.clone(), b.clone())
-    } else {
-        (b.clone(), a.clone())
-    }
+    if a <= b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) }
 }
 
 /// The signer's club (as admin) and the named counterparty, which must differ.
@@ -111,11 +107,7 @@ pub(crate) fn offer(
             },
         }
     };
-    let kind = if is_amendment {
-        "agreement.amendment_offered"
-    } else {
-        "agreement.offered"
-    };
+    let kind = if is_amendment { "agreement.amendment_offered" } else { "agreement.offered" };
     events.push(
         agreement_event(kind, &agreement, &own_id).with("terms_hash", hex::encode(terms_hash)),
     );
@@ -136,10 +128,7 @@ pub(crate) fn accept(
     let own_id = own.spec.club_id;
     let mut agreement: Agreement = load(overlay, &keys::agreement(&own_id, counterparty))?
         .ok_or(ValidationCode::NoPendingOffer)?;
-    let offer = agreement
-        .pending
-        .take()
-        .ok_or(ValidationCode::NoPendingOffer)?;
+    let offer = agreement.pending.take().ok_or(ValidationCode::NoPendingOffer)?;
     if offer.offered_by == own_id {
         return Err(ValidationCode::CannotAcceptOwnOffer.into());
     }
@@ -163,15 +152,9 @@ pub(crate) fn accept(
         offered_by: offer.offered_by,
         accepted_height: cx.block.height,
     });
-    agreement
-        .versions
-        .sort_by_key(|v| (v.terms.valid_from_day, v.version));
+    agreement.versions.sort_by_key(|v| (v.terms.valid_from_day, v.version));
     prune_superseded(&mut agreement, cx.block.timestamp_ms);
-    let kind = if offer.is_amendment {
-        "agreement.amended"
-    } else {
-        "agreement.accepted"
-    };
+    let kind = if offer.is_amendment { "agreement.amended" } else { "agreement.accepted" };
     events.push(
         agreement_event(kind, &agreement, &own_id)
             .with("version", version)
@@ -185,17 +168,12 @@ pub(crate) fn accept(
 /// that has started everywhere on Earth.
 fn prune_superseded(agreement: &mut Agreement, now_ms: u64) {
     let earliest_day_anywhere = calendar::local_day(now_ms, -UTC_OFFSET_MINUTES_ABS_MAX);
-    let started = agreement
-        .versions
-        .iter()
-        .rposition(|v| v.terms.valid_from_day <= earliest_day_anywhere);
+    let started =
+        agreement.versions.iter().rposition(|v| v.terms.valid_from_day <= earliest_day_anywhere);
     if let Some(index) = started {
         agreement.versions.drain(..index);
     }
-    assert!(
-        !agreement.versions.is_empty(),
-        "agreement: pruning left no version"
-    );
+    assert!(!agreement.versions.is_empty(), "agreement: pruning left no version");
 }
 
 pub(crate) fn suspend(
@@ -255,10 +233,7 @@ pub(crate) fn terminate(
         .terms
         .notice_days;
     let effective_at_ms = cx.block.timestamp_ms + u64::from(notice_days) * DAY_MS;
-    agreement.termination = Some(Termination {
-        by: own_id.clone(),
-        effective_at_ms,
-    });
+    agreement.termination = Some(Termination { by: own_id.clone(), effective_at_ms });
     agreement.pending = None;
     events.push(
         agreement_event("agreement.terminated", &agreement, &own_id)

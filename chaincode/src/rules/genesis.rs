@@ -34,10 +34,7 @@ pub(crate) fn apply(
         return Err(invalid.into());
     }
     save(overlay, keys::POLICY.to_vec(), policy);
-    overlay.put(
-        keys::GENESIS.to_vec(),
-        cx.block.chain_id.clone().into_bytes(),
-    );
+    overlay.put(keys::GENESIS.to_vec(), cx.block.chain_id.clone().into_bytes());
     events.push(
         Event::new("genesis.applied")
             .with("chain_id", &cx.block.chain_id)
@@ -81,25 +78,15 @@ pub(crate) fn admit(
         revoked_height: None,
     };
     save(overlay, keys::identity(&spec.club_key), &identity);
-    overlay.put(
-        keys::club_identity(&spec.club_id, &spec.club_key),
-        Vec::new(),
-    );
-    let mut event = Event::new("club.admitted")
-        .with("club_id", &spec.club_id)
-        .with("club_key", spec.club_key);
+    overlay.put(keys::club_identity(&spec.club_id, &spec.club_key), Vec::new());
+    let mut event =
+        Event::new("club.admitted").with("club_id", &spec.club_id).with("club_key", spec.club_key);
     for node in &spec.nodes {
         save(overlay, keys::node_key(&node.node_key), &spec.club_id);
-        event = event
-            .with("node_key", node.node_key)
-            .with("node_address", &node.address);
+        event = event.with("node_key", node.node_key).with("node_address", &node.address);
     }
     events.push(event);
-    let club = Club {
-        spec,
-        status: ClubStatus::Active,
-        admitted_height: height,
-    };
+    let club = Club { spec, status: ClubStatus::Active, admitted_height: height };
     save(overlay, keys::club(&club.spec.club_id), &club);
     Ok(())
 }

@@ -36,19 +36,13 @@ pub fn passes(tally: Tally, quorum_bp: u32, threshold_bp: u32) -> bool {
 pub fn decided(tally: Tally, quorum_bp: u32, threshold_bp: u32) -> Option<bool> {
     let rest = tally.not_voted();
     // All remaining yes is the best case for passing.
-    let best = Tally {
-        yes: tally.yes + rest,
-        ..tally
-    };
+    let best = Tally { yes: tally.yes + rest, ..tally };
     if !passes(best, quorum_bp, threshold_bp) {
         return Some(false);
     }
     // Failing is possible by staying away (turnout) or by voting no (threshold).
     let worst_turnout = tally;
-    let worst_share = Tally {
-        no: tally.no + rest,
-        ..tally
-    };
+    let worst_share = Tally { no: tally.no + rest, ..tally };
     let can_fail = !passes(worst_turnout, quorum_bp, threshold_bp)
         || !passes(worst_share, quorum_bp, threshold_bp);
     if !can_fail {
@@ -211,23 +205,12 @@ pub(crate) fn close(
     reason: CloseReason,
     events: &mut Vec<Event>,
 ) -> RuleResult<()> {
-    assert_eq!(
-        proposal.status,
-        ProposalStatus::Open,
-        "governance: closing a closed proposal"
-    );
+    assert_eq!(proposal.status, ProposalStatus::Open, "governance: closing a closed proposal");
     let tally = proposal.tally();
     let passed = passes(tally, proposal.quorum_bp, proposal.threshold_bp);
-    proposal.status = if passed {
-        ProposalStatus::Passed
-    } else {
-        ProposalStatus::Rejected
-    };
+    proposal.status = if passed { ProposalStatus::Passed } else { ProposalStatus::Rejected };
     proposal.closed = Some((now_ms, reason));
-    overlay.delete(keys::proposal_open(
-        proposal.ends_at_ms,
-        &proposal.proposal_id,
-    ));
+    overlay.delete(keys::proposal_open(proposal.ends_at_ms, &proposal.proposal_id));
     events.push(
         Event::new("proposal.closed")
             .with("proposal_id", proposal.proposal_id)
@@ -275,27 +258,16 @@ fn execute(
         ProposalAction::AdmitClub(spec) => admit(overlay, height, spec.clone(), events)?,
         ProposalAction::SuspendClub(club) => {
             set_status(overlay, club, ClubStatus::Suspended)?;
-            events.push(
-                Event::new("club.suspended")
-                    .with("club_id", club)
-                    .with("proposal_id", id),
-            );
+            events.push(Event::new("club.suspended").with("club_id", club).with("proposal_id", id));
         }
         ProposalAction::ReinstateClub(club) => {
             set_status(overlay, club, ClubStatus::Active)?;
-            events.push(
-                Event::new("club.reinstated")
-                    .with("club_id", club)
-                    .with("proposal_id", id),
-            );
+            events
+                .push(Event::new("club.reinstated").with("club_id", club).with("proposal_id", id));
         }
         ProposalAction::RemoveClub(club) => {
             set_status(overlay, club, ClubStatus::Removed)?;
-            events.push(
-                Event::new("club.removed")
-                    .with("club_id", club)
-                    .with("proposal_id", id),
-            );
+            events.push(Event::new("club.removed").with("club_id", club).with("proposal_id", id));
         }
         ProposalAction::ChangePolicy(new_policy) => {
             save(overlay, keys::POLICY.to_vec(), new_policy);
@@ -333,14 +305,8 @@ pub(crate) fn close_due(
         for id in due {
             let mut proposal: Proposal = load(overlay, &keys::proposal(&id))?
                 .expect("open-proposal index points at a stored proposal");
-            match close(
-                overlay,
-                now_ms,
-                height,
-                &mut proposal,
-                CloseReason::EndTimeReached,
-                events,
-            ) {
+            match close(overlay, now_ms, height, &mut proposal, CloseReason::EndTimeReached, events)
+            {
                 Ok(()) => {}
                 Err(super::Reject::Fatal(e)) => return Err(e),
                 Err(super::Reject::Invalid(code)) => {
@@ -358,12 +324,7 @@ mod tests {
     use super::*;
 
     fn t(yes: u32, no: u32, abstain: u32, electorate: u32) -> Tally {
-        Tally {
-            yes,
-            no,
-            abstain,
-            electorate,
-        }
+        Tally { yes, no, abstain, electorate }
     }
 
     #[test]

@@ -60,9 +60,7 @@ pub(crate) fn revoke(
     identity.revoked_height = Some(cx.block.height);
     save(overlay, keys::identity(&key), &identity);
     events.push(
-        Event::new("identity.revoked")
-            .with("club_id", &identity.club_id)
-            .with("public_key", key),
+        Event::new("identity.revoked").with("club_id", &identity.club_id).with("public_key", key),
     );
     Ok(())
 }

@@ -72,39 +72,21 @@ pub(crate) fn execute(
         TxBody::Genesis { .. } => unreachable!("genesis handled above"),
         TxBody::EnrollIdentity { key, roles } => identity::enroll(overlay, cx, key, roles, events),
         TxBody::RevokeIdentity { key } => identity::revoke(overlay, cx, key, events),
-        TxBody::RegisterMember {
-            member_id,
-            tier,
-            valid_until_day,
-        } => member::register(overlay, cx, member_id, tier, valid_until_day, events),
-        TxBody::UpdateMember {
-            member_id,
-            status,
-            tier,
-            valid_until_day,
-        } => member::update(
-            overlay,
-            cx,
-            member_id,
-            status,
-            tier,
-            valid_until_day,
-            events,
-        ),
-        TxBody::ProposeAgreement {
-            counterparty,
-            terms,
-            terms_hash,
-        } => agreement::offer(overlay, cx, &counterparty, terms, terms_hash, false, events),
-        TxBody::AmendAgreement {
-            counterparty,
-            terms,
-            terms_hash,
-        } => agreement::offer(overlay, cx, &counterparty, terms, terms_hash, true, events),
-        TxBody::AcceptAgreement {
-            counterparty,
-            terms_hash,
-        } => agreement::accept(overlay, cx, &counterparty, terms_hash, events),
+        TxBody::RegisterMember { member_id, tier, valid_until_day } => {
+            member::register(overlay, cx, member_id, tier, valid_until_day, events)
+        }
+        TxBody::UpdateMember { member_id, status, tier, valid_until_day } => {
+            member::update(overlay, cx, member_id, status, tier, valid_until_day, events)
+        }
+        TxBody::ProposeAgreement { counterparty, terms, terms_hash } => {
+            agreement::offer(overlay, cx, &counterparty, terms, terms_hash, false, events)
+        }
+        TxBody::AmendAgreement { counterparty, terms, terms_hash } => {
+            agreement::offer(overlay, cx, &counterparty, terms, terms_hash, true, events)
+        }
+        TxBody::AcceptAgreement { counterparty, terms_hash } => {
+            agreement::accept(overlay, cx, &counterparty, terms_hash, events)
+        }
         TxBody::SuspendAgreement { counterparty } => {
             agreement::suspend(overlay, cx, &counterparty, events)
         }
@@ -114,24 +96,19 @@ pub(crate) fn execute(
         TxBody::TerminateAgreement { counterparty } => {
             agreement::terminate(overlay, cx, &counterparty, events)
         }
-        TxBody::IssueIntroduction {
-            member_id,
-            host,
-            from_day,
-            until_day,
-        } => member::introduce(overlay, cx, member_id, &host, from_day, until_day, events),
+        TxBody::IssueIntroduction { member_id, host, from_day, until_day } => {
+            member::introduce(overlay, cx, member_id, &host, from_day, until_day, events)
+        }
         TxBody::RecordVisit { member_id, guests } => {
             visit::record(overlay, cx, member_id, guests, events)
         }
         TxBody::VoidVisit { visit_id } => visit::void(overlay, cx, visit_id, events),
-        TxBody::CreateProposal {
-            voting_period_ms,
-            action,
-        } => governance::create(overlay, cx, voting_period_ms, action, events),
-        TxBody::CastVote {
-            proposal_id,
-            choice,
-        } => governance::vote(overlay, cx, proposal_id, choice, events),
+        TxBody::CreateProposal { voting_period_ms, action } => {
+            governance::create(overlay, cx, voting_period_ms, action, events)
+        }
+        TxBody::CastVote { proposal_id, choice } => {
+            governance::vote(overlay, cx, proposal_id, choice, events)
+        }
     }
 }
 
@@ -181,10 +158,8 @@ pub(crate) fn active_club(view: &dyn StateRead, id: &ClubId) -> RuleResult<Club>
 
 /// The policy in force (always present after genesis).
 pub(crate) fn policy(view: &dyn StateRead) -> RuleResult<Policy> {
-    Ok(
-        load::<Policy>(view, keys::POLICY)?.ok_or_else(|| ChaincodeError::CorruptState {
-            key: "gen/policy".to_owned(),
-            reason: "policy missing after genesis".to_owned(),
-        })?,
-    )
+    Ok(load::<Policy>(view, keys::POLICY)?.ok_or_else(|| ChaincodeError::CorruptState {
+        key: "gen/policy".to_owned(),
+        reason: "policy missing after genesis".to_owned(),
+    })?)
 }

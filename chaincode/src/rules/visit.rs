@@ -119,10 +119,7 @@ fn assess_into(
         AgreementStatus::Suspended => return Err(ValidationCode::AgreementSuspended.into()),
         AgreementStatus::Active | AgreementStatus::Terminating => {}
     }
-    let terms = &version
-        .as_ref()
-        .expect("active agreement has a version in effect")
-        .terms;
+    let terms = &version.as_ref().expect("active agreement has a version in effect").terms;
     if terms.blackouts.iter().any(|range| range.contains(day)) {
         return Err(ValidationCode::Blackout.into());
     }
@@ -175,32 +172,14 @@ pub(crate) fn record(
     let used = assessment.usage.expect("valid visit has usage");
     let day = assessment.local_day;
     let new_visit_day = used.day_check_ins == 0;
-    save_count(
-        overlay,
-        keys::visit_day(&host_id, &member_id, day),
-        used.day_check_ins + 1,
-    );
+    save_count(overlay, keys::visit_day(&host_id, &member_id, day), used.day_check_ins + 1);
     if new_visit_day {
         let month = used.month_days_used + 1;
         let year = used.year_days_used + 1;
-        assert!(
-            month <= version.terms.visit_days_per_month_max,
-            "visit: month quota overrun"
-        );
-        assert!(
-            year <= version.terms.visit_days_per_year_max,
-            "visit: year quota overrun"
-        );
-        save_count(
-            overlay,
-            keys::visit_month(&host_id, &member_id, used.month_key),
-            month,
-        );
-        save_count(
-            overlay,
-            keys::visit_year(&host_id, &member_id, used.year),
-            year,
-        );
+        assert!(month <= version.terms.visit_days_per_month_max, "visit: month quota overrun");
+        assert!(year <= version.terms.visit_days_per_year_max, "visit: year quota overrun");
+        save_count(overlay, keys::visit_month(&host_id, &member_id, used.month_key), month);
+        save_count(overlay, keys::visit_year(&host_id, &member_id, used.year), year);
     }
     let visit = Visit {
         visit_id: cx.tx_id,
@@ -268,19 +247,10 @@ pub(crate) fn void(
     let (host, member, day) = (&visit.host_club, &visit.member_id, visit.local_day);
     let day_left = decrement(overlay, keys::visit_day(host, member, day))?;
     if day_left == 0 {
-        decrement(
-            overlay,
-            keys::visit_month(host, member, calendar::month_key(day)),
-        )?;
-        decrement(
-            overlay,
-            keys::visit_year(host, member, calendar::year_of(day)),
-        )?;
+        decrement(overlay, keys::visit_month(host, member, calendar::month_key(day)))?;
+        decrement(overlay, keys::visit_year(host, member, calendar::year_of(day)))?;
     }
-    visit.voided = Some(Voiding {
-        at_ms: cx.block.timestamp_ms,
-        tx_id: cx.tx_id,
-    });
+    visit.voided = Some(Voiding { at_ms: cx.block.timestamp_ms, tx_id: cx.tx_id });
     events.push(
         Event::new("visit.voided")
             .with("visit_id", visit_id)

@@ -1,0 +1,183 @@
+//! Tidy: conventions checked mechanically.
+//!
+//! - The chaincode stays pure: no clock, randomness, hash-map iteration
+//!   order, async runtime, I/O crate or float in `chaincode/`.
+//! - Every Rust source file opens with a `//!` overview.
+//! - No leftover `dbg!`, `todo!` or `unimplemented!`.
+//! - The validation-code table in the chaincode's crate docs lists exactly
+//!   the codes the enum defines.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "target") {
+                continue;
+            }
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The code part of a line: string contents and `//` comments removed.
+fn code_of(line: &str) -> String {
+    let mut out = String::new();
+    let mut in_string = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => in_string = !in_string,
+            '\\' if in_string => {
+                chars.next();
+            }
+            '/' if !in_string && chars.peek() == Some(&'/') => break,
+            _ if !in_string => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn has_word(code: &str, word: &str) -> bool {
+    code.match_indices(word).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + word.len()..].chars().next();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        boundary(before) && boundary(after)
+    })
+}
+
+fn has_float_literal(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    (1..bytes.len().saturating_sub(1)).any(|i| {
+        if bytes[i] != b'.' || !bytes[i - 1].is_ascii_digit() || !bytes[i + 1].is_ascii_digit() {
+            return false;
+        }
+        // The digits before the dot must start a token (not `v1.2`, not `t.0.1`).
+        let mut start = i - 1;
+        while start > 0 && bytes[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        start == 0
+            || !(bytes[start - 1].is_ascii_alphanumeric()
+                || matches!(bytes[start - 1], b'_' | b'.'))
+    })
+}
+
+#[test]
+fn chaincode_uses_no_clock_randomness_hash_maps_async_or_floats() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("chaincode"), &mut files);
+    assert!(!files.is_empty());
+    let forbidden = [
+        "std::time",
+        "SystemTime",
+        "Instant",
+        "rand",
+        "rand_core",
+        "getrandom",
+        "HashMap",
+        "HashSet",
+        "tokio",
+        "f32",
+        "f64",
+        "thread_rng",
+        "OsRng",
+    ];
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            let code = code_of(line);
+            for word in forbidden {
+                if has_word(&code, word) {
+                    problems.push(format!("{}:{}: uses `{word}`", file.display(), n + 1));
+                }
+            }
+            if has_float_literal(&code) {
+                problems.push(format!("{}:{}: float literal", file.display(), n + 1));
+            }
+        }
+    }
+    let manifest = fs::read_to_string(root.join("chaincode/Cargo.toml")).expect("manifest");
+    for krate in
+        ["tokio", "rand", "getrandom", "rocksdb", "sqlx", "tonic", "axum", "libp2p", "openraft"]
+    {
+        if manifest.lines().any(|l| {
+            l.trim_start().starts_with(&format!("{krate} "))
+                || l.trim_start().starts_with(&format!("{krate}."))
+        }) {
+            problems.push(format!("chaincode/Cargo.toml depends on {krate}"));
+        }
+    }
+    assert!(problems.is_empty(), "the chaincode must stay pure:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn tidy_catches_what_it_claims_to_catch() {
+    assert!(has_word(&code_of("let m: HashMap<u8, u8> = x;"), "HashMap"));
+    assert!(!has_word(&code_of("let s = \"HashMap\"; // HashMap"), "HashMap"));
+    assert!(!has_word("random_thing()", "rand"));
+    assert!(has_float_literal("let x = 1.5;"));
+    assert!(!has_float_literal("tuple.0.1"));
+    assert!(!has_float_literal("v1.2"));
+}
+
+#[test]
+fn every_rust_file_opens_with_a_module_doc_and_has_no_leftovers() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for krate in ["chaincode", "proto", "client-sdk", "network-config", "tests"] {
+        rust_files(&root.join(krate), &mut files);
+    }
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).expect("readable source");
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        if !first.starts_with("//!") {
+            problems.push(format!("{}: does not open with a `//!` overview", file.display()));
+        }
+        for (n, line) in text.lines().enumerate() {
+            let code = code_of(line);
+            for leftover in ["dbg!", "todo!", "unimplemented!"] {
+                if code.contains(leftover) {
+                    problems.push(format!("{}:{}: leftover {leftover}", file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_crate_docs_list_every_validation_code() {
+    let lib = fs::read_to_string(workspace_root().join("chaincode/src/lib.rs")).expect("lib.rs");
+    let rows: Vec<(u32, String)> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | "))
+        .filter_map(|row| {
+            let mut cells = row.split(" | ");
+            let number = cells.next()?.trim().parse().ok()?;
+            let name = cells.next()?.trim().trim_matches('`').to_owned();
+            Some((number, name))
+        })
+        .collect();
+    let expected: Vec<(u32, String)> = reciprocity_chaincode::ValidationCode::ALL
+        .iter()
+        .map(|c| (c.number(), c.name().to_owned()))
+        .collect();
+    assert_eq!(rows, expected, "the code table in chaincode/src/lib.rs is out of date");
+}
