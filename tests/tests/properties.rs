@@ -156,7 +156,7 @@ fn club_id(index: usize) -> ClubId {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn visits_voids_and_standing_match_the_reference_model(ops in prop::collection::vec(op(), 1..60)) {
@@ -288,7 +288,7 @@ fn model_decided(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn governance_outcomes_match_a_direct_tally(
@@ -341,7 +341,7 @@ proptest! {
 // ---------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn no_club_changes_another_clubs_members_or_agreements(
