@@ -20,6 +20,11 @@ use crate::rules::{self, Reject, TxCtx, governance};
 use crate::state::{encode, load};
 use crate::store::{Overlay, StateRead, StateStore};
 
+/// The latest block time the chaincode accepts: the end of 9999-12-31 UTC.
+/// Bounding it keeps every `time + period` sum far from overflow.
+pub const TIMESTAMP_MS_MAX: u64 =
+    (crate::calendar::DAY_MAX as u64 + 1) * crate::calendar::DAY_MS - 1;
+
 /// Most expired transaction ids pruned per block (the rest wait for later blocks).
 pub const TX_IDS_PRUNED_PER_BLOCK_MAX: usize = 4096;
 
@@ -106,6 +111,12 @@ pub fn apply_block<S: StateStore>(
         return Err(ChaincodeError::InvalidBlockContext(format!(
             "height {} does not follow {}",
             ctx.height, position.height
+        )));
+    }
+    if ctx.timestamp_ms > TIMESTAMP_MS_MAX {
+        return Err(ChaincodeError::InvalidBlockContext(format!(
+            "block time {} ms is after 9999-12-31",
+            ctx.timestamp_ms
         )));
     }
     if ctx.timestamp_ms < position.time_ms {

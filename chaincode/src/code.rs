@@ -96,7 +96,7 @@ validation_codes! {
     UnknownIdentity = 20,
     /// The key is not a valid Ed25519 public key (length or encoding).
     InvalidPublicKey = 21,
-    /// The key is a weak (small-order) Ed25519 key.
+    /// The key is a weak Ed25519 key (small order, or with a torsion component).
     WeakKey = 22,
     /// The club key cannot be revoked.
     CannotRevokeClubKey = 23,
@@ -114,7 +114,7 @@ validation_codes! {
     InvalidStatus = 29,
     /// A date is 0 or beyond year 9999.
     InvalidDate = 30,
-    /// An update that changes nothing.
+    /// An update that changes nothing (names no field, or only current values).
     EmptyUpdate = 31,
     /// The member belongs to another club than the signer's.
     NotHomeClub = 32,

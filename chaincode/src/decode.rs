@@ -273,12 +273,14 @@ pub fn club_spec(spec: &pb::ClubSpec) -> Result<ClubSpec, ValidationCode> {
         let address_ok = !node.address.is_empty()
             && node.address.len() <= limits::NODE_ADDRESS_BYTES_MAX
             && !node.address.chars().any(|c| c.is_control() || c.is_whitespace());
-        if !address_ok || nodes.iter().any(|n| n.node_key == node_key) {
+        let reused = node_key == club_key || nodes.iter().any(|n| n.node_key == node_key);
+        if !address_ok || reused {
             return Err(invalid);
         }
         nodes.push(NodeInfo { node_key, address: node.address.clone() });
     }
-    if spec.utc_offset_minutes.abs() > limits::UTC_OFFSET_MINUTES_ABS_MAX {
+    let offset_max = limits::UTC_OFFSET_MINUTES_ABS_MAX;
+    if !(-offset_max..=offset_max).contains(&spec.utc_offset_minutes) {
         return Err(invalid);
     }
     Ok(ClubSpec {

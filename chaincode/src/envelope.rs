@@ -3,15 +3,22 @@
 //!
 //! - A signature covers [`SIGNING_DOMAIN`] followed by the exact payload bytes.
 //! - The transaction id is SHA-256 of the payload bytes.
-//! - A signature is valid iff `ed25519_dalek::VerifyingKey::verify_strict`
-//!   accepts it: canonical encodings, no small-order key, no small-order `R`.
+//! - The rule is [`verify_envelopes`] over a block's envelopes, and it is one
+//!   function on every node. It rejects what `verify_strict` rejects cheaply
+//!   (bad encodings, small-order keys, small-order `R`), then checks the rest
+//!   as one batch; if the batch fails, each signature is checked with
+//!   `verify_strict` on its own.
 //!
-//! [`verify_envelopes`] applies that rule to a whole block with batch
-//! verification as the fast path: keys and `R` values that strict checking
-//! rejects are filtered out first, so a passing batch means exactly what
-//! strict checking means; when a batch fails, each signature is checked
-//! strictly on its own. Batch verification in ed25519-dalek derives its
-//! randomness from a transcript of the inputs, so it is deterministic.
+//! For every signature an honest signer can produce (torsion-free `R` and
+//! key) the verdict is exactly `verify_strict`'s. A crafted signature whose
+//! `R` has a torsion component can pass the (cofactorless) batch equation
+//! for some batch coefficients; ed25519-dalek derives those coefficients from
+//! a transcript of the whole batch, so every node, checking the same block as
+//! the same batch, reaches the same verdict: determinism holds, and such a
+//! transaction is at most judged differently than a lone `verify_strict`
+//! would. Keys with a torsion component cannot be enrolled ([`crate::ValidationCode::WeakKey`]).
+//! Checking the batch in fixed, positional chunks (for parallelism) keeps
+//! this property as long as every node uses the same chunking.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -139,12 +146,16 @@ pub fn verify_envelopes(envelopes: &[EnvelopeRef<'_>]) -> Vec<BlockTx> {
         .collect()
 }
 
-/// Whether `bytes` is a usable identity key: a valid, non-weak Ed25519 point.
+/// Whether `bytes` is a usable key: a valid Ed25519 point of prime order
+/// (neither small-order nor mixed-order).
 pub(crate) fn key_check(bytes: &[u8]) -> Result<PublicKey, crate::ValidationCode> {
     let array: [u8; 32] = bytes.try_into().map_err(|_| crate::ValidationCode::InvalidPublicKey)?;
     let key =
         VerifyingKey::from_bytes(&array).map_err(|_| crate::ValidationCode::InvalidPublicKey)?;
-    if key.is_weak() {
+    let torsion_free = curve25519_dalek::edwards::CompressedEdwardsY(array)
+        .decompress()
+        .is_some_and(|point| point.is_torsion_free());
+    if key.is_weak() || !torsion_free {
         return Err(crate::ValidationCode::WeakKey);
     }
     Ok(PublicKey(array))

@@ -151,6 +151,7 @@ mod error;
 mod event;
 mod hash;
 mod keys;
+pub mod merkle;
 mod model;
 pub mod query;
 mod rules;
@@ -158,8 +159,8 @@ mod state;
 mod store;
 
 pub use apply::{
-    BlockContext, BlockOutcome, ChainPosition, TX_IDS_PRUNED_PER_BLOCK_MAX, TxOutcome, apply_block,
-    chain_position,
+    BlockContext, BlockOutcome, ChainPosition, TIMESTAMP_MS_MAX, TX_IDS_PRUNED_PER_BLOCK_MAX,
+    TxOutcome, apply_block, chain_position,
 };
 pub use code::ValidationCode;
 pub use decode::{TERMS_HASH_DOMAIN, terms_hash};
@@ -171,5 +172,5 @@ pub use error::{ChaincodeError, Result};
 pub use event::Event;
 pub use hash::{STATE_HASH_DOMAIN, STATE_HASH_EMPTY};
 pub use model::*;
-pub use rules::governance::{decided, passes};
+pub use rules::governance::{PROPOSALS_CLOSED_PER_BLOCK_MAX, decided, passes};
 pub use store::{MemStore, StateRead, StateStore};

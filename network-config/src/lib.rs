@@ -236,7 +236,7 @@ impl NetworkConfig {
             } else if !keys.insert(club.club_key.to_lowercase()) {
                 problem(at("club_key"), "is used elsewhere in this config".into());
             }
-            if club.utc_offset_minutes.abs() > 840 {
+            if !(-840..=840).contains(&club.utc_offset_minutes) {
                 problem(
                     at("utc_offset_minutes"),
                     format!("{} is outside -840..=840", club.utc_offset_minutes),

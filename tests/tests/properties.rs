@@ -199,7 +199,13 @@ proptest! {
                 }
                 Op::Advance { hours } => net.advance_ms(hours * HOUR_MS),
                 Op::SetActive { registrar, member, active } => {
-                    let expected = if MEMBERS[member].0 == registrar { Code::Ok } else { Code::NotHomeClub };
+                    let expected = if MEMBERS[member].0 != registrar {
+                        Code::NotHomeClub
+                    } else if model.active[member] == active {
+                        Code::EmptyUpdate
+                    } else {
+                        Code::Ok
+                    };
                     let status = if active { wire::MemberStatus::Active } else { wire::MemberStatus::Suspended };
                     let key = net.club(CLUBS[registrar].0).registrar;
                     prop_assert_eq!(net.run(&key, body::update_member(&member_id(member), Some(status), None, None)), expected);

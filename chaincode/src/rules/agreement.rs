@@ -145,6 +145,10 @@ pub(crate) fn accept(
     }
     let version = agreement.next_version;
     agreement.next_version += 1;
+    // Accepted terms apply from their start day on: they replace every
+    // version that would start on or after it.
+    let starts = offer.terms.valid_from_day;
+    agreement.versions.retain(|v| v.terms.valid_from_day < starts);
     agreement.versions.push(TermsVersion {
         version,
         terms: offer.terms,

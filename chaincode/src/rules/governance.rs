@@ -280,43 +280,41 @@ fn execute(
     Ok(())
 }
 
-/// Closes every open proposal whose end time is at or before `now_ms`.
+/// Most proposals closed at their end time per block. Any beyond wait for
+/// the next block; they take no votes meanwhile (voting checks the end time).
+pub const PROPOSALS_CLOSED_PER_BLOCK_MAX: usize = 256;
+
+/// Closes open proposals whose end time is at or before `now_ms`, oldest first.
 pub(crate) fn close_due(
     overlay: &mut Overlay<'_>,
     now_ms: u64,
     height: u64,
     events: &mut Vec<Event>,
 ) -> crate::Result<()> {
-    const PAGE: usize = 256;
-    loop {
-        let due: Vec<TxId> = overlay
-            .scan(keys::PROPOSAL_OPEN_PREFIX, None, PAGE)?
-            .into_iter()
-            .take_while(|(key, _)| {
-                keys::number_after(keys::PROPOSAL_OPEN_PREFIX, key)
-                    .expect("propopen key has an end time")
-                    <= now_ms
-            })
-            .map(|(key, _)| keys::trailing_tx_id(&key).expect("propopen key has a proposal id"))
-            .collect();
-        if due.is_empty() {
-            return Ok(());
-        }
-        for id in due {
-            let mut proposal: Proposal = load(overlay, &keys::proposal(&id))?
-                .expect("open-proposal index points at a stored proposal");
-            match close(overlay, now_ms, height, &mut proposal, CloseReason::EndTimeReached, events)
-            {
-                Ok(()) => {}
-                Err(super::Reject::Fatal(e)) => return Err(e),
-                Err(super::Reject::Invalid(code)) => {
-                    unreachable!("closing records execution failures itself, got {code}")
-                }
+    let due: Vec<TxId> = overlay
+        .scan(keys::PROPOSAL_OPEN_PREFIX, None, PROPOSALS_CLOSED_PER_BLOCK_MAX)?
+        .into_iter()
+        .take_while(|(key, _)| {
+            keys::number_after(keys::PROPOSAL_OPEN_PREFIX, key)
+                .expect("propopen key has an end time")
+                <= now_ms
+        })
+        .map(|(key, _)| keys::trailing_tx_id(&key).expect("propopen key has a proposal id"))
+        .collect();
+    for id in due {
+        let mut proposal: Proposal = load(overlay, &keys::proposal(&id))?
+            .expect("open-proposal index points at a stored proposal");
+        match close(overlay, now_ms, height, &mut proposal, CloseReason::EndTimeReached, events) {
+            Ok(()) => {}
+            Err(super::Reject::Fatal(e)) => return Err(e),
+            Err(super::Reject::Invalid(code)) => {
+                unreachable!("closing records execution failures itself, got {code}")
             }
-            save(overlay, keys::proposal(&id), &proposal);
-            overlay.commit_tx();
         }
+        save(overlay, keys::proposal(&id), &proposal);
+        overlay.commit_tx();
     }
+    Ok(())
 }
 
 #[cfg(test)]

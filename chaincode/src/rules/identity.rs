@@ -19,6 +19,9 @@ pub(crate) fn enroll(
     if overlay.get(&keys::identity(&key))?.is_some() {
         return Err(ValidationCode::IdentityExists.into());
     }
+    if overlay.get(&keys::node_key(&key))?.is_some() {
+        return Err(ValidationCode::NodeKeyInUse.into());
+    }
     let club_id = club.spec.club_id;
     let identity = Identity {
         public_key: key,

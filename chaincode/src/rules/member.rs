@@ -61,6 +61,7 @@ pub(crate) fn update(
 ) -> RuleResult<()> {
     let (_, club) = authorize(overlay, &cx.signer, Role::Registrar)?;
     let mut member = own_member(overlay, &club.spec.club_id, &member_id)?;
+    let before = member.clone();
     if let Some(status) = status {
         member.status = status;
     }
@@ -69,6 +70,9 @@ pub(crate) fn update(
     }
     if let Some(day) = valid_until_day {
         member.valid_until_day = day;
+    }
+    if member == before {
+        return Err(ValidationCode::EmptyUpdate.into());
     }
     member.updated_height = cx.block.height;
     events.push(
