@@ -1,10 +1,12 @@
 # Reciprocity: the two commands of the README, and their parts.
 #
-#   make devnet   run a local network of club nodes (arrives with the node, issue 3)
+#   make devnet   run a local network of club nodes with sample data
 #   make test     every test in the workspace, plus format and lint checks
 #
-# Everything the build needs is installed by `make deps` (called by `test`):
-# today that is only a check that the Rust toolchain has rustfmt and clippy.
+# Everything the build needs is installed by `make deps` (called by both):
+# the bundled RocksDB build needs libclang (Debian `libclang-dev`), installed
+# only when missing. The first RocksDB build takes about 15-20 minutes on a
+# 2-core machine; later builds reuse target/.
 
 CARGO ?= cargo
 CARGO_FLAGS ?= --locked
@@ -14,6 +16,11 @@ CARGO_FLAGS ?= --locked
 test: deps fmt-check lint unit-tests doc-tests
 
 deps:
+	@if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then \
+	  echo "make deps: installing libclang-dev (RocksDB's bindings are generated with libclang)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libclang-dev >/dev/null || { echo "make deps: could not install libclang-dev" >&2; exit 1; }; \
+	fi
 	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo is not installed (install Rust 1.95+ with rustup)" >&2; exit 1; }
 	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "make deps: rustfmt is missing (rustup component add rustfmt)" >&2; exit 1; }
 	@$(CARGO) clippy --version >/dev/null 2>&1 || { echo "make deps: clippy is missing (rustup component add clippy)" >&2; exit 1; }
@@ -38,8 +45,6 @@ bench:
 fmt:
 	$(CARGO) fmt --all
 
-devnet:
-	@echo "make devnet: not available yet. The local network of club nodes arrives with the" >&2
-	@echo "node binary \`recip\` (issue 3, 'The ledger node'); this repository holds the" >&2
-	@echo "chaincode, wire format, SDK and network config it will run." >&2
-	@exit 1
+# A local network (data in ./devnet, kept across runs); Ctrl-C stops it.
+devnet: deps
+	$(CARGO) run $(CARGO_FLAGS) -p reciprocity-node --bin recip -- devnet --dir devnet

@@ -10,6 +10,7 @@
 //! - [`decode`]: decoding envelopes and payloads, transaction ids, local
 //!   signature checks, validation-code names.
 //! - [`dates`]: calendar dates to and from the day numbers the wire uses.
+//! - `client` (feature `grpc`): the gRPC client of a node.
 //!
 //! ```
 //! use reciprocity_sdk::{keys::Keypair, tx::{TxBuilder, body}, dates::day};
@@ -22,6 +23,8 @@
 //! assert_eq!(decoded.chain_id, "demo-chain");
 //! ```
 
+#[cfg(feature = "grpc")]
+pub mod client;
 pub mod dates;
 pub mod decode;
 pub mod keys;
@@ -70,6 +73,14 @@ pub enum SdkError {
         what: &'static str,
         /// What the decoder said.
         reason: String,
+    },
+    /// Talking to a node failed (connection or refusal); the message says why.
+    #[error("node at {endpoint}: {message}")]
+    Node {
+        /// The node's endpoint.
+        endpoint: String,
+        /// What went wrong, as the node said it.
+        message: String,
     },
     /// A value is out of range.
     #[error("invalid {what}: {reason}")]

@@ -8,6 +8,9 @@
 //! - [`v1::Block`], [`v1::BlockHeader`] and [`v1::TxResult`] are what the ledger
 //!   stores and serves.
 //!
+//! - With the `grpc` feature, `v1::node_server` and `v1::node_client` are the
+//!   tonic server and client of the node API (`proto/reciprocity/v1/node.proto`).
+//!
 //! The code is generated at build time by protox + tonic-prost-build: no
 //! `protoc` is needed. This crate holds wire types only; the rules live in
 //! `reciprocity-chaincode`.
@@ -29,3 +32,7 @@ pub mod v1 {
 }
 
 pub use prost;
+
+/// The encoded `FileDescriptorSet` of every `.proto` file (for gRPC reflection).
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/reciprocity_descriptor.bin"));

@@ -140,7 +140,7 @@ fn tidy_catches_what_it_claims_to_catch() {
 fn every_rust_file_opens_with_a_module_doc_and_has_no_leftovers() {
     let root = workspace_root();
     let mut files = Vec::new();
-    for krate in ["chaincode", "proto", "client-sdk", "network-config", "tests"] {
+    for krate in ["chaincode", "proto", "client-sdk", "network-config", "tests", "node"] {
         rust_files(&root.join(krate), &mut files);
     }
     let mut problems = Vec::new();

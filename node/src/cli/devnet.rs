@@ -1,0 +1,213 @@
+//! `recip devnet`: a local network on this machine with sample data.
+//!
+//! Creates the network on first use (`DIR/genesis.toml`), starts the node(s)
+//! as child processes, seeds sample data once (clubs' staff, members, an
+//! agreement, visits, a proposal), prints the endpoints, writes
+//! `DIR/devnet.json`, and stops the nodes on Ctrl-C. Data persists across
+//! runs. One node runs in this version (the first club's); the permissioned
+//! multi-node network arrives with the network issue.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use reciprocity_node::config::NodeConfig;
+use reciprocity_sdk::client::NodeClient;
+use reciprocity_sdk::keys::Keypair;
+use reciprocity_sdk::tx::{TxBuilder, body};
+use reciprocity_sdk::wire;
+
+use super::network::{InitSpec, init};
+use super::say;
+
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    /// Number of founding clubs when creating the network.
+    #[arg(long, default_value_t = 3)]
+    clubs: usize,
+    /// Where the network lives.
+    #[arg(long, default_value = "devnet")]
+    dir: PathBuf,
+    /// Start, seed, print and exit, leaving the nodes running (for scripts).
+    #[arg(long)]
+    detach: bool,
+}
+
+struct Running {
+    club: String,
+    endpoint: String,
+    child: tokio::process::Child,
+}
+
+fn club_dirs(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let network = reciprocity_network_config::NetworkConfig::load(&dir.join("genesis.toml"))?;
+    Ok(network.clubs.iter().map(|c| (c.id.clone(), dir.join(&c.id).join("node.toml"))).collect())
+}
+
+async fn wait_ready(
+    endpoint: &str,
+    child: &mut tokio::process::Child,
+    log: &Path,
+) -> anyhow::Result<NodeClient> {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("the node exited ({status}) before it was ready; see {}", log.display());
+        }
+        if let Ok(mut client) = NodeClient::connect(endpoint).await
+            && let Ok(status) = client.status().await
+            && status.height >= 1
+        {
+            return Ok(client);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the node at {endpoint} was not ready within 60 s; see {}", log.display())
+}
+
+async fn submit(
+    client: &mut NodeClient,
+    chain: &str,
+    key: &Keypair,
+    body: wire::tx_payload::Body,
+) -> anyhow::Result<reciprocity_sdk::TxId> {
+    let tx = TxBuilder::now(chain).sign(key, body);
+    let id = reciprocity_sdk::decode::tx_id(&tx);
+    let response = client.submit(tx, true, 0).await?;
+    anyhow::ensure!(
+        response.outcome == wire::SubmitOutcome::Committed as i32 && response.code == 0,
+        "seeding transaction refused: {} ({})",
+        response.code_name,
+        response.code
+    );
+    Ok(id)
+}
+
+/// Seeds sample data through the first club's node: staff, members, an agreement, visits, a proposal.
+async fn seed(dir: &Path, client: &mut NodeClient) -> anyhow::Result<()> {
+    let network = reciprocity_network_config::NetworkConfig::load(&dir.join("genesis.toml"))?;
+    let chain = network.chain_id.clone();
+    let keys: Vec<(String, Keypair)> = network
+        .clubs
+        .iter()
+        .map(|c| Ok((c.id.clone(), Keypair::read_file(&dir.join(&c.id).join("club.key"))?)))
+        .collect::<anyhow::Result<_>>()?;
+    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
+    let mut members = Vec::new();
+    for (club, key) in &keys {
+        for (i, tier) in ["full", "full", "junior"].iter().enumerate() {
+            let member = reciprocity_sdk::random_member_id()?;
+            submit(
+                client,
+                &chain,
+                key,
+                body::register_member(&member, tier, today + 365 + i as u32),
+            )
+            .await?;
+            members.push((club.clone(), member));
+        }
+    }
+    if keys.len() >= 2 {
+        let (a, a_key) = &keys[0];
+        let (b, b_key) = &keys[1];
+        let mut terms =
+            reciprocity_sdk::terms::basic(&["full"], 4, 48, today.saturating_sub(1), "EUR");
+        terms.guests_per_visit_max = 1;
+        terms.visit_fee_minor = 2_500;
+        submit(client, &chain, a_key, body::propose_agreement(b, &terms)).await?;
+        let hash = reciprocity_sdk::terms::hash(&reciprocity_sdk::terms::encode(&terms));
+        submit(client, &chain, b_key, body::accept_agreement(a, hash)).await?;
+        // Members of the first club visit the second.
+        for (club, member) in members.iter().filter(|(c, _)| c == a).take(2) {
+            let _ = club;
+            submit(client, &chain, b_key, body::record_visit(member, 0)).await?;
+        }
+        submit(
+            client,
+            &chain,
+            a_key,
+            body::create_proposal(
+                7 * 86_400_000,
+                wire::create_proposal::Action::Resolution(
+                    "Adopt a common dress code for reciprocal visits".into(),
+                ),
+            ),
+        )
+        .await?;
+    }
+    std::fs::write(dir.join("seeded"), "sample data seeded\n")?;
+    say(format_args!(
+        "seeded sample data: {} members, an agreement, visits and a proposal",
+        members.len()
+    ));
+    Ok(())
+}
+
+pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let dir = args.dir;
+    if !dir.join("genesis.toml").exists() {
+        init(&InitSpec {
+            clubs: args.clubs,
+            out: &dir,
+            chain_id: "reciprocity-devnet",
+            grpc_port_base: 7200,
+            p2p_port_base: 7100,
+        })?;
+        say(format_args!("created a {}-club network in {}", args.clubs, dir.display()));
+    }
+    let exe = std::env::current_exe().context("locating the recip binary")?;
+    let mut running = Vec::new();
+    // One node in this version: the first club's.
+    for (club, config_path) in club_dirs(&dir)?.into_iter().take(1) {
+        let config = NodeConfig::load(&config_path)?;
+        let log = config_path.with_file_name("node.log");
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+        let mut child = tokio::process::Command::new(&exe)
+            .arg("node")
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .kill_on_drop(!args.detach)
+            .spawn()
+            .context("starting a node process")?;
+        let endpoint = format!("http://{}", config.grpc_listen);
+        let mut client = wait_ready(&endpoint, &mut child, &log).await?;
+        if !dir.join("seeded").exists() {
+            seed(&dir, &mut client).await?;
+        }
+        running.push(Running { club, endpoint, child });
+    }
+    let listing = serde_json::json!({
+        "chain_id": "reciprocity-devnet",
+        "nodes": running.iter().map(|r| serde_json::json!({
+            "club": r.club,
+            "grpc": r.endpoint,
+            "http": serde_json::Value::Null,
+            "pid": r.child.id(),
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&listing)?)?;
+    say("devnet is running:");
+    for r in &running {
+        say(format_args!(
+            "  {:<10} gRPC {}   (recip status --endpoint {})",
+            r.club, r.endpoint, r.endpoint
+        ));
+    }
+    say(format_args!("  listing: {}", dir.join("devnet.json").display()));
+    if args.detach {
+        return Ok(());
+    }
+    say("press Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    say("stopping nodes");
+    for mut r in running {
+        if let Some(pid) = r.child.id() {
+            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), r.child.wait()).await;
+        let _ = r.child.kill().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Command-line interface: argument parsing and dispatch. Each command lives
+//! in its own module; network access goes through the SDK's gRPC client.
+
+mod bench;
+mod devnet;
+mod keys;
+mod network;
+mod node;
+mod query;
+mod tx;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The default gRPC endpoint of a local node.
+pub(crate) const ENDPOINT_DEFAULT: &str = "http://127.0.0.1:7200";
+
+/// The Reciprocity node and its tools.
+#[derive(Debug, Parser)]
+#[command(
+    name = "recip",
+    version,
+    about = "Reciprocity: the ledger private clubs share for reciprocal visits"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or inspect a network.
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// Run one node from its config file.
+    Node {
+        /// The node's config file (node.toml).
+        #[arg(long, env = "RECIP_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a local network with sample data (creates it on first use).
+    Devnet(devnet::DevnetArgs),
+    /// Create and show key files.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Build, sign and submit a transaction.
+    Tx(tx::TxArgs),
+    /// Read the ledger's state.
+    Query(query::QueryArgs),
+    /// Measure a running node.
+    Bench(bench::BenchArgs),
+    /// Show a node's status.
+    Status {
+        /// The node's gRPC endpoint.
+        #[arg(long, env = "RECIP_ENDPOINT", default_value = ENDPOINT_DEFAULT)]
+        endpoint: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Network(command) => network::run(command),
+            Command::Node { config } => node::run(&config).await,
+            Command::Devnet(args) => devnet::run(args).await,
+            Command::Keys(command) => keys::run(command),
+            Command::Tx(args) => tx::run(args).await,
+            Command::Query(args) => query::run(args).await,
+            Command::Status { endpoint, json } => query::status(&endpoint, json).await,
+            Command::Bench(args) => bench::run(args).await,
+        }
+    })
+}
+
+/// Prints a line for the user (the CLI's output channel).
+#[allow(clippy::print_stdout)]
+pub(crate) fn say(line: impl std::fmt::Display) {
+    println!("{line}");
+}

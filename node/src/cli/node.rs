@@ -1,0 +1,46 @@
+//! `recip node`: run one node until Ctrl-C or SIGTERM.
+
+use std::path::Path;
+
+use reciprocity_node::config::NodeConfig;
+use reciprocity_node::service::node::NodeHandle;
+
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RECIP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
+    init_tracing();
+    let config = NodeConfig::load(config_path)?;
+    let addr = config.grpc_listen;
+    tracing::info!(club = %config.club, data_dir = %config.data_dir.display(), grpc = %addr, "starting node");
+    let node = NodeHandle::start(config).await?;
+    let status = node.status()?;
+    tracing::info!(
+        node_id = format_args!("{:016x}", status.node_id),
+        height = status.height,
+        "node started"
+    );
+    reciprocity_node::api::grpc::serve(node.clone(), addr, shutdown_signal()).await?;
+    tracing::info!("shutting down");
+    let _ = node.raft().shutdown().await;
+    Ok(())
+}

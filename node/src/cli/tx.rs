@@ -1,0 +1,439 @@
+//! `recip tx`: build, sign (with a key file) and submit any transaction kind.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use reciprocity_sdk::client::NodeClient;
+use reciprocity_sdk::dates::parse_day;
+use reciprocity_sdk::keys::Keypair;
+use reciprocity_sdk::tx::{TxBuilder, body};
+use reciprocity_sdk::wire;
+use reciprocity_sdk::{MemberId, PublicKey, TxId};
+use wire::create_proposal::Action;
+
+use super::{ENDPOINT_DEFAULT, say};
+
+#[derive(Debug, Args)]
+pub(crate) struct TxArgs {
+    /// The node's gRPC endpoint.
+    #[arg(long, env = "RECIP_ENDPOINT", default_value = ENDPOINT_DEFAULT, global = true)]
+    endpoint: String,
+    /// The signing key file.
+    #[arg(long, env = "RECIP_KEY", global = true)]
+    key: Option<PathBuf>,
+    /// Return once admitted instead of waiting for the commit.
+    #[arg(long, global = true)]
+    no_wait: bool,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    kind: TxKind,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Registrar,
+    FrontDesk,
+    Governor,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Active,
+    Suspended,
+    Expired,
+    Resigned,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SettlementArg {
+    OnSite,
+    BilledToHomeClub,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ChoiceArg {
+    Yes,
+    No,
+    Abstain,
+}
+
+/// Agreement terms as flags.
+#[derive(Debug, Args)]
+struct TermsArgs {
+    /// Tiers covered, comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    tiers: Vec<String>,
+    /// Visit-days per member per month.
+    #[arg(long)]
+    per_month: u32,
+    /// Visit-days per member per year.
+    #[arg(long)]
+    per_year: u32,
+    /// Guests per visit.
+    #[arg(long, default_value_t = 0)]
+    guests: u32,
+    /// Fee per visit in minor units (cents).
+    #[arg(long, default_value_t = 0)]
+    fee_minor: u64,
+    /// ISO 4217 currency.
+    #[arg(long, default_value = "EUR")]
+    currency: String,
+    /// How the fee is settled.
+    #[arg(long, value_enum, default_value = "on-site")]
+    settlement: SettlementArg,
+    /// First day (YYYY-MM-DD).
+    #[arg(long)]
+    from: String,
+    /// Last day (YYYY-MM-DD); none means no end.
+    #[arg(long)]
+    until: Option<String>,
+    /// Blackout range FIRST..LAST (YYYY-MM-DD..YYYY-MM-DD); repeatable.
+    #[arg(long)]
+    blackout: Vec<String>,
+    /// Days of notice for termination.
+    #[arg(long, default_value_t = 30)]
+    notice_days: u32,
+    /// Visitors need a letter of introduction.
+    #[arg(long)]
+    introduction_required: bool,
+}
+
+impl TermsArgs {
+    fn to_wire(&self) -> anyhow::Result<wire::AgreementTerms> {
+        let mut blackouts = Vec::new();
+        for range in &self.blackout {
+            let (first, last) = range
+                .split_once("..")
+                .with_context(|| format!("--blackout {range:?} is not FIRST..LAST"))?;
+            blackouts
+                .push(wire::DayRange { first_day: parse_day(first)?, last_day: parse_day(last)? });
+        }
+        let terms = wire::AgreementTerms {
+            tiers_covered: self.tiers.clone(),
+            visit_days_per_month_max: self.per_month,
+            visit_days_per_year_max: self.per_year,
+            guests_per_visit_max: self.guests,
+            visit_fee_minor: self.fee_minor,
+            fee_currency: self.currency.clone(),
+            fee_settlement: match self.settlement {
+                SettlementArg::OnSite => wire::FeeSettlement::OnSite,
+                SettlementArg::BilledToHomeClub => wire::FeeSettlement::BilledToHomeClub,
+            } as i32,
+            valid_from_day: parse_day(&self.from)?,
+            valid_until_day: self.until.as_deref().map(parse_day).transpose()?.unwrap_or(0),
+            blackouts,
+            notice_days: self.notice_days,
+            introduction_required: self.introduction_required,
+        };
+        reciprocity_sdk::terms::validate(&reciprocity_sdk::terms::encode(&terms))
+            .map_err(|code| anyhow::anyhow!("these terms would be refused with {code}"))?;
+        Ok(terms)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ProposalKind {
+    /// Admit a club described in a TOML file (a `[[clubs]]` entry of a network config).
+    AdmitClub {
+        /// File with one club: id, name, club_key, utc_offset_minutes, [[nodes]].
+        spec: PathBuf,
+    },
+    /// Suspend an active club.
+    SuspendClub { club: String },
+    /// Reinstate a suspended club.
+    ReinstateClub { club: String },
+    /// Remove a club.
+    RemoveClub { club: String },
+    /// Replace the policy with the `[policy]` of a TOML file.
+    ChangePolicy { policy: PathBuf },
+    /// A non-binding resolution.
+    Resolution { text: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum TxKind {
+    /// Enroll an identity of your club.
+    EnrollIdentity {
+        #[arg(long)]
+        public_key: String,
+        #[arg(long, value_enum, value_delimiter = ',', required = true)]
+        roles: Vec<RoleArg>,
+    },
+    /// Revoke an identity of your club.
+    RevokeIdentity {
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Register a member (a random member id when none is given).
+    RegisterMember {
+        #[arg(long)]
+        member_id: Option<String>,
+        #[arg(long)]
+        tier: String,
+        /// Last day of validity (YYYY-MM-DD).
+        #[arg(long)]
+        valid_until: String,
+    },
+    /// Change a member's status, tier or validity.
+    UpdateMember {
+        #[arg(long)]
+        member_id: String,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        valid_until: Option<String>,
+    },
+    /// Offer terms to another club.
+    ProposeAgreement {
+        #[arg(long = "with")]
+        counterparty: String,
+        #[command(flatten)]
+        terms: TermsArgs,
+    },
+    /// Offer amended terms.
+    AmendAgreement {
+        #[arg(long = "with")]
+        counterparty: String,
+        #[command(flatten)]
+        terms: TermsArgs,
+    },
+    /// Accept the other club's pending offer by its terms hash.
+    AcceptAgreement {
+        #[arg(long = "with")]
+        counterparty: String,
+        #[arg(long)]
+        terms_hash: String,
+    },
+    /// Suspend the agreement (your side).
+    SuspendAgreement {
+        #[arg(long = "with")]
+        counterparty: String,
+    },
+    /// Lift your side's suspension.
+    ResumeAgreement {
+        #[arg(long = "with")]
+        counterparty: String,
+    },
+    /// Terminate with the notice of the terms in effect.
+    TerminateAgreement {
+        #[arg(long = "with")]
+        counterparty: String,
+    },
+    /// Introduce one of your members to a host club.
+    IssueIntroduction {
+        #[arg(long)]
+        member_id: String,
+        #[arg(long)]
+        host: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        until: String,
+    },
+    /// Record a visit at your club.
+    RecordVisit {
+        #[arg(long)]
+        member_id: String,
+        #[arg(long, default_value_t = 0)]
+        guests: u32,
+    },
+    /// Void a visit your club recorded (within 24 hours).
+    VoidVisit {
+        #[arg(long)]
+        visit_id: String,
+    },
+    /// Open a governance vote.
+    Propose {
+        /// Voting period in hours.
+        #[arg(long, default_value_t = 72)]
+        voting_period_hours: u64,
+        #[command(subcommand)]
+        action: ProposalKind,
+    },
+    /// Cast (or replace) your club's vote.
+    Vote {
+        #[arg(long)]
+        proposal: String,
+        #[arg(long, value_enum)]
+        choice: ChoiceArg,
+    },
+}
+
+fn public_key(text: &str) -> anyhow::Result<PublicKey> {
+    PublicKey::from_hex(text).with_context(|| format!("{text:?} is not a 32-byte hex public key"))
+}
+
+fn member(text: &str) -> anyhow::Result<MemberId> {
+    MemberId::from_hex(text).with_context(|| format!("{text:?} is not a 16-byte hex member id"))
+}
+
+fn tx_id(text: &str) -> anyhow::Result<TxId> {
+    TxId::from_hex(text).with_context(|| format!("{text:?} is not a 32-byte hex id"))
+}
+
+fn body_of(kind: TxKind) -> anyhow::Result<(wire::tx_payload::Body, Option<String>)> {
+    Ok(match kind {
+        TxKind::EnrollIdentity { public_key: key, roles } => {
+            let roles: Vec<wire::Role> = roles
+                .into_iter()
+                .map(|r| match r {
+                    RoleArg::Admin => wire::Role::Admin,
+                    RoleArg::Registrar => wire::Role::Registrar,
+                    RoleArg::FrontDesk => wire::Role::FrontDesk,
+                    RoleArg::Governor => wire::Role::Governor,
+                })
+                .collect();
+            (body::enroll_identity(&public_key(&key)?, &roles), None)
+        }
+        TxKind::RevokeIdentity { public_key: key } => {
+            (body::revoke_identity(&public_key(&key)?), None)
+        }
+        TxKind::RegisterMember { member_id, tier, valid_until } => {
+            let id = match member_id {
+                Some(text) => member(&text)?,
+                None => reciprocity_sdk::random_member_id()?,
+            };
+            (
+                body::register_member(&id, &tier, parse_day(&valid_until)?),
+                Some(format!("member_id {id}")),
+            )
+        }
+        TxKind::UpdateMember { member_id, status, tier, valid_until } => {
+            let status = status.map(|s| match s {
+                StatusArg::Active => wire::MemberStatus::Active,
+                StatusArg::Suspended => wire::MemberStatus::Suspended,
+                StatusArg::Expired => wire::MemberStatus::Expired,
+                StatusArg::Resigned => wire::MemberStatus::Resigned,
+            });
+            let until = valid_until.as_deref().map(parse_day).transpose()?;
+            (body::update_member(&member(&member_id)?, status, tier.as_deref(), until), None)
+        }
+        TxKind::ProposeAgreement { counterparty, terms } => {
+            let terms = terms.to_wire()?;
+            let hash = reciprocity_sdk::terms::hash(&reciprocity_sdk::terms::encode(&terms));
+            (
+                body::propose_agreement(&counterparty, &terms),
+                Some(format!("terms_hash {}", hex::encode(hash))),
+            )
+        }
+        TxKind::AmendAgreement { counterparty, terms } => {
+            let terms = terms.to_wire()?;
+            let hash = reciprocity_sdk::terms::hash(&reciprocity_sdk::terms::encode(&terms));
+            (
+                body::amend_agreement(&counterparty, &terms),
+                Some(format!("terms_hash {}", hex::encode(hash))),
+            )
+        }
+        TxKind::AcceptAgreement { counterparty, terms_hash } => {
+            let hash: [u8; 32] = hex::decode(&terms_hash)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .with_context(|| format!("{terms_hash:?} is not a 32-byte hex hash"))?;
+            (body::accept_agreement(&counterparty, hash), None)
+        }
+        TxKind::SuspendAgreement { counterparty } => (body::suspend_agreement(&counterparty), None),
+        TxKind::ResumeAgreement { counterparty } => (body::resume_agreement(&counterparty), None),
+        TxKind::TerminateAgreement { counterparty } => {
+            (body::terminate_agreement(&counterparty), None)
+        }
+        TxKind::IssueIntroduction { member_id, host, from, until } => (
+            body::issue_introduction(
+                &member(&member_id)?,
+                &host,
+                parse_day(&from)?,
+                parse_day(&until)?,
+            ),
+            None,
+        ),
+        TxKind::RecordVisit { member_id, guests } => {
+            (body::record_visit(&member(&member_id)?, guests), None)
+        }
+        TxKind::VoidVisit { visit_id } => (body::void_visit(&tx_id(&visit_id)?), None),
+        TxKind::Propose { voting_period_hours, action } => {
+            let action = match action {
+                ProposalKind::AdmitClub { spec } => {
+                    let text = std::fs::read_to_string(&spec)
+                        .with_context(|| format!("reading {}", spec.display()))?;
+                    let club: reciprocity_network_config::ClubConfig = toml::from_str(&text)
+                        .with_context(|| format!("{} is not a club spec", spec.display()))?;
+                    let probe = reciprocity_network_config::NetworkConfig {
+                        chain_id: "probe".into(),
+                        genesis_time_ms: 1,
+                        policy: Default::default(),
+                        clubs: vec![club],
+                    };
+                    probe.validate()?;
+                    Action::AdmitClub(probe.to_genesis().clubs.remove(0))
+                }
+                ProposalKind::SuspendClub { club } => Action::SuspendClub(club),
+                ProposalKind::ReinstateClub { club } => Action::ReinstateClub(club),
+                ProposalKind::RemoveClub { club } => Action::RemoveClub(club),
+                ProposalKind::ChangePolicy { policy } => {
+                    #[derive(serde::Deserialize)]
+                    struct PolicyFile {
+                        policy: reciprocity_network_config::PolicyConfig,
+                    }
+                    let text = std::fs::read_to_string(&policy)
+                        .with_context(|| format!("reading {}", policy.display()))?;
+                    let file: PolicyFile = toml::from_str(&text)
+                        .with_context(|| format!("{} has no valid [policy]", policy.display()))?;
+                    Action::ChangePolicy(file.policy.to_wire())
+                }
+                ProposalKind::Resolution { text } => Action::Resolution(text),
+            };
+            (body::create_proposal(voting_period_hours.saturating_mul(3_600_000), action), None)
+        }
+        TxKind::Vote { proposal, choice } => {
+            let choice = match choice {
+                ChoiceArg::Yes => wire::VoteChoice::Yes,
+                ChoiceArg::No => wire::VoteChoice::No,
+                ChoiceArg::Abstain => wire::VoteChoice::Abstain,
+            };
+            (body::cast_vote(&tx_id(&proposal)?, choice), None)
+        }
+    })
+}
+
+pub(crate) async fn run(args: TxArgs) -> anyhow::Result<()> {
+    let key_path = args.key.context("--key (or RECIP_KEY) is required to sign")?;
+    let key = Keypair::read_file(&key_path)?;
+    let (body, note) = body_of(args.kind)?;
+    let mut client = NodeClient::connect(&args.endpoint).await?;
+    let chain_id = client.status().await?.chain_id;
+    let tx = TxBuilder::now(chain_id).sign(&key, body);
+    let response = client.submit(tx, !args.no_wait, 0).await?;
+    let outcome =
+        wire::SubmitOutcome::try_from(response.outcome).unwrap_or(wire::SubmitOutcome::Unspecified);
+    if args.json {
+        say(serde_json::json!({
+            "tx_id": hex::encode(&response.tx_id),
+            "outcome": outcome.as_str_name(),
+            "height": response.height,
+            "position": response.position,
+            "code": response.code,
+            "code_name": response.code_name,
+            "note": note,
+        }));
+    } else {
+        say(format_args!("tx {} {}", hex::encode(&response.tx_id), outcome.as_str_name()));
+        if outcome == wire::SubmitOutcome::Committed {
+            say(format_args!(
+                "  block {} position {}: {} ({})",
+                response.height, response.position, response.code_name, response.code
+            ));
+        }
+        if let Some(note) = note {
+            say(format_args!("  {note}"));
+        }
+    }
+    if outcome == wire::SubmitOutcome::Committed && response.code != 0 {
+        anyhow::bail!("the transaction was refused by the chaincode: {}", response.code_name);
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! The node's configuration file (`node.toml`) with environment overrides.
+//!
+//! Every field is validated and errors name the field. Relative paths are
+//! relative to the config file's directory. Environment variables
+//! `RECIP_<FIELD>` (upper case; `RECIP_LIMITS_<FIELD>` and `RECIP_RAFT_<FIELD>`
+//! for the sections) override the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Bounds on every queue and batch, with units last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Most transactions in one block.
+    pub block_txs_max: usize,
+    /// Most bytes of signed transactions in one block.
+    pub block_bytes_max: usize,
+    /// How long the leader waits to fill a block once one transaction is pending.
+    pub block_wait_ms: u64,
+    /// Most transactions waiting in the mempool; more get "busy, retry later".
+    pub mempool_txs_max: usize,
+    /// Largest encoded signed transaction.
+    pub tx_bytes_max: usize,
+    /// How long a submission waits for its commit by default.
+    pub submit_timeout_ms: u64,
+    /// Longest wait a client may ask for.
+    pub submit_timeout_ms_max: u64,
+    /// Blocks buffered per block stream before a slow reader is cut off.
+    pub stream_blocks_buffered_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            block_txs_max: 2_000,
+            block_bytes_max: 4 * 1024 * 1024,
+            block_wait_ms: 2,
+            mempool_txs_max: 50_000,
+            tx_bytes_max: 16 * 1024,
+            submit_timeout_ms: 10_000,
+            submit_timeout_ms_max: 60_000,
+            stream_blocks_buffered_max: 1_024,
+        }
+    }
+}
+
+/// Raft timing and snapshot policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftSettings {
+    /// Leader heartbeat interval.
+    pub heartbeat_interval_ms: u64,
+    /// Shortest election timeout.
+    pub election_timeout_min_ms: u64,
+    /// Longest election timeout.
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many entries since the last one.
+    pub snapshot_logs_since_last: u64,
+    /// Entries kept in the log after a snapshot (for lagging followers).
+    pub logs_kept_after_snapshot: u64,
+    /// Timeout of one snapshot chunk.
+    pub install_snapshot_timeout_ms: u64,
+}
+
+impl Default for RaftSettings {
+    fn default() -> Self {
+        RaftSettings {
+            heartbeat_interval_ms: 250,
+            election_timeout_min_ms: 1_500,
+            election_timeout_max_ms: 3_000,
+            snapshot_logs_since_last: 10_000,
+            logs_kept_after_snapshot: 1_000,
+            install_snapshot_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The node configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The club running this node.
+    pub club: String,
+    /// Where the ledger lives.
+    pub data_dir: PathBuf,
+    /// The node's key file (PKCS#8 PEM, mode 0600).
+    pub node_key_file: PathBuf,
+    /// The network configuration (genesis).
+    pub genesis_file: PathBuf,
+    /// The signed genesis transaction (encoded `SignedTx`).
+    pub genesis_tx_file: PathBuf,
+    /// gRPC listen address.
+    pub grpc_listen: SocketAddr,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Raft settings.
+    #[serde(default)]
+    pub raft: RaftSettings,
+}
+
+/// A configuration problem, naming the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read node config {path}: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not TOML of the expected shape.
+    #[error("node config {path} is not valid: {message}")]
+    Parse {
+        /// File.
+        path: String,
+        /// What the parser said (names the key).
+        message: String,
+    },
+    /// A field has a bad value.
+    #[error("node config: {field}: {problem}")]
+    Field {
+        /// Field path.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn field(field: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Field { field: field.to_owned(), problem: problem.into() }
+}
+
+fn env_override<T: std::str::FromStr>(name: &str, target: &mut T) -> Result<(), ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Ok(value) = std::env::var(name) {
+        *target = value.parse().map_err(|e| field(name, format!("{value:?}: {e}")))?;
+    }
+    Ok(())
+}
+
+impl NodeConfig {
+    /// Loads, applies environment overrides, resolves paths and validates.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+        let mut config: NodeConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: shown, message: e.to_string() })?;
+        config.apply_env()?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut config.data_dir,
+            &mut config.node_key_file,
+            &mut config.genesis_file,
+            &mut config.genesis_tx_file,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        env_override("RECIP_CLUB", &mut self.club)?;
+        env_override("RECIP_DATA_DIR", &mut self.data_dir)?;
+        env_override("RECIP_NODE_KEY_FILE", &mut self.node_key_file)?;
+        env_override("RECIP_GENESIS_FILE", &mut self.genesis_file)?;
+        env_override("RECIP_GENESIS_TX_FILE", &mut self.genesis_tx_file)?;
+        env_override("RECIP_GRPC_LISTEN", &mut self.grpc_listen)?;
+        let l = &mut self.limits;
+        env_override("RECIP_LIMITS_BLOCK_TXS_MAX", &mut l.block_txs_max)?;
+        env_override("RECIP_LIMITS_BLOCK_BYTES_MAX", &mut l.block_bytes_max)?;
+        env_override("RECIP_LIMITS_BLOCK_WAIT_MS", &mut l.block_wait_ms)?;
+        env_override("RECIP_LIMITS_MEMPOOL_TXS_MAX", &mut l.mempool_txs_max)?;
+        env_override("RECIP_LIMITS_TX_BYTES_MAX", &mut l.tx_bytes_max)?;
+        env_override("RECIP_LIMITS_SUBMIT_TIMEOUT_MS", &mut l.submit_timeout_ms)?;
+        let r = &mut self.raft;
+        env_override("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", &mut r.heartbeat_interval_ms)?;
+        env_override("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", &mut r.election_timeout_min_ms)?;
+        env_override("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", &mut r.election_timeout_max_ms)?;
+        env_override("RECIP_RAFT_SNAPSHOT_LOGS_SINCE_LAST", &mut r.snapshot_logs_since_last)?;
+        Ok(())
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if reciprocity_chaincode::ClubId::parse(&self.club).is_none() {
+            return Err(field(
+                "club",
+                format!("{:?} is not a club id (a-z, 0-9, '-', starting with a letter)", self.club),
+            ));
+        }
+        let l = &self.limits;
+        if !(1..=100_000).contains(&l.block_txs_max) {
+            return Err(field("limits.block_txs_max", "must be 1..=100000"));
+        }
+        if l.tx_bytes_max < 256 || l.tx_bytes_max > 1024 * 1024 {
+            return Err(field("limits.tx_bytes_max", "must be 256..=1048576"));
+        }
+        if l.block_bytes_max < l.tx_bytes_max || l.block_bytes_max > 64 * 1024 * 1024 {
+            return Err(field(
+                "limits.block_bytes_max",
+                "must be at least tx_bytes_max and at most 64 MiB",
+            ));
+        }
+        if l.block_wait_ms > 10_000 {
+            return Err(field("limits.block_wait_ms", "must be at most 10000"));
+        }
+        if l.mempool_txs_max < l.block_txs_max {
+            return Err(field("limits.mempool_txs_max", "must be at least block_txs_max"));
+        }
+        if l.submit_timeout_ms == 0 || l.submit_timeout_ms > l.submit_timeout_ms_max {
+            return Err(field("limits.submit_timeout_ms", "must be 1..=submit_timeout_ms_max"));
+        }
+        if l.stream_blocks_buffered_max == 0 {
+            return Err(field("limits.stream_blocks_buffered_max", "must be at least 1"));
+        }
+        let r = &self.raft;
+        if r.heartbeat_interval_ms == 0 || r.heartbeat_interval_ms >= r.election_timeout_min_ms {
+            return Err(field(
+                "raft.heartbeat_interval_ms",
+                "must be above 0 and below election_timeout_min_ms",
+            ));
+        }
+        if r.election_timeout_min_ms >= r.election_timeout_max_ms {
+            return Err(field(
+                "raft.election_timeout_min_ms",
+                "must be below election_timeout_max_ms",
+            ));
+        }
+        if r.snapshot_logs_since_last == 0 {
+            return Err(field("raft.snapshot_logs_since_last", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// openraft's configuration from these settings.
+    pub fn raft_config(&self, cluster_name: &str) -> Result<openraft::Config, ConfigError> {
+        let r = &self.raft;
+        openraft::Config {
+            cluster_name: cluster_name.to_owned(),
+            heartbeat_interval: r.heartbeat_interval_ms,
+            election_timeout_min: r.election_timeout_min_ms,
+            election_timeout_max: r.election_timeout_max_ms,
+            install_snapshot_timeout: r.install_snapshot_timeout_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(r.snapshot_logs_since_last),
+            max_in_snapshot_log_to_keep: r.logs_kept_after_snapshot,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| field("raft", e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("node.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const BASE: &str = r#"
+club = "harbour"
+data_dir = "data"
+node_key_file = "node.key"
+genesis_file = "../genesis.toml"
+genesis_tx_file = "../genesis.tx"
+grpc_listen = "127.0.0.1:7201"
+"#;
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_directory_and_defaults_fill_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig::load(&write(dir.path(), BASE)).unwrap();
+        assert_eq!(config.data_dir, dir.path().join("data"));
+        assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{BASE}\n[limits]\nblock_txs_max = 0\n");
+        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        assert!(err.contains("limits.block_txs_max"), "{err}");
+        let err = NodeConfig::load(&write(dir.path(), &format!("{BASE}\nfoo = 1\n")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("foo"), "{err}");
+        let err = NodeConfig::load(&write(dir.path(), &BASE.replace("7201\"", "x\"")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grpc_listen"), "{err}");
+    }
+}

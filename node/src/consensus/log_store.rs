@@ -1,0 +1,200 @@
+//! The Raft log in RocksDB (`raft_log` and `raft_meta` column families).
+//!
+//! Contract kept here (openraft storage v2): appended entries are readable
+//! when `append` returns and the flush callback fires only after a synced
+//! write; the vote is synced before `save_vote` returns.
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{RaftLogReader, StorageIOError, Vote};
+use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions};
+
+use super::{Entry, LogId, StorageError, TypeConfig};
+use crate::ledger::{CF_RAFT_LOG, CF_RAFT_META, Ledger};
+
+const VOTE: &[u8] = b"vote";
+const COMMITTED: &[u8] = b"committed";
+const LAST_PURGED: &[u8] = b"last_purged";
+
+fn index_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+fn synced() -> WriteOptions {
+    let mut options = WriteOptions::default();
+    options.set_sync(true);
+    options
+}
+
+/// The log store; cheap to clone (shares the ledger).
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    ledger: Arc<Ledger>,
+}
+
+impl LogStore {
+    /// A log store in the ledger's RocksDB.
+    pub fn new(ledger: Arc<Ledger>) -> LogStore {
+        LogStore { ledger }
+    }
+
+    fn get_meta<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StorageError> {
+        let db = self.ledger.db();
+        let bytes =
+            db.get_cf(self.ledger.cf(CF_RAFT_META), key).map_err(|e| StorageIOError::read(&e))?;
+        bytes
+            .map(|b| postcard::from_bytes(&b).map_err(|e| StorageIOError::read(&e).into()))
+            .transpose()
+    }
+
+    fn put_meta<T: serde::Serialize>(
+        &self,
+        key: &[u8],
+        value: &T,
+        sync: bool,
+    ) -> Result<(), StorageError> {
+        let bytes = postcard::to_allocvec(value).map_err(|e| StorageIOError::write(&e))?;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.ledger.cf(CF_RAFT_META), key, bytes);
+        let options = if sync { synced() } else { WriteOptions::default() };
+        self.ledger.db().write_opt(batch, &options).map_err(|e| StorageIOError::write(&e).into())
+    }
+
+    fn last_entry_log_id(&self) -> Result<Option<LogId>, StorageError> {
+        let db = self.ledger.db();
+        let last = db.iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::End).next();
+        match last {
+            None => Ok(None),
+            Some(item) => {
+                let (_, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
+                let entry: Entry = decode_entry(&value)?;
+                Ok(Some(entry.log_id))
+            }
+        }
+    }
+}
+
+fn decode_entry(bytes: &[u8]) -> Result<Entry, StorageError> {
+    postcard::from_bytes(bytes).map_err(|e| StorageIOError::read_logs(&e).into())
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let start = match range.start_bound() {
+            Bound::Included(i) => *i,
+            Bound::Excluded(i) => *i + 1,
+            Bound::Unbounded => 0,
+        };
+        let db = self.ledger.db();
+        let mut entries = Vec::new();
+        let from = index_key(start);
+        for item in db
+            .iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::From(&from, Direction::Forward))
+        {
+            let (key, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
+            let index = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
+                StorageIOError::read_logs(&std::io::Error::other("raft log key is not 8 bytes"))
+            })?);
+            if !range.contains(&index) {
+                break;
+            }
+            entries.push(decode_entry(&value)?);
+        }
+        Ok(entries)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_purged_log_id: Option<LogId> =
+            self.get_meta::<Option<LogId>>(LAST_PURGED)?.flatten();
+        let last_log_id = self.last_entry_log_id()?.or(last_purged_log_id);
+        Ok(LogState { last_purged_log_id, last_log_id })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError> {
+        self.put_meta(VOTE, vote, true)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
+        self.get_meta(VOTE)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        // Not required for safety: a lost value only means re-applying from the
+        // state machine's own last-applied id.
+        self.put_meta(COMMITTED, &committed, false)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.get_meta::<Option<LogId>>(COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut batch = WriteBatch::default();
+        for entry in entries {
+            let bytes =
+                postcard::to_allocvec(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
+            batch.put_cf(self.ledger.cf(CF_RAFT_LOG), index_key(entry.log_id.index), bytes);
+        }
+        let result = self.ledger.db().write_opt(batch, &synced());
+        // Durable (synced) before openraft is told so.
+        match result {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                Err(StorageIOError::write_logs(&e).into())
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let cf = self.ledger.cf(CF_RAFT_LOG);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(cf, index_key(log_id.index), index_key(u64::MAX));
+        batch.delete_cf(cf, index_key(u64::MAX));
+        self.ledger
+            .db()
+            .write_opt(batch, &synced())
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        // Record the purge point first: a crash between the two leaves extra
+        // entries, never a gap.
+        self.put_meta(LAST_PURGED, &Some(log_id), true)?;
+        let cf = self.ledger.cf(CF_RAFT_LOG);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(cf, index_key(0), index_key(log_id.index + 1));
+        self.ledger
+            .db()
+            .write_opt(batch, &synced())
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+}

@@ -1,0 +1,280 @@
+//! The Raft state machine: applies committed entries to the ledger, builds
+//! and installs snapshots.
+//!
+//! A normal entry is a block candidate: the ledger verifies and applies it and
+//! writes the block, its results, the state changes and this state machine's
+//! bookkeeping (last applied log id, membership) in one synced batch. Blank
+//! and membership entries only update the bookkeeping.
+//!
+//! A snapshot is the whole ledger — world state, every block, the
+//! transaction index and the bookkeeping — read from one RocksDB snapshot,
+//! so a node that installs it holds the full chain, verified on install.
+
+use std::io::Cursor;
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{EntryPayload, RaftSnapshotBuilder, StorageIOError, StoredMembership};
+use prost::Message;
+use reciprocity_proto::v1 as pb;
+use rocksdb::{IteratorMode, WriteBatch, WriteOptions};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use super::{BlockResponse, Entry, LogId, PeerNode, StorageError, TypeConfig};
+use crate::ledger::{
+    AppliedBlock, CF_BODIES, CF_HEADERS, CF_META, CF_STATE, CF_TX_INDEX, Ledger, RaftPosition,
+};
+
+const LAST_APPLIED: &[u8] = b"sm/last_applied";
+const MEMBERSHIP: &[u8] = b"sm/membership";
+
+/// Column families a snapshot carries, in this order (the record's `cf` byte indexes it).
+const SNAPSHOT_FAMILIES: [&str; 5] = [CF_STATE, CF_HEADERS, CF_BODIES, CF_TX_INDEX, CF_META];
+
+/// Membership as stored.
+pub type Membership = StoredMembership<u64, PeerNode>;
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotContents {
+    records: Vec<(u8, Vec<u8>, Vec<u8>)>,
+}
+
+#[derive(Clone)]
+struct StoredSnapshot {
+    meta: SnapshotMeta<u64, PeerNode>,
+    data: Vec<u8>,
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).expect("postcard encodes into a Vec")
+}
+
+fn synced() -> WriteOptions {
+    let mut options = WriteOptions::default();
+    options.set_sync(true);
+    options
+}
+
+/// The state machine; applied blocks are announced on a broadcast channel.
+pub struct StateMachine {
+    ledger: Arc<Ledger>,
+    membership: Membership,
+    applied: broadcast::Sender<Arc<AppliedBlock>>,
+    current: Arc<Mutex<Option<StoredSnapshot>>>,
+    snapshots_built: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::fmt::Debug for StateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateMachine").field("membership", &self.membership).finish()
+    }
+}
+
+fn read_meta<T: for<'de> Deserialize<'de>>(
+    ledger: &Ledger,
+    key: &[u8],
+) -> Result<Option<T>, StorageError> {
+    let bytes = ledger.meta(key).map_err(|e| StorageIOError::read_state_machine(&e))?;
+    bytes
+        .map(|b| {
+            postcard::from_bytes(&b).map_err(|e| StorageIOError::read_state_machine(&e).into())
+        })
+        .transpose()
+}
+
+impl StateMachine {
+    /// The state machine over `ledger`; `applied` receives every applied block.
+    pub fn new(
+        ledger: Arc<Ledger>,
+        applied: broadcast::Sender<Arc<AppliedBlock>>,
+    ) -> Result<StateMachine, StorageError> {
+        let membership = read_meta(&ledger, MEMBERSHIP)?.unwrap_or_default();
+        Ok(StateMachine {
+            ledger,
+            membership,
+            applied,
+            current: Arc::new(Mutex::new(None)),
+            snapshots_built: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        })
+    }
+
+    fn bookkeeping(&self, last_applied: Option<LogId>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        vec![
+            (LAST_APPLIED.to_vec(), encode(&last_applied)),
+            (MEMBERSHIP.to_vec(), encode(&self.membership)),
+        ]
+    }
+
+    fn write_bookkeeping(&self, last_applied: Option<LogId>) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        for (key, value) in self.bookkeeping(last_applied) {
+            batch.put_cf(self.ledger.cf(CF_META), key, value);
+        }
+        self.ledger
+            .db()
+            .write_opt(batch, &synced())
+            .map_err(|e| StorageIOError::write_state_machine(&e).into())
+    }
+
+    fn apply_one(&mut self, entry: Entry) -> Result<BlockResponse, StorageError> {
+        let log_id = entry.log_id;
+        match entry.payload {
+            EntryPayload::Blank => {
+                self.write_bookkeeping(Some(log_id))?;
+                Ok(BlockResponse::default())
+            }
+            EntryPayload::Membership(membership) => {
+                self.membership = StoredMembership::new(Some(log_id), membership);
+                self.write_bookkeeping(Some(log_id))?;
+                Ok(BlockResponse::default())
+            }
+            EntryPayload::Normal(request) => {
+                // Every node decodes the same bytes; an undecodable candidate
+                // (a faulty leader) becomes an empty block everywhere.
+                let candidate = pb::BlockCandidate::decode(request.candidate.as_slice()).unwrap_or_else(|error| {
+                    tracing::error!(%error, index = log_id.index, "committed block candidate does not decode; applying it as an empty block");
+                    pb::BlockCandidate::default()
+                });
+                let raft = RaftPosition { term: log_id.leader_id.term, index: log_id.index };
+                let applied = self
+                    .ledger
+                    .apply_candidate(&candidate, raft, &self.bookkeeping(Some(log_id)))
+                    .map_err(|e| StorageIOError::apply(log_id, &e))?;
+                let header = applied.block.header.as_ref().expect("applied block has a header");
+                let response = BlockResponse {
+                    height: Some(header.height),
+                    codes: applied.block.results.iter().map(|r| r.code).collect(),
+                };
+                // Nobody listening is fine.
+                let _ = self.applied.send(Arc::new(applied));
+                Ok(response)
+            }
+        }
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), StorageError> {
+        let last_applied: Option<LogId> =
+            read_meta::<Option<LogId>>(&self.ledger, LAST_APPLIED)?.flatten();
+        Ok((last_applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<BlockResponse>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        entries.into_iter().map(|entry| self.apply_one(entry)).collect()
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            ledger: Arc::clone(&self.ledger),
+            current: Arc::clone(&self.current),
+            built: Arc::clone(&self.snapshots_built),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, PeerNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        let signature = Some(meta.signature());
+        let contents: SnapshotContents = postcard::from_bytes(&data)
+            .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
+        let mut batch = WriteBatch::default();
+        for name in SNAPSHOT_FAMILIES {
+            let cf = self.ledger.cf(name);
+            batch.delete_range_cf(cf, &[][..], &[0xffu8; 256][..]);
+        }
+        for (family, key, value) in &contents.records {
+            let name = SNAPSHOT_FAMILIES.get(usize::from(*family)).ok_or_else(|| {
+                StorageIOError::read_snapshot(
+                    signature.clone(),
+                    &std::io::Error::other("unknown column family in snapshot"),
+                )
+            })?;
+            batch.put_cf(self.ledger.cf(name), key, value);
+        }
+        self.membership = meta.last_membership.clone();
+        for (key, value) in self.bookkeeping(meta.last_log_id) {
+            batch.put_cf(self.ledger.cf(CF_META), key, value);
+        }
+        self.ledger
+            .db()
+            .write_opt(batch, &synced())
+            .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
+        self.ledger
+            .verify_chain()
+            .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
+        tracing::info!(snapshot = %meta.snapshot_id, last_log_id = ?meta.last_log_id, "installed snapshot");
+        *self.current.lock().expect("snapshot lock") =
+            Some(StoredSnapshot { meta: meta.clone(), data });
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let current = self.current.lock().expect("snapshot lock").clone();
+        Ok(current.map(|s| Snapshot { meta: s.meta, snapshot: Box::new(Cursor::new(s.data)) }))
+    }
+}
+
+/// Builds snapshots from a consistent RocksDB snapshot of the ledger.
+pub struct SnapshotBuilder {
+    ledger: Arc<Ledger>,
+    current: Arc<Mutex<Option<StoredSnapshot>>>,
+    built: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let db = self.ledger.db();
+        let view = db.snapshot();
+        let read_err = |e: &dyn std::error::Error| {
+            StorageIOError::read_state_machine(&std::io::Error::other(e.to_string()))
+        };
+        let last_applied: Option<LogId> =
+            match view.get_cf(self.ledger.cf(CF_META), LAST_APPLIED).map_err(|e| read_err(&e))? {
+                Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| read_err(&e))?,
+                None => None,
+            };
+        let membership: Membership =
+            match view.get_cf(self.ledger.cf(CF_META), MEMBERSHIP).map_err(|e| read_err(&e))? {
+                Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| read_err(&e))?,
+                None => Membership::default(),
+            };
+        let mut records = Vec::new();
+        for (index, name) in SNAPSHOT_FAMILIES.iter().enumerate() {
+            for item in view.iterator_cf(self.ledger.cf(name), IteratorMode::Start) {
+                let (key, value) = item.map_err(|e| read_err(&e))?;
+                records.push((
+                    u8::try_from(index).expect("few families"),
+                    key.to_vec(),
+                    value.to_vec(),
+                ));
+            }
+        }
+        let data = encode(&SnapshotContents { records });
+        let number = self.built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let snapshot_id = match last_applied {
+            Some(id) => format!("{}-{}-{number}", id.leader_id.term, id.index),
+            None => format!("0-0-{number}"),
+        };
+        let meta =
+            SnapshotMeta { last_log_id: last_applied, last_membership: membership, snapshot_id };
+        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built snapshot");
+        *self.current.lock().expect("snapshot lock") =
+            Some(StoredSnapshot { meta: meta.clone(), data: data.clone() });
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+    }
+}

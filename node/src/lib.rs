@@ -1,0 +1,23 @@
+//! The Reciprocity node: the `recip` binary's library.
+//!
+//! - [`ledger`]: RocksDB column families for blocks, the transaction index,
+//!   world state and consensus; applying a committed block candidate is one
+//!   synced write batch; the stored chain is verified on open.
+//! - [`config`]: `node.toml`, environment overrides, validation.
+//! - [`service`]: admission, the bounded mempool, the block producer and
+//!   commit waiters ([`service::node::NodeHandle`]).
+//! - [`api`]: the gRPC service (health and reflection included).
+//! - [`consensus`]: openraft's types, the RocksDB log store and state machine
+//!   (storage v2, snapshots included) and the in-process network.
+//!
+//! Only this crate knows RocksDB (and, as they arrive, openraft, tonic, axum,
+//! sqlx and libp2p). The rules live in `reciprocity-chaincode`.
+
+pub mod api;
+pub mod config;
+pub mod consensus;
+pub mod error;
+pub mod ledger;
+pub mod service;
+
+pub use error::{NodeError, Result};

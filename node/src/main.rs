@@ -1,0 +1,26 @@
+//! `recip`: the Reciprocity node and its command-line tools.
+//!
+//! ```text
+//! recip network init --clubs 3 --out net     keys, genesis and node configs
+//! recip node --config net/harbour/node.toml   run one node
+//! recip devnet                                init if needed, run, seed, print endpoints
+//! recip keys new|show                         key files
+//! recip tx <kind> ...                         build, sign and submit a transaction
+//! recip query <what> ...                      read the ledger's state
+//! recip status                                the node's view of itself
+//! ```
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("recip: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Admission: what a transaction must pass before it may wait in the mempool.
+//! The checks mirror the chaincode's envelope rules so that clients learn
+//! about a hopeless transaction at once; the chaincode checks again, on every
+//! node, when the block is applied.
+
+use prost::Message;
+use reciprocity_chaincode::{
+    BlockTx, EnvelopeRef, StateRead, TxId, ValidationCode, query, verify_envelope,
+};
+use reciprocity_proto::v1 as pb;
+
+/// Why a transaction was refused before ordering.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Larger than `tx_bytes_max`.
+    #[error("transaction is {bytes} bytes, more than tx_bytes_max = {max}")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A rule the chaincode would also apply.
+    #[error("refused with {code}: {message}")]
+    Invalid {
+        /// The validation code.
+        code: ValidationCode,
+        /// Details.
+        message: String,
+    },
+    /// The mempool is full.
+    #[error("busy: the mempool holds mempool_txs_max = {max} transactions; retry later")]
+    Busy {
+        /// The limit.
+        max: usize,
+    },
+}
+
+fn invalid(code: ValidationCode, message: impl Into<String>) -> Refusal {
+    Refusal::Invalid { code, message: message.into() }
+}
+
+/// What admission needs to know.
+#[derive(Debug)]
+pub struct AdmissionContext<'a> {
+    /// The network's chain id.
+    pub chain_id: &'a str,
+    /// The node's clock (Unix ms).
+    pub now_ms: u64,
+    /// Largest encoded transaction.
+    pub tx_bytes_max: usize,
+}
+
+/// Checks a transaction; on success returns its id.
+pub fn admit(
+    tx: &pb::SignedTx,
+    state: &dyn StateRead,
+    already_known: impl Fn(&TxId) -> bool,
+    ctx: &AdmissionContext<'_>,
+) -> Result<TxId, Refusal> {
+    let bytes = tx.encoded_len();
+    if bytes > ctx.tx_bytes_max {
+        return Err(Refusal::TooLarge { bytes, max: ctx.tx_bytes_max });
+    }
+    let payload = pb::TxPayload::decode(tx.payload.as_slice())
+        .map_err(|e| invalid(ValidationCode::MalformedPayload, e.to_string()))?;
+    if payload.chain_id != ctx.chain_id {
+        return Err(invalid(
+            ValidationCode::WrongChain,
+            format!(
+                "payload names chain {:?}, this network is {:?}",
+                payload.chain_id, ctx.chain_id
+            ),
+        ));
+    }
+    if payload.body.is_none() {
+        return Err(invalid(ValidationCode::MissingBody, "the payload carries no body"));
+    }
+    if ctx.now_ms > payload.expires_at_ms {
+        return Err(invalid(
+            ValidationCode::Expired,
+            format!("expired at {} ms, now {} ms", payload.expires_at_ms, ctx.now_ms),
+        ));
+    }
+    let policy = query::policy(state)
+        .map_err(|e| invalid(ValidationCode::GenesisRequired, e.to_string()))?;
+    if let Some(policy) = policy {
+        if payload.created_at_ms > ctx.now_ms.saturating_add(policy.clock_skew_ms_max) {
+            return Err(invalid(
+                ValidationCode::NotYetValid,
+                "created in the future beyond the allowed clock skew",
+            ));
+        }
+        let window_ok = payload.expires_at_ms >= payload.created_at_ms
+            && payload.expires_at_ms - payload.created_at_ms <= policy.tx_validity_ms_max;
+        if !window_ok {
+            return Err(invalid(
+                ValidationCode::ValidityWindowTooLong,
+                format!(
+                    "validity window exceeds tx_validity_ms_max = {} ms",
+                    policy.tx_validity_ms_max
+                ),
+            ));
+        }
+    }
+    let envelope =
+        EnvelopeRef { payload: &tx.payload, signer: &tx.signer, signature: &tx.signature };
+    let tx_id = match verify_envelope(&envelope) {
+        BlockTx::Verified(verified) => verified.tx_id,
+        BlockTx::BadSignature { .. } => {
+            return Err(invalid(
+                ValidationCode::BadSignature,
+                "the signature does not verify for the signer key",
+            ));
+        }
+    };
+    let used = query::tx_used(state, &tx_id)
+        .map_err(|e| invalid(ValidationCode::DuplicateTx, e.to_string()))?;
+    if used || already_known(&tx_id) {
+        return Err(invalid(
+            ValidationCode::DuplicateTx,
+            format!("transaction {tx_id} was already submitted"),
+        ));
+    }
+    Ok(tx_id)
+}

@@ -1,0 +1,12 @@
+//! The node's core services between the APIs and consensus:
+//!
+//! - [`admission`]: checks a submitted transaction before it may wait for a
+//!   block (decode, size, chain id, expiry window, strict signature,
+//!   duplicates).
+//! - [`mempool`]: the bounded queue of admitted transactions.
+//! - [`node`]: the running node — Raft, ledger, mempool, the block producer
+//!   that cuts candidates on the leader, and commit waiters.
+
+pub mod admission;
+pub mod mempool;
+pub mod node;

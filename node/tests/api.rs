@@ -1,0 +1,181 @@
+//! The node end to end over real gRPC and the real CLI: submit → wait →
+//! query → stream; admission refusals leave nothing behind; the CLI drives a
+//! node from `network init` to `status --json`.
+
+mod common;
+
+use std::time::Duration;
+
+use reciprocity_chaincode::ValidationCode;
+use reciprocity_sdk::tx::{TxBuilder, body, sign_payload_bytes};
+use reciprocity_sdk::wire;
+use tokio_stream::StreamExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_wait_query_and_stream_through_the_sdk() {
+    let net = common::TestNet::create();
+    let mut node = net.start();
+    let mut client = net.ready(&mut node).await;
+    let key = net.club_key();
+    let member = reciprocity_sdk::MemberId([7; 16]);
+    let tx = TxBuilder::now("test-net").sign(&key, body::register_member(&member, "full", 30_000));
+    let response = client.submit(tx, true, 0).await.unwrap();
+    assert_eq!(response.outcome, wire::SubmitOutcome::Committed as i32);
+    assert_eq!(response.code_name, "Ok");
+    let found = client.query(wire::query_request::Query::Member(member.0.to_vec())).await.unwrap();
+    assert!(found.found);
+    assert!(found.json.contains("\"tier\":\"full\""), "{}", found.json);
+    // A transaction refused by the chaincode is still committed, with its code.
+    let again =
+        TxBuilder::now("test-net").sign(&key, body::register_member(&member, "full", 30_000));
+    let response = client.submit(again, true, 0).await.unwrap();
+    assert_eq!(response.code, ValidationCode::MemberExists.number());
+
+    let mut stream = client.stream_blocks(0).await.unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.header.unwrap().height, 1, "stream starts at the genesis block");
+    let mut last = 1;
+    while last < response.height {
+        last = stream.next().await.unwrap().unwrap().header.unwrap().height;
+    }
+    // Live: a new block arrives on the open stream.
+    let live = TxBuilder::now("test-net")
+        .sign(&key, body::register_member(&reciprocity_sdk::MemberId([8; 16]), "full", 30_000));
+    let committed = client.submit(live, true, 0).await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.header.unwrap().height, committed.height);
+    common::stop(&mut node);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_refuses_bad_transactions_with_their_code_and_writes_nothing() {
+    let net = common::TestNet::create();
+    let mut node = net.start();
+    let mut client = net.ready(&mut node).await;
+    let key = net.club_key();
+    let height_before = client.status().await.unwrap().height;
+    let member = reciprocity_sdk::MemberId([9; 16]);
+    let good =
+        || TxBuilder::now("test-net").sign(&key, body::register_member(&member, "full", 30_000));
+
+    let mut forged = good();
+    forged.signature[3] ^= 0x40;
+    let wrong_chain =
+        TxBuilder::now("other").sign(&key, body::register_member(&member, "full", 30_000));
+    let expired = TxBuilder::new("test-net", 1_000)
+        .validity_ms(1_000)
+        .sign(&key, body::register_member(&member, "full", 30_000));
+    let malformed = sign_payload_bytes(&key, vec![0xff, 0xff, 0x01]);
+    let cases = [
+        ("forged signature", forged, "BadSignature"),
+        ("wrong chain id", wrong_chain, "WrongChain"),
+        ("expired", expired, "Expired"),
+        ("malformed payload bytes", malformed, "MalformedPayload"),
+    ];
+    for (name, tx, expected) in cases {
+        let err = client.submit(tx, true, 0).await.unwrap_err().to_string();
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    // Oversized: a payload larger than tx_bytes_max.
+    let big = sign_payload_bytes(&key, vec![0u8; 20_000]);
+    let err = client.submit(big, true, 0).await.unwrap_err().to_string();
+    assert!(err.contains("tx_bytes_max"), "oversized: {err}");
+    // Duplicate: the same bytes twice.
+    let tx = good();
+    client.submit(tx.clone(), true, 0).await.unwrap();
+    let err = client.submit(tx, true, 0).await.unwrap_err().to_string();
+    assert!(err.contains("DuplicateTx"), "duplicate: {err}");
+    let height_after = client.status().await.unwrap().height;
+    assert_eq!(height_after, height_before + 1, "only the one good transaction made a block");
+    common::stop(&mut node);
+}
+
+fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let out = common::recip().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_runs_a_node_and_drives_it_with_tx_query_and_status() {
+    let net = common::TestNet::create();
+    let mut node = net.start();
+    net.ready(&mut node).await;
+    let endpoint = net.endpoint();
+    let key = common::path_str(&net.net_dir().join("harbour").join("club.key"));
+
+    let (ok, out, err) = run_cli(&["status", "--endpoint", &endpoint, "--json"]);
+    assert!(ok, "{err}");
+    let status: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    for field in ["club", "node_id", "role", "leader", "term", "height", "state_hash"] {
+        assert!(status.get(field).is_some(), "status --json has {field}: {out}");
+    }
+    assert_eq!(status["club"], "harbour");
+    assert_eq!(status["role"], "leader");
+
+    let member = "00112233445566778899aabbccddeeff";
+    let (ok, out, err) = run_cli(&[
+        "tx",
+        "--endpoint",
+        &endpoint,
+        "--key",
+        &key,
+        "--json",
+        "register-member",
+        "--member-id",
+        member,
+        "--tier",
+        "full",
+        "--valid-until",
+        "2030-12-31",
+    ]);
+    assert!(ok, "{err}");
+    let submitted: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(submitted["outcome"], "SUBMIT_OUTCOME_COMMITTED");
+    assert_eq!(submitted["code_name"], "Ok");
+
+    let (ok, out, err) = run_cli(&["query", "--endpoint", &endpoint, "member", member]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"tier\": \"full\""), "{out}");
+
+    // A refused transaction fails the command and names the code.
+    let (ok, _, err) = run_cli(&[
+        "tx",
+        "--endpoint",
+        &endpoint,
+        "--key",
+        &key,
+        "register-member",
+        "--member-id",
+        member,
+        "--tier",
+        "full",
+        "--valid-until",
+        "2030-12-31",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("MemberExists"), "{err}");
+    // Bad input names the problem.
+    let (ok, _, err) = run_cli(&[
+        "tx",
+        "--endpoint",
+        &endpoint,
+        "--key",
+        &key,
+        "register-member",
+        "--tier",
+        "full",
+        "--valid-until",
+        "2030-02-30",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("2030-02-30"), "{err}");
+    common::stop(&mut node);
+}

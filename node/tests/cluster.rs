@@ -1,0 +1,135 @@
+//! Raft over the RocksDB store, in process: a single node commits blocks; a
+//! second node that joins after the log was purged catches up by snapshot
+//! and reaches the same state hash.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost::Message;
+use reciprocity_node::consensus::log_store::LogStore;
+use reciprocity_node::consensus::network::Router;
+use reciprocity_node::consensus::state_machine::StateMachine;
+use reciprocity_node::consensus::{BlockRequest, PeerNode, Raft};
+use reciprocity_node::ledger::Ledger;
+use reciprocity_proto::v1 as pb;
+use reciprocity_tests::{CHAIN_ID, Net};
+use tempfile::TempDir;
+
+struct TestNode {
+    raft: Raft,
+    ledger: Arc<Ledger>,
+    _dir: TempDir,
+}
+
+fn config() -> Arc<openraft::Config> {
+    let config = openraft::Config {
+        cluster_name: "test".into(),
+        heartbeat_interval: 50,
+        election_timeout_min: 150,
+        election_timeout_max: 300,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(20),
+        max_in_snapshot_log_to_keep: 0,
+        purge_batch_size: 1,
+        install_snapshot_timeout: 2_000,
+        ..Default::default()
+    };
+    Arc::new(config.validate().expect("valid raft config"))
+}
+
+async fn start(router: &Router, id: u64) -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Arc::new(Ledger::open(dir.path(), CHAIN_ID).unwrap());
+    let (applied, _) = tokio::sync::broadcast::channel(64);
+    let sm = StateMachine::new(Arc::clone(&ledger), applied).unwrap();
+    let raft = Raft::new(id, config(), router.client(id), LogStore::new(Arc::clone(&ledger)), sm)
+        .await
+        .unwrap();
+    router.register(id, raft.clone());
+    TestNode { raft, ledger, _dir: dir }
+}
+
+fn peer(id: u64) -> PeerNode {
+    PeerNode {
+        club_id: format!("club{id}"),
+        node_key: String::new(),
+        address: format!("inproc://{id}"),
+    }
+}
+
+fn request(ctx_time: u64, txs: &[pb::SignedTx]) -> BlockRequest {
+    BlockRequest {
+        candidate: pb::BlockCandidate { timestamp_ms: ctx_time, txs: txs.to_vec() }.encode_to_vec(),
+    }
+}
+
+async fn wait_for_height(ledger: &Ledger, height: u64) {
+    for _ in 0..200 {
+        if ledger.height().unwrap() >= height {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("ledger did not reach height {height}, stuck at {}", ledger.height().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_cluster_commits_and_applies_blocks() {
+    let router = Router::default();
+    let node = start(&router, 1).await;
+    node.raft.initialize(BTreeMap::from([(1, peer(1))])).await.unwrap();
+    let net = Net::new(&[("harbour", 0), ("alpine", 60)]);
+    for (ctx, txs) in &net.blocks {
+        let response = node.raft.client_write(request(ctx.timestamp_ms, txs)).await.unwrap();
+        assert_eq!(response.data.height, Some(ctx.height));
+        assert!(response.data.codes.iter().all(|c| *c == 0), "{:?}", response.data.codes);
+    }
+    assert_eq!(node.ledger.verify_chain().unwrap().state_hash, net.state_hash());
+    node.raft.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_joining_after_the_log_was_purged_catches_up_by_snapshot() {
+    let router = Router::default();
+    let first = start(&router, 1).await;
+    first.raft.initialize(BTreeMap::from([(1, peer(1))])).await.unwrap();
+    let mut net = Net::new(&[("harbour", 0), ("alpine", 60)]);
+    let terms = net.terms(&["full"], 30, 300);
+    net.agree("harbour", "alpine", &terms);
+    for _ in 0..40 {
+        net.register_member("harbour", "full");
+    }
+    for (ctx, txs) in &net.blocks {
+        first.raft.client_write(request(ctx.timestamp_ms, txs)).await.unwrap();
+    }
+    // The snapshot policy (every 20 entries, keep none) purges the early log.
+    let mut purged = false;
+    for _ in 0..200 {
+        if first.raft.metrics().borrow().purged.is_some() {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(purged, "the log was purged after a snapshot: {:?}", first.raft.metrics().borrow());
+
+    let second = start(&router, 2).await;
+    first.raft.add_learner(2, peer(2), true).await.unwrap();
+    wait_for_height(&second.ledger, net.height).await;
+    let a = first.ledger.verify_chain().unwrap();
+    let b = second.ledger.verify_chain().unwrap();
+    assert_eq!(a, b, "same chain and state hash on both nodes");
+    assert_eq!(b.state_hash, net.state_hash());
+    assert!(second.ledger.block(1).unwrap().is_some(), "the snapshot carried the whole chain");
+
+    // New blocks flow to the learner by log after the snapshot.
+    let member = reciprocity_chaincode::MemberId([42; 16]);
+    let registrar = net.club("harbour").registrar;
+    let tx =
+        net.tx(&registrar, reciprocity_sdk::tx::body::register_member(&member, "full", 30_000));
+    first.raft.client_write(request(net.now_ms, &[tx])).await.unwrap();
+    wait_for_height(&second.ledger, net.height + 1).await;
+    assert_eq!(first.ledger.verify_chain().unwrap(), second.ledger.verify_chain().unwrap());
+    first.raft.shutdown().await.unwrap();
+    second.raft.shutdown().await.unwrap();
+}

@@ -1,0 +1,125 @@
+//! Ledger storage: blocks read back as written, hash links and roots verify,
+//! the state hash matches the chaincode's, and tampering is refused on open.
+
+use prost::Message;
+use reciprocity_chaincode::{ValidationCode, chain_position, query};
+use reciprocity_node::ledger::{CF_BODIES, CF_HEADERS, Ledger, RaftPosition, block_hash};
+use reciprocity_proto::v1 as pb;
+use reciprocity_sdk::tx::body;
+use reciprocity_tests::{CHAIN_ID, Net};
+
+/// The harness's first blocks, replayed into a ledger as candidates.
+fn chain() -> Net {
+    let mut net = Net::new(&[("harbour", 0), ("alpine", 60)]);
+    let terms = net.terms(&["full"], 4, 48);
+    net.agree("harbour", "alpine", &terms);
+    let member = net.register_member("harbour", "full");
+    let desk = net.club("alpine").front_desk;
+    let visit = net.tx(&desk, body::record_visit(&member, 0));
+    net.block(vec![visit.clone(), visit]); // the second is a duplicate
+    net
+}
+
+fn fill(ledger: &Ledger, net: &Net) -> Vec<[u8; 32]> {
+    let mut hashes = Vec::new();
+    for (i, (ctx, txs)) in net.blocks.iter().enumerate() {
+        let candidate = pb::BlockCandidate { timestamp_ms: ctx.timestamp_ms, txs: txs.clone() };
+        let applied = ledger
+            .apply_candidate(&candidate, RaftPosition { term: 1, index: i as u64 + 1 }, &[])
+            .unwrap();
+        hashes.push(applied.hash);
+    }
+    hashes
+}
+
+#[test]
+fn blocks_read_back_as_written_and_link_by_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+    let hashes = fill(&ledger, &net);
+    let summary = ledger.verify_chain().unwrap();
+    assert_eq!(summary.height, net.height);
+    assert_eq!(summary.state_hash, net.state_hash(), "same state hash as the in-memory chain");
+    for height in 2..=net.height {
+        let header = ledger.header(height).unwrap().unwrap();
+        assert_eq!(header.prev_block_hash, hashes[height as usize - 2]);
+        let block = ledger.block(height).unwrap().unwrap();
+        assert_eq!(block.txs, net.blocks[height as usize - 1].1);
+        assert_eq!(
+            block_hash(&ledger.header_bytes(height).unwrap().unwrap()),
+            hashes[height as usize - 1]
+        );
+    }
+    // The duplicate keeps pointing at the first inclusion.
+    let last = ledger.block(net.height).unwrap().unwrap();
+    assert_eq!(last.results[1].code, ValidationCode::DuplicateTx.number());
+    let id = reciprocity_chaincode::tx_id(&last.txs[0].payload);
+    let location = ledger.tx_location(&id).unwrap().unwrap();
+    assert_eq!((location.height, location.position, location.code), (net.height, 0, 0));
+    // The world state equals the in-memory chain's, byte for byte.
+    let position = chain_position(&ledger.state()).unwrap();
+    assert_eq!(position.height, net.height);
+    assert_eq!(query::clubs(&ledger.state()).unwrap(), query::clubs(&net.store).unwrap());
+}
+
+#[test]
+fn reopening_keeps_everything_and_a_wrong_chain_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    {
+        let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+        fill(&ledger, &net);
+    }
+    let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+    assert_eq!(ledger.height().unwrap(), net.height);
+    drop(ledger);
+    let err = Ledger::open(dir.path(), "other-chain").unwrap_err().to_string();
+    assert!(err.contains("other-chain") && err.contains(CHAIN_ID), "{err}");
+}
+
+#[test]
+fn a_tampered_block_is_refused_on_open_with_the_height_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    {
+        let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+        fill(&ledger, &net);
+        // Change one transaction's bytes in block 3 behind the ledger's back.
+        let mut block = ledger.block(3).unwrap().unwrap();
+        block.header = None;
+        block.txs[0].payload.push(0);
+        ledger
+            .db()
+            .put_cf(ledger.cf(CF_BODIES), 3u64.to_be_bytes(), block.encode_to_vec())
+            .unwrap();
+    }
+    let err = Ledger::open(dir.path(), CHAIN_ID).unwrap_err().to_string();
+    assert!(err.contains("block 3") && err.contains("tx_root"), "{err}");
+}
+
+#[test]
+fn a_missing_block_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    {
+        let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+        fill(&ledger, &net);
+        ledger.db().delete_cf(ledger.cf(CF_HEADERS), 2u64.to_be_bytes()).unwrap();
+    }
+    let err = Ledger::open(dir.path(), CHAIN_ID).unwrap_err().to_string();
+    assert!(err.contains("block 2 is missing"), "{err}");
+}
+
+#[test]
+fn a_leader_timestamp_before_the_previous_block_is_raised_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+    fill(&ledger, &net);
+    let candidate = pb::BlockCandidate { timestamp_ms: 5, txs: vec![] };
+    let applied =
+        ledger.apply_candidate(&candidate, RaftPosition { term: 1, index: 99 }, &[]).unwrap();
+    assert_eq!(applied.block.header.unwrap().timestamp_ms, net.now_ms);
+    ledger.verify_chain().unwrap();
+}
