@@ -15,8 +15,35 @@ fn hex_string(bytes: &[u8]) -> String {
 macro_rules! byte_id {
     ($(#[$doc:meta])* $name:ident, $len:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(pub [u8; $len]);
+
+        // Hex in human-readable formats (JSON); the plain array in binary
+        // ones (postcard state records), byte for byte what a derive gives.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if serializer.is_human_readable() {
+                    serializer.serialize_str(&self.to_hex())
+                } else {
+                    serializer.serialize_newtype_struct(stringify!($name), &self.0)
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                if deserializer.is_human_readable() {
+                    let text = String::deserialize(deserializer)?;
+                    $name::from_hex(&text).ok_or_else(|| {
+                        serde::de::Error::custom(format!("expected {} hex bytes", $len))
+                    })
+                } else {
+                    #[derive(Deserialize)]
+                    struct Raw([u8; $len]);
+                    Raw::deserialize(deserializer).map(|raw| $name(raw.0))
+                }
+            }
+        }
 
         impl $name {
             /// Length in bytes.
@@ -654,5 +681,21 @@ impl Proposal {
             }
         }
         tally
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_hex_in_json_and_plain_bytes_in_state_records() {
+        let key = PublicKey([0xab; 32]);
+        let stored = postcard::to_allocvec(&key).unwrap();
+        assert_eq!(stored, postcard::to_allocvec(&[0xabu8; 32]).unwrap());
+        assert_eq!(postcard::from_bytes::<PublicKey>(&stored).unwrap(), key);
+        let member = MemberId([1; 16]);
+        let encoded = postcard::to_allocvec(&member).unwrap();
+        assert_eq!(postcard::from_bytes::<MemberId>(&encoded).unwrap(), member);
     }
 }

@@ -25,6 +25,11 @@ async fn submit_wait_query_and_stream_through_the_sdk() {
     let found = client.query(wire::query_request::Query::Member(member.0.to_vec())).await.unwrap();
     assert!(found.found);
     assert!(found.json.contains("\"tier\":\"full\""), "{}", found.json);
+    assert!(
+        found.json.contains(&format!("\"{}\"", member.to_hex())),
+        "ids are hex in JSON: {}",
+        found.json
+    );
     // A transaction refused by the chaincode is still committed, with its code.
     let again =
         TxBuilder::now("test-net").sign(&key, body::register_member(&member, "full", 30_000));

@@ -123,3 +123,27 @@ fn a_leader_timestamp_before_the_previous_block_is_raised_to_it() {
     assert_eq!(applied.block.header.unwrap().timestamp_ms, net.now_ms);
     ledger.verify_chain().unwrap();
 }
+
+#[test]
+fn the_tx_index_follows_the_inclusion_that_consumed_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+    fill(&ledger, &net);
+    // Created ten minutes ahead: refused as NotYetValid, which does not use the id up.
+    let early = reciprocity_sdk::tx::TxBuilder::new(CHAIN_ID, net.now_ms + 600_000).sign(
+        &net.club("harbour").registrar,
+        body::register_member(&reciprocity_chaincode::MemberId([5; 16]), "full", 30_000),
+    );
+    let id = reciprocity_chaincode::tx_id(&early.payload);
+    let first = pb::BlockCandidate { timestamp_ms: net.now_ms, txs: vec![early.clone()] };
+    ledger.apply_candidate(&first, RaftPosition { term: 1, index: 50 }, &[]).unwrap();
+    let refused = ledger.tx_location(&id).unwrap().unwrap();
+    assert_eq!(refused.code, ValidationCode::NotYetValid.number());
+    let later =
+        pb::BlockCandidate { timestamp_ms: net.now_ms + 600_000, txs: vec![early.clone(), early] };
+    let applied = ledger.apply_candidate(&later, RaftPosition { term: 1, index: 51 }, &[]).unwrap();
+    let header = applied.block.header.unwrap();
+    let location = ledger.tx_location(&id).unwrap().unwrap();
+    assert_eq!((location.height, location.position, location.code), (header.height, 0, 0));
+}

@@ -208,6 +208,7 @@ impl Ledger {
     ///
     /// The block time is the candidate's, raised to the previous block's if
     /// it is earlier, so block time never goes back whatever a leader stamps.
+    #[tracing::instrument(level = "debug", skip_all, fields(raft_index = raft.index, txs = candidate.txs.len()))]
     pub fn apply_candidate(
         &self,
         candidate: &pb::BlockCandidate,
@@ -260,26 +261,28 @@ impl Ledger {
         let mut batch = state.into_batch();
         batch.put_cf(self.cf(CF_HEADERS), height_key(height), &header_bytes);
         batch.put_cf(self.cf(CF_BODIES), height_key(height), body.encode_to_vec());
-        let mut first_position: BTreeMap<[u8; 32], TxLocation> = BTreeMap::new();
+        // The index points at a transaction's latest inclusion that was not
+        // refused as a duplicate: the one that consumed its id if any (later
+        // copies are duplicates), else the latest refusal by envelope rules
+        // (expired, not yet valid...), which do not consume the id.
+        let mut latest: BTreeMap<[u8; 32], TxLocation> = BTreeMap::new();
         for (position, result) in outcome.results.iter().enumerate() {
             if result.code == ValidationCode::DuplicateTx {
-                continue; // the id already points at its first inclusion
+                continue;
             }
             let location = TxLocation {
                 height,
                 position: u32::try_from(position).expect("block_txs_max fits u32"),
                 code: result.code.number(),
             };
-            first_position.entry(result.tx_id.0).or_insert(location);
+            latest.insert(result.tx_id.0, location);
         }
-        for (id, location) in &first_position {
-            if self.db.get_cf(self.cf(CF_TX_INDEX), id)?.is_none() {
-                batch.put_cf(
-                    self.cf(CF_TX_INDEX),
-                    id,
-                    postcard::to_allocvec(location).expect("encodes"),
-                );
-            }
+        for (id, location) in &latest {
+            batch.put_cf(
+                self.cf(CF_TX_INDEX),
+                id,
+                postcard::to_allocvec(location).expect("encodes"),
+            );
         }
         for (key, value) in extra_meta {
             batch.put_cf(self.cf(CF_META), key, value);

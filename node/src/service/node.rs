@@ -244,7 +244,9 @@ impl NodeHandle {
             &tx,
             &state,
             |id| {
-                inner.mempool.contains(id) || inner.ledger.tx_location(id).ok().flatten().is_some()
+                // Ids used on the ledger are checked by `admit` against the
+                // chaincode's record; here only what waits in the mempool.
+                inner.mempool.contains(id)
             },
             &ctx,
         )?;
