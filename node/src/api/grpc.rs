@@ -167,7 +167,11 @@ impl Node for GrpcService {
                         }
                     }
                 }
-                match live.recv().await {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    () = sender.closed() => return,
+                };
+                match received {
                     Ok(applied) => {
                         let height = applied.block.header.as_ref().map_or(0, |h| h.height);
                         if height == next {

@@ -207,7 +207,8 @@ impl Ledger {
     /// `extra_meta` (consensus bookkeeping) written in the same batch.
     ///
     /// The block time is the candidate's, raised to the previous block's if
-    /// it is earlier, so block time never goes back whatever a leader stamps.
+    /// it is earlier (and capped at the chaincode's latest time), so block
+    /// time never goes back whatever a leader stamps.
     #[tracing::instrument(level = "debug", skip_all, fields(raft_index = raft.index, txs = candidate.txs.len()))]
     pub fn apply_candidate(
         &self,
@@ -217,7 +218,12 @@ impl Ledger {
     ) -> Result<AppliedBlock> {
         let position = chain_position(&self.state())?;
         let height = position.height + 1;
-        let timestamp_ms = candidate.timestamp_ms.max(position.time_ms);
+        // Clamped into the chaincode's range so that no leader clock can make
+        // a committed entry unappliable (which would halt every node).
+        let timestamp_ms = candidate
+            .timestamp_ms
+            .min(reciprocity_chaincode::TIMESTAMP_MS_MAX)
+            .max(position.time_ms);
         let prev_block_hash = match position.height {
             0 => GENESIS_PREV_HASH,
             h => block_hash(&self.header_bytes(h)?.ok_or_else(|| {

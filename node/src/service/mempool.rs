@@ -112,6 +112,14 @@ impl Mempool {
         }
     }
 
+    /// Forgets ids that are no longer queued and satisfy `committed`
+    /// (recovery when the applied-block feed was missed).
+    pub fn forget_where(&self, committed: impl Fn(&TxId) -> bool) {
+        let mut inner = self.inner.lock().expect("mempool lock");
+        let queued: BTreeSet<TxId> = inner.queue.iter().map(|p| p.tx_id).collect();
+        inner.ids.retain(|id| queued.contains(id) || !committed(id));
+    }
+
     /// Puts a batch back at the front (the block could not be proposed).
     pub fn requeue_front(&self, batch: Vec<PendingTx>) {
         let mut inner = self.inner.lock().expect("mempool lock");
@@ -153,5 +161,10 @@ mod tests {
         assert!(pool.contains(&TxId([0; 32])), "ids stay until forgotten");
         pool.forget([TxId([0; 32])]);
         assert!(!pool.contains(&TxId([0; 32])));
+        // Recovery: ids taken into blocks and committed are forgotten; queued ones stay.
+        pool.push(tx(7, 10)).unwrap();
+        pool.forget_where(|_| true);
+        assert!(!pool.contains(&TxId([1; 32])) && !pool.contains(&TxId([2; 32])));
+        assert!(pool.contains(&TxId([7; 32])), "still queued");
     }
 }

@@ -251,11 +251,16 @@ impl NodeHandle {
             &ctx,
         )?;
         tracing::Span::current().record("tx_id", tracing::field::display(tx_id));
-        let (sender, receiver) = oneshot::channel();
-        inner.waiters.lock().expect("waiters lock").entry(tx_id).or_default().push(sender);
+        // The waiter is registered before the transaction can reach a block.
+        let receiver = wait.then(|| {
+            let (sender, receiver) = oneshot::channel();
+            inner.waiters.lock().expect("waiters lock").entry(tx_id).or_default().push(sender);
+            receiver
+        });
         let bytes = tx.encoded_len();
         if let Err(refusal) = inner.mempool.push(PendingTx { tx_id, tx, bytes }) {
-            inner.waiters.lock().expect("waiters lock").remove(&tx_id);
+            drop(receiver);
+            self.drop_closed_waiters(&tx_id);
             return Err(match refusal {
                 QueueRefusal::Full => Refusal::Busy { max: inner.config.limits.mempool_txs_max },
                 QueueRefusal::Duplicate => Refusal::Invalid {
@@ -264,12 +269,27 @@ impl NodeHandle {
                 },
             });
         }
-        if !wait {
+        let Some(receiver) = receiver else {
             return Ok((tx_id, Submitted::Accepted));
-        }
+        };
         match tokio::time::timeout(timeout, receiver).await {
             Ok(Ok(location)) => Ok((tx_id, Submitted::Committed(location))),
-            _ => Ok((tx_id, Submitted::TimedOut)),
+            _ => {
+                // The receiver is gone: forget this waiter (others for the same id stay).
+                self.drop_closed_waiters(&tx_id);
+                Ok((tx_id, Submitted::TimedOut))
+            }
+        }
+    }
+
+    /// Removes the waiters of `id` whose submitter stopped waiting.
+    fn drop_closed_waiters(&self, id: &TxId) {
+        let mut waiters = self.inner.waiters.lock().expect("waiters lock");
+        if let Some(list) = waiters.get_mut(id) {
+            list.retain(|sender| !sender.is_closed());
+            if list.is_empty() {
+                waiters.remove(id);
+            }
         }
     }
 
@@ -326,15 +346,25 @@ impl NodeHandle {
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "waiter task lagged; resolving from the ledger");
-                    let mut waiters = self.inner.waiters.lock().expect("waiters lock");
-                    let ids: Vec<TxId> = waiters.keys().copied().collect();
-                    for id in ids {
+                    let waiting: Vec<TxId> =
+                        self.inner.waiters.lock().expect("waiters lock").keys().copied().collect();
+                    let mut found = Vec::new();
+                    for id in waiting {
                         if let Ok(Some(location)) = self.inner.ledger.tx_location(&id) {
-                            for waiter in waiters.remove(&id).unwrap_or_default() {
-                                let _ = waiter.send(location);
-                            }
+                            found.push((id, location));
                         }
                     }
+                    let mut waiters = self.inner.waiters.lock().expect("waiters lock");
+                    for (id, location) in &found {
+                        for waiter in waiters.remove(id).unwrap_or_default() {
+                            let _ = waiter.send(*location);
+                        }
+                    }
+                    drop(waiters);
+                    let ledger = Arc::clone(&self.inner.ledger);
+                    self.inner
+                        .mempool
+                        .forget_where(|id| ledger.tx_location(id).ok().flatten().is_some());
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
@@ -352,6 +382,13 @@ impl NodeHandle {
                 continue;
             }
             if inner.ledger.height().unwrap_or(0) == 0 {
+                // A restarted or new leader may not have applied what is
+                // committed yet: catch up first, then look again.
+                if inner.raft.ensure_linearizable().await.is_err()
+                    || inner.ledger.height().unwrap_or(0) > 0
+                {
+                    continue;
+                }
                 let candidate = pb::BlockCandidate {
                     timestamp_ms: inner.network.genesis_time_ms,
                     txs: vec![inner.genesis_tx.clone()],
