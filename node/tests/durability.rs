@@ -112,7 +112,10 @@ async fn acknowledged_transactions_survive_sigkill_and_the_chain_replays_to_the_
         let codes: Vec<u32> = outcome.results.iter().map(|r| r.code.number()).collect();
         let stored: Vec<u32> = block.results.iter().map(|r| r.code).collect();
         assert_eq!(codes, stored, "block {height} results replay identically");
-        assert!(!stored.contains(&7), "block {height}: no duplicate (e.g. a genesis proposed again after restart)");
+        assert!(
+            !stored.contains(&7),
+            "block {height}: no duplicate (e.g. a genesis proposed again after restart)"
+        );
         assert_eq!(
             outcome.state_hash.to_vec(),
             header.state_hash,
