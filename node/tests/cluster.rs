@@ -133,3 +133,67 @@ async fn a_node_joining_after_the_log_was_purged_catches_up_by_snapshot() {
     first.raft.shutdown().await.unwrap();
     second.raft.shutdown().await.unwrap();
 }
+
+async fn leader_of(nodes: &[&TestNode], exclude: Option<u64>) -> u64 {
+    for _ in 0..400 {
+        for node in nodes {
+            let metrics = node.raft.metrics().borrow().clone();
+            if let Some(leader) = metrics.current_leader
+                && Some(leader) != exclude
+                && metrics.state == openraft::ServerState::Leader
+            {
+                return leader;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no leader elected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_leader_commits_nothing_the_majority_goes_on_and_healing_gives_one_history() {
+    let router = Router::default();
+    let nodes = [start(&router, 1).await, start(&router, 2).await, start(&router, 3).await];
+    nodes[0]
+        .raft
+        .initialize(BTreeMap::from([(1, peer(1)), (2, peer(2)), (3, peer(3))]))
+        .await
+        .unwrap();
+    let all: Vec<&TestNode> = nodes.iter().collect();
+    let mut net = Net::new(&[("harbour", 0), ("alpine", 60)]);
+    let leader = leader_of(&all, None).await;
+    let by_id = |id: u64| &nodes[usize::try_from(id - 1).unwrap()];
+    for (ctx, txs) in &net.blocks {
+        by_id(leader).raft.client_write(request(ctx.timestamp_ms, txs)).await.unwrap();
+    }
+    let height = net.height;
+
+    // Cut the leader off: it cannot commit; the other two elect a new leader and go on.
+    router.isolate(leader);
+    let member = net.register_member("harbour", "full"); // advances the harness chain
+    let stranded =
+        by_id(leader).raft.client_write(request(net.now_ms, &net.blocks.last().unwrap().1));
+    let stranded = tokio::time::timeout(Duration::from_millis(1_500), stranded).await;
+    assert!(!matches!(stranded, Ok(Ok(_))), "the isolated leader committed a block");
+    let rest: Vec<&TestNode> =
+        nodes.iter().filter(|n| n.raft.metrics().borrow().id != leader).collect();
+    let new_leader = leader_of(&rest, Some(leader)).await;
+    let (ctx, txs) = net.blocks.last().unwrap().clone();
+    by_id(new_leader).raft.client_write(request(ctx.timestamp_ms, &txs)).await.unwrap();
+    assert_eq!(by_id(leader).ledger.height().unwrap(), height, "minority applied nothing");
+
+    // Heal: one history everywhere, including the member registered by the majority.
+    router.heal();
+    for node in &nodes {
+        wait_for_height(&node.ledger, height + 1).await;
+    }
+    let summaries: Vec<_> = nodes.iter().map(|n| n.ledger.verify_chain().unwrap()).collect();
+    assert!(summaries.windows(2).all(|w| w[0] == w[1]), "{summaries:?}");
+    assert_eq!(summaries[0].state_hash, net.state_hash());
+    let found =
+        reciprocity_chaincode::query::member(&by_id(leader).ledger.state(), &member).unwrap();
+    assert!(found.is_some());
+    for node in &nodes {
+        node.raft.shutdown().await.unwrap();
+    }
+}
