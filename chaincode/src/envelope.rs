@@ -86,6 +86,13 @@ pub struct EnvelopeRef<'a> {
     pub signature: &'a [u8],
 }
 
+impl<'a> EnvelopeRef<'a> {
+    /// The parts of a wire envelope.
+    pub fn from_signed(tx: &'a reciprocity_proto::v1::SignedTx) -> EnvelopeRef<'a> {
+        EnvelopeRef { payload: &tx.payload, signer: &tx.signer, signature: &tx.signature }
+    }
+}
+
 /// Parsed key and signature, pre-filtered with the strict rule's cheap checks.
 struct Candidate {
     key: VerifyingKey,

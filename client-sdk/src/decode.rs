@@ -25,8 +25,7 @@ pub fn tx_id(tx: &wire::SignedTx) -> TxId {
 
 /// Whether the envelope's signature passes the network's signature rule.
 pub fn verify(tx: &wire::SignedTx) -> bool {
-    let envelope =
-        EnvelopeRef { payload: &tx.payload, signer: &tx.signer, signature: &tx.signature };
+    let envelope = EnvelopeRef::from_signed(tx);
     matches!(reciprocity_chaincode::verify_envelope(&envelope), BlockTx::Verified(_))
 }
 

@@ -94,15 +94,8 @@ async fn acknowledged_transactions_survive_sigkill_and_the_chain_replays_to_the_
     for height in 1..=status.height {
         let block = client.block(height).await.unwrap();
         let header = block.header.unwrap();
-        let envelopes: Vec<EnvelopeRef<'_>> = block
-            .txs
-            .iter()
-            .map(|t| EnvelopeRef {
-                payload: &t.payload,
-                signer: &t.signer,
-                signature: &t.signature,
-            })
-            .collect();
+        let envelopes: Vec<EnvelopeRef<'_>> =
+            block.txs.iter().map(EnvelopeRef::from_signed).collect();
         let ctx = BlockContext {
             chain_id: header.chain_id.clone(),
             height,

@@ -301,10 +301,7 @@ pub fn apply_signed(
     ctx: &BlockContext,
     txs: &[wire::SignedTx],
 ) -> BlockOutcome {
-    let envelopes: Vec<EnvelopeRef<'_>> = txs
-        .iter()
-        .map(|t| EnvelopeRef { payload: &t.payload, signer: &t.signer, signature: &t.signature })
-        .collect();
+    let envelopes: Vec<EnvelopeRef<'_>> = txs.iter().map(EnvelopeRef::from_signed).collect();
     let verified: Vec<BlockTx> = verify_envelopes(&envelopes);
     apply_block(store, ctx, &verified).expect("in-memory apply cannot fail")
 }

@@ -168,14 +168,8 @@ fn a_store_failure_mid_block_is_an_error_and_writes_nothing() {
     let member = net.register_member("harbour", "full");
     let desk = net.club("alpine").front_desk;
     let txs = [net.tx(&desk, body::record_visit(&member, 0))];
-    let envelopes: Vec<_> = txs
-        .iter()
-        .map(|t| reciprocity_chaincode::EnvelopeRef {
-            payload: &t.payload,
-            signer: &t.signer,
-            signature: &t.signature,
-        })
-        .collect();
+    let envelopes: Vec<_> =
+        txs.iter().map(reciprocity_chaincode::EnvelopeRef::from_signed).collect();
     let verified = reciprocity_chaincode::verify_envelopes(&envelopes);
     let ctx = BlockContext {
         chain_id: "test-chain".into(),

@@ -230,15 +230,8 @@ impl Ledger {
                 NodeError::CorruptChain(format!("state is at height {h} but its header is missing"))
             })?),
         };
-        let envelopes: Vec<EnvelopeRef<'_>> = candidate
-            .txs
-            .iter()
-            .map(|t| EnvelopeRef {
-                payload: &t.payload,
-                signer: &t.signer,
-                signature: &t.signature,
-            })
-            .collect();
+        let envelopes: Vec<EnvelopeRef<'_>> =
+            candidate.txs.iter().map(EnvelopeRef::from_signed).collect();
         let verified: Vec<BlockTx> = verify_envelopes(&envelopes);
         let ctx = BlockContext { chain_id: self.chain_id.clone(), height, timestamp_ms };
         let mut state = BatchState::new(&self.db, self.cf(CF_STATE));

@@ -103,8 +103,7 @@ pub fn admit(
             ));
         }
     }
-    let envelope =
-        EnvelopeRef { payload: &tx.payload, signer: &tx.signer, signature: &tx.signature };
+    let envelope = EnvelopeRef::from_signed(tx);
     let tx_id = match verify_envelope(&envelope) {
         BlockTx::Verified(verified) => verified.tx_id,
         BlockTx::BadSignature { .. } => {
