@@ -49,6 +49,20 @@ fn root_of(leaves: &[Digest32]) -> Digest32 {
     }
 }
 
+/// The leaf of a transaction in a block's `tx_root`: its id, then its
+/// signer and signature with 4-byte big-endian lengths, so the root commits
+/// to the whole envelope (the payload through its id).
+pub fn tx_leaf(tx_id: &[u8; 32], signer: &[u8], signature: &[u8]) -> Vec<u8> {
+    let mut leaf = Vec::with_capacity(32 + 8 + signer.len() + signature.len());
+    leaf.extend_from_slice(tx_id);
+    for part in [signer, signature] {
+        let len = u32::try_from(part.len()).expect("envelope parts are bounded by tx_bytes_max");
+        leaf.extend_from_slice(&len.to_be_bytes());
+        leaf.extend_from_slice(part);
+    }
+    leaf
+}
+
 /// The root over `items` in order.
 pub fn root<T: AsRef<[u8]>>(items: &[T]) -> Digest32 {
     let leaves: Vec<Digest32> = items.iter().map(|i| leaf_hash(i.as_ref())).collect();
@@ -125,6 +139,16 @@ mod tests {
             }
             assert!(proof(&items, n).is_none());
         }
+    }
+
+    #[test]
+    fn a_tx_leaf_commits_to_id_signer_and_signature_without_ambiguity() {
+        let id = [1u8; 32];
+        let base = tx_leaf(&id, &[2; 32], &[3; 64]);
+        assert_ne!(base, tx_leaf(&id, &[2; 32], &[4; 64]));
+        assert_ne!(base, tx_leaf(&id, &[9; 32], &[3; 64]));
+        // Moving a byte between signer and signature changes the leaf.
+        assert_ne!(tx_leaf(&id, &[2; 33], &[3; 63]), tx_leaf(&id, &[2; 32], &[3; 64]));
     }
 
     #[test]

@@ -197,3 +197,50 @@ async fn a_partitioned_leader_commits_nothing_the_majority_goes_on_and_healing_g
         node.raft.shutdown().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_snapshot_is_refused_and_the_local_chain_stays_intact() {
+    use openraft::RaftSnapshotBuilder;
+    use openraft::storage::RaftStateMachine;
+    let mut net = Net::new(&[("harbour", 0), ("alpine", 60)]);
+    for _ in 0..5 {
+        net.register_member("harbour", "full");
+    }
+    let fill =
+        |ledger: &Ledger, blocks: &[(reciprocity_chaincode::BlockContext, Vec<pb::SignedTx>)]| {
+            for (i, (ctx, txs)) in blocks.iter().enumerate() {
+                let candidate =
+                    pb::BlockCandidate { timestamp_ms: ctx.timestamp_ms, txs: txs.clone() };
+                let raft = reciprocity_node::ledger::RaftPosition { term: 1, index: i as u64 + 1 };
+                ledger.apply_candidate(&candidate, raft, &[]).unwrap();
+            }
+        };
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = Arc::new(Ledger::open(source_dir.path(), CHAIN_ID).unwrap());
+    fill(&source, &net.blocks);
+    let (applied, _) = tokio::sync::broadcast::channel(4);
+    let mut source_sm = StateMachine::new(Arc::clone(&source), applied.clone()).unwrap();
+    let snapshot = source_sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Arc::new(Ledger::open(target_dir.path(), CHAIN_ID).unwrap());
+    fill(&target, &net.blocks[..3]);
+    let before = target.verify_chain().unwrap();
+    let mut target_sm = StateMachine::new(Arc::clone(&target), applied).unwrap();
+
+    // Change one byte of a stored transaction inside the snapshot.
+    let mut data = snapshot.snapshot.into_inner();
+    let needle = &net.blocks[4].1[0].signature[..8];
+    let at =
+        data.windows(8).position(|w| w == needle).expect("signature bytes are in the snapshot");
+    data[at] ^= 1;
+    let result =
+        target_sm.install_snapshot(&snapshot.meta, Box::new(std::io::Cursor::new(data))).await;
+    assert!(result.is_err(), "a tampered snapshot must be refused");
+    assert_eq!(target.verify_chain().unwrap(), before, "the local chain is untouched");
+
+    // The genuine snapshot installs and gives the source's chain.
+    let genuine = source_sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    target_sm.install_snapshot(&genuine.meta, genuine.snapshot).await.unwrap();
+    assert_eq!(target.verify_chain().unwrap(), source.verify_chain().unwrap());
+}

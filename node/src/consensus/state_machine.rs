@@ -192,6 +192,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let signature = Some(meta.signature());
         let contents: SnapshotContents = postcard::from_bytes(&data)
             .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
+        // Verify the received chain before touching the local one.
+        verify_snapshot(&self.ledger, &contents)
+            .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
         let mut batch = WriteBatch::default();
         for name in SNAPSHOT_FAMILIES {
             let cf = self.ledger.cf(name);
@@ -227,6 +230,32 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let current = self.current.lock().expect("snapshot lock").clone();
         Ok(current.map(|s| Snapshot { meta: s.meta, snapshot: Box::new(Cursor::new(s.data)) }))
     }
+}
+
+/// Checks a received snapshot's chain (hash links, roots, heights, the state
+/// hash of its world state) without writing anything.
+fn verify_snapshot(ledger: &Ledger, contents: &SnapshotContents) -> Result<(), crate::NodeError> {
+    let family = |name: &str| SNAPSHOT_FAMILIES.iter().position(|f| *f == name).map(|i| i as u8);
+    let (state, headers, bodies) = (family(CF_STATE), family(CF_HEADERS), family(CF_BODIES));
+    let mut position_store = reciprocity_chaincode::MemStore::new();
+    let mut header_records = std::collections::BTreeMap::new();
+    let mut body_records = std::collections::BTreeMap::new();
+    for (cf, key, value) in &contents.records {
+        let cf = Some(*cf);
+        if cf == state && key.starts_with(b"meta/") {
+            reciprocity_chaincode::StateStore::put(&mut position_store, key, value)?;
+        } else if cf == headers {
+            header_records.insert(key.clone(), value.clone());
+        } else if cf == bodies {
+            body_records.insert(key.clone(), value.clone());
+        }
+    }
+    let position = reciprocity_chaincode::chain_position(&position_store)?;
+    let blocks = header_records.into_iter().map(|(key, header)| {
+        let body = body_records.get(&key).cloned();
+        Ok((key, header, body))
+    });
+    crate::ledger::verify_blocks(ledger.chain_id(), &position, blocks).map(|_| ())
 }
 
 /// Builds snapshots from a consistent RocksDB snapshot of the ledger.

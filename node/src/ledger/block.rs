@@ -20,6 +20,15 @@ pub fn encoded_results(results: &[pb::TxResult]) -> Vec<Vec<u8>> {
     results.iter().map(Message::encode_to_vec).collect()
 }
 
+/// The leaves of `tx_root`: each envelope's id, signer and signature.
+pub fn tx_leaves(txs: &[pb::SignedTx]) -> Vec<Vec<u8>> {
+    txs.iter()
+        .map(|t| {
+            merkle::tx_leaf(&reciprocity_chaincode::tx_id(&t.payload).0, &t.signer, &t.signature)
+        })
+        .collect()
+}
+
 /// Where a block comes from in the Raft log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RaftPosition {
@@ -52,14 +61,13 @@ pub struct HeaderInput<'a> {
 
 /// Builds the header of a block from what applying it produced.
 pub fn header(input: &HeaderInput<'_>) -> pb::BlockHeader {
-    let tx_ids: Vec<[u8; 32]> =
-        input.txs.iter().map(|t| reciprocity_chaincode::tx_id(&t.payload).0).collect();
+    let leaves = tx_leaves(input.txs);
     pb::BlockHeader {
         chain_id: input.chain_id.to_owned(),
         height: input.height,
         prev_block_hash: input.prev_block_hash.to_vec(),
         timestamp_ms: input.timestamp_ms,
-        tx_root: merkle::root(&tx_ids).to_vec(),
+        tx_root: merkle::root(&leaves).to_vec(),
         results_root: merkle::root(&encoded_results(input.results)).to_vec(),
         state_hash: input.outcome.state_hash.to_vec(),
         raft_term: input.raft.term,

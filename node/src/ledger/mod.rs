@@ -306,83 +306,97 @@ impl Ledger {
     /// to the chaincode's.
     pub fn verify_chain(&self) -> Result<ChainSummary> {
         let position = chain_position(&self.state())?;
-        let mut prev_hash = GENESIS_PREV_HASH;
-        let mut last_time_ms = 0;
-        let mut state_hash = reciprocity_chaincode::STATE_HASH_EMPTY;
-        let corrupt = |text: String| Err(NodeError::CorruptChain(text));
-        for (n, item) in
-            self.db.iterator_cf(self.cf(CF_HEADERS), rocksdb::IteratorMode::Start).enumerate()
-        {
-            let (key, bytes) = item?;
-            let expected = n as u64 + 1;
-            let height = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
-                NodeError::CorruptChain(format!("header key {} is not a height", hex::encode(&key)))
-            })?);
-            if height != expected {
-                return corrupt(format!("block {expected} is missing (found {height} next)"));
-            }
-            let block = self.block(height)?.expect("header exists");
-            let header = block.header.as_ref().expect("block() attaches the header");
-            if header.prev_block_hash != prev_hash {
-                return corrupt(format!(
-                    "block {height} does not link to block {}'s hash",
-                    height - 1
-                ));
-            }
-            if header.height != height || header.chain_id != self.chain_id {
-                return corrupt(format!(
-                    "block {height} header names height {} of chain {:?}",
-                    header.height, header.chain_id
-                ));
-            }
-            if header.timestamp_ms < last_time_ms {
-                return corrupt(format!("block {height} is stamped before block {}", height - 1));
-            }
-            if block.txs.len() != block.results.len() || header.tx_count as usize != block.txs.len()
-            {
-                return corrupt(format!(
-                    "block {height} has {} transactions and {} results",
-                    block.txs.len(),
-                    block.results.len()
-                ));
-            }
-            let tx_ids: Vec<[u8; 32]> =
-                block.txs.iter().map(|t| reciprocity_chaincode::tx_id(&t.payload).0).collect();
-            if header.tx_root != reciprocity_chaincode::merkle::root(&tx_ids) {
-                return corrupt(format!(
-                    "block {height}: transactions do not match the header's tx_root"
-                ));
-            }
-            if header.results_root
-                != reciprocity_chaincode::merkle::root(&block::encoded_results(&block.results))
-            {
-                return corrupt(format!(
-                    "block {height}: results do not match the header's results_root"
-                ));
-            }
-            prev_hash = block_hash(&bytes);
-            last_time_ms = header.timestamp_ms;
-            state_hash = header.state_hash.as_slice().try_into().map_err(|_| {
-                NodeError::CorruptChain(format!("block {height}: state hash is not 32 bytes"))
-            })?;
-        }
-        let height = self
-            .db
-            .iterator_cf(self.cf(CF_HEADERS), rocksdb::IteratorMode::End)
-            .next()
-            .transpose()?
-            .map_or(0, |(k, _)| u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8])));
-        if height != position.height {
-            return corrupt(format!(
-                "blocks end at height {height} but the state is at height {}",
-                position.height
-            ));
-        }
-        if state_hash != position.state_hash {
-            return corrupt(format!(
-                "the state hash at height {height} differs from the last block's"
-            ));
-        }
-        Ok(ChainSummary { height, last_hash: prev_hash, state_hash, last_time_ms })
+        let blocks =
+            self.db.iterator_cf(self.cf(CF_HEADERS), rocksdb::IteratorMode::Start).map(|item| {
+                let (key, header) = item?;
+                let body = self.db.get_cf(self.cf(CF_BODIES), &key)?;
+                Ok((key.to_vec(), header.to_vec(), body))
+            });
+        verify_blocks(&self.chain_id, &position, blocks)
     }
+}
+
+/// One stored block as raw column-family values: height key, header bytes, body bytes.
+pub type RawBlock = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
+/// Verifies a sequence of stored blocks in height order against the state's
+/// chain position: heights contiguous from 1, hash links, chain id, time,
+/// one result per transaction, Merkle roots, and the last state hash. Used on
+/// open and, before anything is replaced, on a received snapshot.
+pub fn verify_blocks(
+    chain_id: &str,
+    position: &reciprocity_chaincode::ChainPosition,
+    blocks: impl Iterator<Item = Result<RawBlock>>,
+) -> Result<ChainSummary> {
+    let corrupt = |text: String| Err(NodeError::CorruptChain(text));
+    let mut prev_hash = GENESIS_PREV_HASH;
+    let mut last_time_ms = 0;
+    let mut state_hash = reciprocity_chaincode::STATE_HASH_EMPTY;
+    let mut height = 0;
+    for (n, item) in blocks.enumerate() {
+        let (key, header_bytes, body) = item?;
+        let expected = n as u64 + 1;
+        height = u64::from_be_bytes(key.as_slice().try_into().map_err(|_| {
+            NodeError::CorruptChain(format!("header key {} is not a height", hex::encode(&key)))
+        })?);
+        if height != expected {
+            return corrupt(format!("block {expected} is missing (found {height} next)"));
+        }
+        let header = pb::BlockHeader::decode(header_bytes.as_slice()).map_err(|e| {
+            NodeError::CorruptRecord { what: format!("header {height}"), reason: e.to_string() }
+        })?;
+        let body = body.ok_or_else(|| {
+            NodeError::CorruptChain(format!("block {height} has a header but no body"))
+        })?;
+        let block = pb::Block::decode(body.as_slice()).map_err(|e| NodeError::CorruptRecord {
+            what: format!("block body {height}"),
+            reason: e.to_string(),
+        })?;
+        if header.prev_block_hash != prev_hash {
+            return corrupt(format!("block {height} does not link to block {}'s hash", height - 1));
+        }
+        if header.height != height || header.chain_id != chain_id {
+            return corrupt(format!(
+                "block {height} header names height {} of chain {:?}",
+                header.height, header.chain_id
+            ));
+        }
+        if header.timestamp_ms < last_time_ms {
+            return corrupt(format!("block {height} is stamped before block {}", height - 1));
+        }
+        if block.txs.len() != block.results.len() || header.tx_count as usize != block.txs.len() {
+            return corrupt(format!(
+                "block {height} has {} transactions and {} results",
+                block.txs.len(),
+                block.results.len()
+            ));
+        }
+        if header.tx_root != reciprocity_chaincode::merkle::root(&block::tx_leaves(&block.txs)) {
+            return corrupt(format!(
+                "block {height}: transactions do not match the header's tx_root"
+            ));
+        }
+        if header.results_root
+            != reciprocity_chaincode::merkle::root(&block::encoded_results(&block.results))
+        {
+            return corrupt(format!(
+                "block {height}: results do not match the header's results_root"
+            ));
+        }
+        prev_hash = block_hash(&header_bytes);
+        last_time_ms = header.timestamp_ms;
+        state_hash = header.state_hash.as_slice().try_into().map_err(|_| {
+            NodeError::CorruptChain(format!("block {height}: state hash is not 32 bytes"))
+        })?;
+    }
+    if height != position.height {
+        return corrupt(format!(
+            "blocks end at height {height} but the state is at height {}",
+            position.height
+        ));
+    }
+    if state_hash != position.state_hash {
+        return corrupt(format!("the state hash at height {height} differs from the last block's"));
+    }
+    Ok(ChainSummary { height, last_hash: prev_hash, state_hash, last_time_ms })
 }
