@@ -10,6 +10,9 @@
 
 CARGO ?= cargo
 CARGO_FLAGS ?= --locked
+# One build directory for every clone and command on this machine, so that
+# RocksDB is compiled once (override to build elsewhere).
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/reciprocity/target
 
 .PHONY: test deps fmt-check lint unit-tests doc-tests bench devnet fmt
 

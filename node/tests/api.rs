@@ -184,3 +184,46 @@ async fn the_cli_runs_a_node_and_drives_it_with_tx_query_and_status() {
     assert!(err.contains("2030-02-30"), "{err}");
     common::stop(&mut node);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_creates_runs_and_seeds_a_network_and_lists_it_in_devnet_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let devnet = dir.path().join("devnet");
+    let out = common::recip()
+        .args(["devnet", "--detach", "--grpc-port-base", &port.to_string(), "--dir"])
+        .arg(&devnet)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(&format!("http://127.0.0.1:{port}")), "{printed}");
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(devnet.join("devnet.json")).unwrap())
+            .unwrap();
+    let node = &listing["nodes"][0];
+    let pid = node["pid"].as_u64().unwrap();
+    let _stop = StopOnDrop(pid);
+    assert_eq!(node["club"], "harbour");
+    let mut client =
+        reciprocity_sdk::client::NodeClient::connect(node["grpc"].as_str().unwrap()).await.unwrap();
+    let proposals = client.query(wire::query_request::Query::OpenProposals(true)).await.unwrap();
+    assert!(proposals.json.contains("Resolution"), "sample proposal seeded: {}", proposals.json);
+    let agreement = client
+        .query(wire::query_request::Query::Agreement(wire::ClubPair {
+            club_a: "harbour".into(),
+            club_b: "alpine".into(),
+        }))
+        .await
+        .unwrap();
+    assert!(agreement.found, "sample agreement seeded");
+}
+
+/// Stops a detached node when the test ends, pass or fail.
+struct StopOnDrop(u64);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.0.to_string()).status();
+    }
+}

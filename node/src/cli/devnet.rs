@@ -32,6 +32,9 @@ pub(crate) struct DevnetArgs {
     /// Start, seed, print and exit, leaving the nodes running (for scripts).
     #[arg(long)]
     detach: bool,
+    /// First gRPC port when creating the network; club i listens on base + i.
+    #[arg(long, default_value_t = 7200)]
+    grpc_port_base: u16,
 }
 
 struct Running {
@@ -150,8 +153,8 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             clubs: args.clubs,
             out: &dir,
             chain_id: "reciprocity-devnet",
-            grpc_port_base: 7200,
-            p2p_port_base: 7100,
+            grpc_port_base: args.grpc_port_base,
+            p2p_port_base: args.grpc_port_base.saturating_sub(100),
         })?;
         say(format_args!("created a {}-club network in {}", args.clubs, dir.display()));
     }
@@ -200,7 +203,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     say("press Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
+    super::node::shutdown_signal().await;
     say("stopping nodes");
     for mut r in running {
         if let Some(pid) = r.child.id() {
