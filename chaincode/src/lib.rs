@@ -136,9 +136,11 @@
 //!   (days in the host's UTC offset; several check-ins on one day are one
 //!   visit-day). The host may void its visit within 24 hours, which gives the
 //!   day back when it was the day's last check-in.
-//! - **Governance**: see [`rules`-level docs](query::open_proposals) and
-//!   ARCHITECTURE.md: electorate fixed at creation, one replaceable vote per
-//!   club, early close when the outcome is decided, execution in the same block.
+//! - **Governance**: electorate fixed at creation (active clubs minus the
+//!   subject of a suspension or removal), one replaceable vote per club, pass
+//!   rule in [`passes`], early close when [`decided`] (no choice of the clubs
+//!   that have not voted can change the outcome), execution in the same
+//!   block. ARCHITECTURE.md gives the reasons.
 
 #![deny(clippy::float_arithmetic)]
 

@@ -43,9 +43,12 @@ struct Running {
     child: tokio::process::Child,
 }
 
-fn club_dirs(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+/// The network's chain id and each club's node config path.
+fn network_of(dir: &Path) -> anyhow::Result<(String, Vec<(String, PathBuf)>)> {
     let network = reciprocity_network_config::NetworkConfig::load(&dir.join("genesis.toml"))?;
-    Ok(network.clubs.iter().map(|c| (c.id.clone(), dir.join(&c.id).join("node.toml"))).collect())
+    let clubs =
+        network.clubs.iter().map(|c| (c.id.clone(), dir.join(&c.id).join("node.toml"))).collect();
+    Ok((network.chain_id, clubs))
 }
 
 async fn wait_ready(
@@ -161,7 +164,8 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the recip binary")?;
     let mut running = Vec::new();
     // One node in this version: the first club's.
-    for (club, config_path) in club_dirs(&dir)?.into_iter().take(1) {
+    let (chain_id, clubs) = network_of(&dir)?;
+    for (club, config_path) in clubs.into_iter().take(1) {
         let config = NodeConfig::load(&config_path)?;
         let log = config_path.with_file_name("node.log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
@@ -182,7 +186,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         running.push(Running { club, endpoint, child });
     }
     let listing = serde_json::json!({
-        "chain_id": "reciprocity-devnet",
+        "chain_id": chain_id,
         "nodes": running.iter().map(|r| serde_json::json!({
             "club": r.club,
             "grpc": r.endpoint,
