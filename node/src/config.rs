@@ -63,6 +63,14 @@ pub struct RaftSettings {
     pub logs_kept_after_snapshot: u64,
     /// Timeout of one snapshot chunk.
     pub install_snapshot_timeout_ms: u64,
+    /// Largest snapshot chunk sent in one request.
+    pub snapshot_chunk_bytes_max: u64,
+    /// Most log entries (blocks) in one append request.
+    pub append_entries_max: u64,
+    /// How often the leader compares the Raft membership with the clubs active on the ledger.
+    pub membership_check_ms: u64,
+    /// A learner within this many entries of the leader's log is promoted to voter.
+    pub learner_lag_entries_max: u64,
 }
 
 impl Default for RaftSettings {
@@ -74,6 +82,44 @@ impl Default for RaftSettings {
             snapshot_logs_since_last: 10_000,
             logs_kept_after_snapshot: 1_000,
             install_snapshot_timeout_ms: 10_000,
+            snapshot_chunk_bytes_max: 1024 * 1024,
+            append_entries_max: 16,
+            membership_check_ms: 1_000,
+            learner_lag_entries_max: 64,
+        }
+    }
+}
+
+/// The peer-to-peer transport: timeouts, backoff and queue bounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pSettings {
+    /// Deadline of any request to a peer (Raft RPCs carry their own, shorter ones).
+    pub request_timeout_ms: u64,
+    /// How long a follower waits for the leader to queue forwarded transactions.
+    pub forward_timeout_ms: u64,
+    /// A connection without traffic closes after this long.
+    pub idle_connection_timeout_ms: u64,
+    /// First wait before retrying an unreachable peer; doubles up to `backoff_max_ms`.
+    pub backoff_min_ms: u64,
+    /// Longest wait between retries of an unreachable peer.
+    pub backoff_max_ms: u64,
+    /// Requests and allowlist updates queued for the transport task.
+    pub commands_queued_max: usize,
+    /// Inbound requests served at once per connection.
+    pub inbound_streams_max: usize,
+}
+
+impl Default for P2pSettings {
+    fn default() -> Self {
+        P2pSettings {
+            request_timeout_ms: 30_000,
+            forward_timeout_ms: 5_000,
+            idle_connection_timeout_ms: 60_000,
+            backoff_min_ms: 100,
+            backoff_max_ms: 5_000,
+            commands_queued_max: 4_096,
+            inbound_streams_max: 256,
         }
     }
 }
@@ -94,12 +140,17 @@ pub struct NodeConfig {
     pub genesis_tx_file: PathBuf,
     /// gRPC listen address.
     pub grpc_listen: SocketAddr,
+    /// Peer-to-peer listen address (a multiaddr, e.g. `/ip4/0.0.0.0/tcp/7100`).
+    pub p2p_listen: String,
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
     /// Raft settings.
     #[serde(default)]
     pub raft: RaftSettings,
+    /// Peer-to-peer transport settings.
+    #[serde(default)]
+    pub p2p: P2pSettings,
 }
 
 /// A configuration problem, naming the field.
@@ -176,6 +227,7 @@ impl NodeConfig {
         env_override("RECIP_GENESIS_FILE", &mut self.genesis_file)?;
         env_override("RECIP_GENESIS_TX_FILE", &mut self.genesis_tx_file)?;
         env_override("RECIP_GRPC_LISTEN", &mut self.grpc_listen)?;
+        env_override("RECIP_P2P_LISTEN", &mut self.p2p_listen)?;
         let l = &mut self.limits;
         env_override("RECIP_LIMITS_BLOCK_TXS_MAX", &mut l.block_txs_max)?;
         env_override("RECIP_LIMITS_BLOCK_BYTES_MAX", &mut l.block_bytes_max)?;
@@ -188,6 +240,13 @@ impl NodeConfig {
         env_override("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", &mut r.election_timeout_min_ms)?;
         env_override("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", &mut r.election_timeout_max_ms)?;
         env_override("RECIP_RAFT_SNAPSHOT_LOGS_SINCE_LAST", &mut r.snapshot_logs_since_last)?;
+        env_override("RECIP_RAFT_LOGS_KEPT_AFTER_SNAPSHOT", &mut r.logs_kept_after_snapshot)?;
+        env_override("RECIP_RAFT_MEMBERSHIP_CHECK_MS", &mut r.membership_check_ms)?;
+        let p = &mut self.p2p;
+        env_override("RECIP_P2P_REQUEST_TIMEOUT_MS", &mut p.request_timeout_ms)?;
+        env_override("RECIP_P2P_FORWARD_TIMEOUT_MS", &mut p.forward_timeout_ms)?;
+        env_override("RECIP_P2P_BACKOFF_MIN_MS", &mut p.backoff_min_ms)?;
+        env_override("RECIP_P2P_BACKOFF_MAX_MS", &mut p.backoff_max_ms)?;
         Ok(())
     }
 
@@ -240,6 +299,38 @@ impl NodeConfig {
         if r.snapshot_logs_since_last == 0 {
             return Err(field("raft.snapshot_logs_since_last", "must be at least 1"));
         }
+        if !(4 * 1024..=16 * 1024 * 1024).contains(&r.snapshot_chunk_bytes_max) {
+            return Err(field("raft.snapshot_chunk_bytes_max", "must be 4096..=16777216"));
+        }
+        if !(1..=1_024).contains(&r.append_entries_max) {
+            return Err(field("raft.append_entries_max", "must be 1..=1024"));
+        }
+        if r.membership_check_ms == 0 {
+            return Err(field("raft.membership_check_ms", "must be at least 1"));
+        }
+        if self.p2p_listen.parse::<libp2p::Multiaddr>().is_err() {
+            return Err(field(
+                "p2p_listen",
+                format!("{:?} is not a multiaddr (e.g. \"/ip4/0.0.0.0/tcp/7100\")", self.p2p_listen),
+            ));
+        }
+        let p = &self.p2p;
+        for (name, value) in [
+            ("p2p.request_timeout_ms", p.request_timeout_ms),
+            ("p2p.forward_timeout_ms", p.forward_timeout_ms),
+            ("p2p.idle_connection_timeout_ms", p.idle_connection_timeout_ms),
+            ("p2p.backoff_min_ms", p.backoff_min_ms),
+        ] {
+            if value == 0 {
+                return Err(field(name, "must be at least 1"));
+            }
+        }
+        if p.backoff_max_ms < p.backoff_min_ms {
+            return Err(field("p2p.backoff_max_ms", "must be at least backoff_min_ms"));
+        }
+        if p.commands_queued_max == 0 || p.inbound_streams_max == 0 {
+            return Err(field("p2p", "commands_queued_max and inbound_streams_max must be at least 1"));
+        }
         Ok(())
     }
 
@@ -252,12 +343,24 @@ impl NodeConfig {
             election_timeout_min: r.election_timeout_min_ms,
             election_timeout_max: r.election_timeout_max_ms,
             install_snapshot_timeout: r.install_snapshot_timeout_ms,
+            snapshot_max_chunk_size: r.snapshot_chunk_bytes_max,
+            max_payload_entries: r.append_entries_max,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(r.snapshot_logs_since_last),
             max_in_snapshot_log_to_keep: r.logs_kept_after_snapshot,
             ..Default::default()
         }
         .validate()
         .map_err(|e| field("raft", e.to_string()))
+    }
+
+    /// The largest peer request: a full append of the largest blocks, or a
+    /// snapshot chunk (CBOR spends up to two bytes per snapshot byte), plus
+    /// framing. Responses are small except forwarded-batch verdicts.
+    pub fn peer_request_bytes_max(&self) -> u64 {
+        let block = u64::try_from(self.limits.block_bytes_max).unwrap_or(u64::MAX);
+        let append = self.raft.append_entries_max.saturating_mul(block.saturating_add(64 * 1024));
+        // Forwarded batches are at most one block's bytes, within `append`.
+        append.max(2 * self.raft.snapshot_chunk_bytes_max).saturating_add(1024 * 1024)
     }
 }
 
@@ -278,6 +381,7 @@ node_key_file = "node.key"
 genesis_file = "../genesis.toml"
 genesis_tx_file = "../genesis.tx"
 grpc_listen = "127.0.0.1:7201"
+p2p_listen = "/ip4/127.0.0.1/tcp/7101"
 "#;
 
     #[test]

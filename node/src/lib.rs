@@ -8,16 +8,20 @@
 //!   commit waiters ([`service::node::NodeHandle`]).
 //! - [`api`]: the gRPC service (health and reflection included).
 //! - [`consensus`]: openraft's types, the RocksDB log store and state machine
-//!   (storage v2, snapshots included) and the in-process network.
+//!   (storage v2, snapshots included).
+//! - [`network`]: the peer protocol (Raft RPCs, forwarded transactions) over
+//!   libp2p with an allowlist that follows the ledger, or over an in-process
+//!   router with fault injection for tests.
 //!
-//! Only this crate knows RocksDB (and, as they arrive, openraft, tonic, axum,
-//! sqlx and libp2p). The rules live in `reciprocity-chaincode`.
+//! Only this crate knows RocksDB, openraft, tonic and libp2p (and, as they
+//! arrive, axum and sqlx). The rules live in `reciprocity-chaincode`.
 
 pub mod api;
 pub mod config;
 pub mod consensus;
 pub mod error;
 pub mod ledger;
+pub mod network;
 pub mod service;
 
 pub use error::{NodeError, Result};

@@ -186,27 +186,47 @@ async fn the_cli_runs_a_node_and_drives_it_with_tx_query_and_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn devnet_creates_runs_and_seeds_a_network_and_lists_it_in_devnet_json() {
+async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_in_devnet_json() {
     let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
+    let port = common::free_ports(3);
+    let p2p_port = common::free_ports(3);
     let devnet = dir.path().join("devnet");
     let out = common::recip()
-        .args(["devnet", "--detach", "--grpc-port-base", &port.to_string(), "--dir"])
+        .args(["devnet", "--detach", "--grpc-port-base", &port.to_string()])
+        .args(["--p2p-port-base", &p2p_port.to_string(), "--dir"])
         .arg(&devnet)
         .output()
         .unwrap();
+    let listing: Option<serde_json::Value> = std::fs::read_to_string(devnet.join("devnet.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let _stop: Vec<StopOnDrop> = listing
+        .iter()
+        .flat_map(|l| l["nodes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n["pid"].as_u64().map(StopOnDrop))
+        .collect();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.contains(&format!("http://127.0.0.1:{port}")), "{printed}");
-    let listing: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(devnet.join("devnet.json")).unwrap())
-            .unwrap();
-    let node = &listing["nodes"][0];
-    let pid = node["pid"].as_u64().unwrap();
-    let _stop = StopOnDrop(pid);
-    assert_eq!(node["club"], "harbour");
+    let listing = listing.expect("devnet.json written");
+    let nodes = listing["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "one process per club: {listing}");
+    for (i, club) in ["harbour", "alpine", "union"].iter().enumerate() {
+        assert_eq!(nodes[i]["club"], *club);
+        assert!(printed.contains(&format!("http://127.0.0.1:{}", port + i as u16)), "{printed}");
+    }
+    assert!(printed.contains("leader"), "{printed}");
     let mut client =
-        reciprocity_sdk::client::NodeClient::connect(node["grpc"].as_str().unwrap()).await.unwrap();
+        reciprocity_sdk::client::NodeClient::connect(nodes[2]["grpc"].as_str().unwrap())
+            .await
+            .unwrap();
+    let status = client.status().await.unwrap();
+    assert_eq!(status.members.len(), 3, "three voters: {status:?}");
+    assert!(status.members.iter().all(|m| m.role == "voter"));
+    // The seeding went through the first node; read it back there.
+    let mut client =
+        reciprocity_sdk::client::NodeClient::connect(nodes[0]["grpc"].as_str().unwrap())
+            .await
+            .unwrap();
     let proposals = client.query(wire::query_request::Query::OpenProposals(true)).await.unwrap();
     assert!(proposals.json.contains("Resolution"), "sample proposal seeded: {}", proposals.json);
     let agreement = client

@@ -1,6 +1,7 @@
-//! Raft over the RocksDB store, in process: a single node commits blocks; a
-//! second node that joins after the log was purged catches up by snapshot
-//! and reaches the same state hash.
+//! Raft over the RocksDB store, in process (bare Raft, no node service): a
+//! single node commits blocks; a node that joins after the log was purged
+//! catches up by snapshot and reaches the same state hash; a partitioned
+//! leader commits nothing; a tampered snapshot is refused.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,10 +9,12 @@ use std::time::Duration;
 
 use prost::Message;
 use reciprocity_node::consensus::log_store::LogStore;
-use reciprocity_node::consensus::network::Router;
 use reciprocity_node::consensus::state_machine::StateMachine;
 use reciprocity_node::consensus::{BlockRequest, PeerNode, Raft};
 use reciprocity_node::ledger::Ledger;
+use reciprocity_node::network::Transport;
+use reciprocity_node::network::inprocess::Router;
+use reciprocity_node::network::raft::{Backoff, PeerNetwork};
 use reciprocity_proto::v1 as pb;
 use reciprocity_tests::{CHAIN_ID, Net};
 use tempfile::TempDir;
@@ -42,10 +45,14 @@ async fn start(router: &Router, id: u64) -> TestNode {
     let ledger = Arc::new(Ledger::open(dir.path(), CHAIN_ID).unwrap());
     let (applied, _) = tokio::sync::broadcast::channel(64);
     let sm = StateMachine::new(Arc::clone(&ledger), applied).unwrap();
-    let raft = Raft::new(id, config(), router.client(id), LogStore::new(Arc::clone(&ledger)), sm)
-        .await
-        .unwrap();
-    router.register(id, raft.clone());
+    let network = PeerNetwork::new(
+        id,
+        Transport::InProcess(router.client(id)),
+        Backoff { min_ms: 50, max_ms: 500 },
+    );
+    let raft =
+        Raft::new(id, config(), network, LogStore::new(Arc::clone(&ledger)), sm).await.unwrap();
+    router.register(id, Arc::new(raft.clone()));
     TestNode { raft, ledger, _dir: dir }
 }
 

@@ -40,6 +40,7 @@ fn code_name(code: u32) -> String {
 fn refusal_status(refusal: &Refusal) -> Status {
     match refusal {
         Refusal::Busy { .. } => Status::resource_exhausted(refusal.to_string()),
+        Refusal::Unavailable { .. } => Status::unavailable(refusal.to_string()),
         Refusal::TooLarge { .. } | Refusal::Invalid { .. } => {
             Status::invalid_argument(refusal.to_string())
         }
@@ -265,6 +266,21 @@ impl Node for GrpcService {
             last_block_time_ms: status.last_block_time_ms,
             chain_id: status.chain_id,
             mempool_txs: u32::try_from(status.mempool_txs).unwrap_or(u32::MAX),
+            members: status
+                .members
+                .into_iter()
+                .map(|m| pb::RaftMember {
+                    node_id: format!("{:016x}", m.node_id),
+                    club: m.club,
+                    address: m.address,
+                    role: m.role,
+                    connected: m.connected,
+                })
+                .collect(),
+            leader_club: status.leader_club.unwrap_or_default(),
+            club_active: status.club_active,
+            connected_peers: u32::try_from(status.connected_peers).unwrap_or(u32::MAX),
+            millis_since_quorum_ack: status.millis_since_quorum_ack.unwrap_or(0),
         }))
     }
 }

@@ -1,11 +1,11 @@
 //! `recip devnet`: a local network on this machine with sample data.
 //!
-//! Creates the network on first use (`DIR/genesis.toml`), starts the node(s)
-//! as child processes, seeds sample data once (clubs' staff, members, an
-//! agreement, visits, a proposal), prints the endpoints, writes
-//! `DIR/devnet.json`, and stops the nodes on Ctrl-C. Data persists across
-//! runs. One node runs in this version (the first club's); the permissioned
-//! multi-node network arrives with the network issue.
+//! Creates the network on first use (`DIR/genesis.toml`), starts every
+//! club's node as a child process on loopback (they find each other over
+//! libp2p and elect a leader), seeds sample data once through the first node
+//! (members, an agreement, visits, a proposal), prints each node's endpoints
+//! and the leader, writes `DIR/devnet.json`, and stops the nodes on Ctrl-C.
+//! Data persists across runs.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,11 +35,15 @@ pub(crate) struct DevnetArgs {
     /// First gRPC port when creating the network; club i listens on base + i.
     #[arg(long, default_value_t = 7200)]
     grpc_port_base: u16,
+    /// First peer-to-peer port when creating the network; club i listens on base + i.
+    #[arg(long, default_value_t = 7100)]
+    p2p_port_base: u16,
 }
 
 struct Running {
     club: String,
     endpoint: String,
+    p2p: String,
     child: tokio::process::Child,
 }
 
@@ -157,19 +161,19 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             out: &dir,
             chain_id: "reciprocity-devnet",
             grpc_port_base: args.grpc_port_base,
-            p2p_port_base: args.grpc_port_base.saturating_sub(100),
+            p2p_port_base: args.p2p_port_base,
         })?;
         say(format_args!("created a {}-club network in {}", args.clubs, dir.display()));
     }
     let exe = std::env::current_exe().context("locating the recip binary")?;
-    let mut running = Vec::new();
-    // One node in this version: the first club's.
     let (chain_id, clubs) = network_of(&dir)?;
-    for (club, config_path) in clubs.into_iter().take(1) {
+    // Start every node first: none is ready before a majority runs.
+    let mut starting = Vec::new();
+    for (club, config_path) in clubs {
         let config = NodeConfig::load(&config_path)?;
         let log = config_path.with_file_name("node.log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
-        let mut child = tokio::process::Command::new(&exe)
+        let child = tokio::process::Command::new(&exe)
             .arg("node")
             .arg("--config")
             .arg(&config_path)
@@ -179,27 +183,38 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             .spawn()
             .context("starting a node process")?;
         let endpoint = format!("http://{}", config.grpc_listen);
-        let mut client = wait_ready(&endpoint, &mut child, &log).await?;
-        if !dir.join("seeded").exists() {
-            seed(&dir, &mut client).await?;
-        }
-        running.push(Running { club, endpoint, child });
+        starting.push((club, endpoint, child, log, config.p2p_listen));
     }
+    let mut running = Vec::new();
+    let mut first_client = None;
+    for (club, endpoint, mut child, log, p2p) in starting {
+        let client = wait_ready(&endpoint, &mut child, &log).await?;
+        first_client.get_or_insert(client);
+        running.push(Running { club, endpoint, p2p, child });
+    }
+    let mut client = first_client.context("the network has no clubs")?;
+    if !dir.join("seeded").exists() {
+        seed(&dir, &mut client).await?;
+    }
+    let status = client.status().await?;
+    let leader = status.leader_club.clone();
     let listing = serde_json::json!({
         "chain_id": chain_id,
+        "leader": leader,
         "nodes": running.iter().map(|r| serde_json::json!({
             "club": r.club,
             "grpc": r.endpoint,
+            "p2p": r.p2p,
             "http": serde_json::Value::Null,
             "pid": r.child.id(),
         })).collect::<Vec<_>>(),
     });
     std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&listing)?)?;
-    say("devnet is running:");
+    say(format_args!("devnet is running ({} nodes, leader: {leader}):", running.len()));
     for r in &running {
         say(format_args!(
-            "  {:<10} gRPC {}   (recip status --endpoint {})",
-            r.club, r.endpoint, r.endpoint
+            "  {:<10} gRPC {}   peers {}   (recip status --endpoint {})",
+            r.club, r.endpoint, r.p2p, r.endpoint
         ));
     }
     say(format_args!("  listing: {}", dir.join("devnet.json").display()));
@@ -209,10 +224,12 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     say("press Ctrl-C to stop");
     super::node::shutdown_signal().await;
     say("stopping nodes");
-    for mut r in running {
+    for r in &running {
         if let Some(pid) = r.child.id() {
             let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
         }
+    }
+    for mut r in running {
         let _ = tokio::time::timeout(Duration::from_secs(10), r.child.wait()).await;
         let _ = r.child.kill().await;
     }

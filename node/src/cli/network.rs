@@ -44,6 +44,34 @@ pub(crate) enum NetworkCommand {
         #[arg(long, default_value_t = 7100)]
         p2p_port_base: u16,
     },
+    /// Prepare a club that is to join an existing network: its keys, its
+    /// node config and the club spec to propose with
+    /// `recip tx propose admit-club <out>/club.toml`. Its node can start at
+    /// once; the network adds it after the admission vote passes.
+    NewClub {
+        /// The network's directory (holding genesis.toml and genesis.tx).
+        #[arg(long)]
+        network: PathBuf,
+        /// The new club's id (a-z, 0-9, '-', starting with a letter).
+        #[arg(long)]
+        id: String,
+        /// The club's display name.
+        #[arg(long)]
+        name: String,
+        /// The clubhouse's offset from UTC in minutes.
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        utc_offset_minutes: i32,
+        /// The node's gRPC listen address.
+        #[arg(long)]
+        grpc_listen: std::net::SocketAddr,
+        /// The node's peer-to-peer address (multiaddr): it listens there and
+        /// peers dial it there.
+        #[arg(long)]
+        p2p_address: String,
+        /// Where to write (default: NETWORK/ID).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub(crate) fn run(command: NetworkCommand) -> anyhow::Result<()> {
@@ -66,7 +94,95 @@ pub(crate) fn run(command: NetworkCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        NetworkCommand::NewClub {
+            network,
+            id,
+            name,
+            utc_offset_minutes,
+            grpc_listen,
+            p2p_address,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| network.join(&id));
+            let spec = new_club(&NewClubSpec {
+                network: &network,
+                id: &id,
+                name: &name,
+                utc_offset_minutes,
+                grpc_listen,
+                p2p_address: &p2p_address,
+                out: &out,
+            })?;
+            say(format_args!("prepared club {id:?} in {}", out.display()));
+            say(format_args!(
+                "  propose its admission: recip tx propose admit-club {}",
+                spec.display()
+            ));
+            say(format_args!(
+                "  start its node now:   recip node --config {}",
+                out.join("node.toml").display()
+            ));
+            Ok(())
+        }
     }
+}
+
+/// A club to prepare for joining.
+pub(crate) struct NewClubSpec<'a> {
+    pub(crate) network: &'a Path,
+    pub(crate) id: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) utc_offset_minutes: i32,
+    pub(crate) grpc_listen: std::net::SocketAddr,
+    pub(crate) p2p_address: &'a str,
+    pub(crate) out: &'a Path,
+}
+
+/// Writes keys, `node.toml` and `club.toml` for a joining club; returns the spec's path.
+pub(crate) fn new_club(spec: &NewClubSpec<'_>) -> anyhow::Result<PathBuf> {
+    let genesis = spec.network.join("genesis.toml");
+    let network = NetworkConfig::load(&genesis)?;
+    anyhow::ensure!(
+        !network.clubs.iter().any(|c| c.id == spec.id),
+        "club {:?} is already a founding club of this network",
+        spec.id
+    );
+    anyhow::ensure!(
+        !spec.out.join("node.toml").exists(),
+        "{} already exists",
+        spec.out.join("node.toml").display()
+    );
+    std::fs::create_dir_all(spec.out)?;
+    let club_key = Keypair::generate()?;
+    let node_key = Keypair::generate()?;
+    let club = ClubConfig {
+        id: spec.id.to_owned(),
+        name: spec.name.to_owned(),
+        club_key: club_key.public_key().to_hex(),
+        utc_offset_minutes: spec.utc_offset_minutes,
+        nodes: vec![GenesisNode {
+            node_key: node_key.public_key().to_hex(),
+            address: spec.p2p_address.to_owned(),
+        }],
+    };
+    // Checked with the same rules as a founding club.
+    NetworkConfig { clubs: vec![club.clone()], ..network.clone() }.validate()?;
+    club_key.write_file(&spec.out.join("club.key"))?;
+    node_key.write_file(&spec.out.join("node.key"))?;
+    let spec_path = spec.out.join("club.toml");
+    std::fs::write(&spec_path, toml::to_string(&club)?)?;
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    let config = format!(
+        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis:?}\ngenesis_tx_file = {genesis_tx:?}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+        name = spec.name,
+        id = spec.id,
+        genesis = absolute(genesis).display().to_string(),
+        genesis_tx = absolute(spec.network.join("genesis.tx")).display().to_string(),
+        grpc = spec.grpc_listen,
+        p2p = spec.p2p_address,
+    );
+    std::fs::write(spec.out.join("node.toml"), config)?;
+    Ok(spec_path)
 }
 
 /// What to create.
@@ -133,9 +249,10 @@ pub(crate) fn init(spec: &InitSpec<'_>) -> anyhow::Result<Vec<(String, PathBuf)>
     for (index, club) in network.clubs.iter().enumerate() {
         let grpc_port = u32::from(spec.grpc_port_base) + u32::try_from(index)?;
         let config = format!(
-            "# Node of {name}.\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = \"../genesis.toml\"\ngenesis_tx_file = \"../genesis.tx\"\ngrpc_listen = \"127.0.0.1:{grpc_port}\"\n\n[limits]\n\n[raft]\n",
+            "# Node of {name}.\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = \"../genesis.toml\"\ngenesis_tx_file = \"../genesis.tx\"\ngrpc_listen = \"127.0.0.1:{grpc_port}\"\np2p_listen = \"{p2p_listen}\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
             name = club.name,
             id = club.id,
+            p2p_listen = club.nodes[0].address,
         );
         let path = spec.out.join(&club.id).join("node.toml");
         std::fs::write(&path, config)?;

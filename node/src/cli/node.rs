@@ -7,7 +7,7 @@ use reciprocity_node::service::node::NodeHandle;
 
 pub(crate) fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RECIP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn,libp2p=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 
@@ -32,7 +32,13 @@ pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
     init_tracing();
     let config = NodeConfig::load(config_path)?;
     let addr = config.grpc_listen;
-    tracing::info!(club = %config.club, data_dir = %config.data_dir.display(), grpc = %addr, "starting node");
+    tracing::info!(
+        club = %config.club,
+        data_dir = %config.data_dir.display(),
+        grpc = %addr,
+        p2p = %config.p2p_listen,
+        "starting node"
+    );
     let node = NodeHandle::start(config).await?;
     let status = node.status()?;
     tracing::info!(
@@ -42,6 +48,6 @@ pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
     );
     reciprocity_node::api::grpc::serve(node.clone(), addr, shutdown_signal()).await?;
     tracing::info!("shutting down");
-    let _ = node.raft().shutdown().await;
+    node.shutdown().await;
     Ok(())
 }

@@ -102,18 +102,47 @@ pub(crate) async fn status(endpoint: &str, json: bool) -> anyhow::Result<()> {
             "last_block_time_ms": status.last_block_time_ms,
             "chain_id": status.chain_id,
             "mempool_txs": status.mempool_txs,
+            "leader_club": status.leader_club,
+            "club_active": status.club_active,
+            "connected_peers": status.connected_peers,
+            "members": status.members.iter().map(|m| serde_json::json!({
+                "node_id": m.node_id,
+                "club": m.club,
+                "address": m.address,
+                "role": m.role,
+                "connected": m.connected,
+            })).collect::<Vec<_>>(),
         }));
     } else {
+        let leader = if status.leader_club.is_empty() {
+            "none known".to_owned()
+        } else {
+            format!("{} ({})", status.leader, status.leader_club)
+        };
         say(format_args!(
-            "node {} of club {} ({}, term {}, leader {})",
-            status.node_id, status.club, status.role, status.term, status.leader
+            "node {} of club {} ({}, term {}, leader {leader})",
+            status.node_id, status.club, status.role, status.term
         ));
+        if !status.club_active {
+            say("this club is not active on the ledger: the network does not accept this node");
+        }
         say(format_args!(
             "chain {} at height {}, state hash {}",
             status.chain_id,
             status.height,
             hex::encode(&status.state_hash)
         ));
+        say(format_args!("raft members ({} peers connected):", status.connected_peers));
+        for m in &status.members {
+            say(format_args!(
+                "  {:<8} {:<12} {}  {}{}",
+                m.role,
+                m.club,
+                m.node_id,
+                m.address,
+                if m.connected { "" } else { "  (not connected)" }
+            ));
+        }
     }
     Ok(())
 }

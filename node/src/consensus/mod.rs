@@ -1,6 +1,5 @@
 //! Consensus glue: openraft's type configuration, the RocksDB log store and
-//! state machine (storage v2), and the Raft network (in-process here; over
-//! libp2p with the network issue).
+//! state machine (storage v2). The Raft network lives in [`crate::network`].
 //!
 //! One Raft entry is one block candidate. Raft *commits* the entry; the
 //! state machine *applies* it by verifying signatures and running the
@@ -11,7 +10,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod log_store;
-pub mod network;
 pub mod state_machine;
 
 use std::io::Cursor;

@@ -10,7 +10,7 @@ use reciprocity_chaincode::{
 use reciprocity_proto::v1 as pb;
 
 /// Why a transaction was refused before ordering.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     /// Larger than `tx_bytes_max`.
     #[error("transaction is {bytes} bytes, more than tx_bytes_max = {max}")]
@@ -33,6 +33,13 @@ pub enum Refusal {
     Busy {
         /// The limit.
         max: usize,
+    },
+    /// The network cannot commit now: no leader is known or reachable, or
+    /// this node's side of a partition has no majority.
+    #[error("unavailable: {reason}; retry later or submit through another node")]
+    Unavailable {
+        /// What is missing.
+        reason: String,
     },
 }
 

@@ -1,10 +1,25 @@
-//! The running node: ledger, Raft, mempool, the block producer and commit
-//! waiters, behind one cloneable handle used by the APIs.
+//! The running node: ledger, Raft, mempool, the block producer, commit
+//! waiters, forwarding to the leader and the membership that follows the
+//! ledger, behind one cloneable handle used by the APIs.
+//!
+//! Any node accepts a submission: it admits it against its own state, then
+//! queues it in its mempool when it leads, or forwards it to the leader. The
+//! submitter waits on the node it called, which resolves the wait when the
+//! block holding the transaction is applied there. A node that stops leading
+//! hands what is left in its mempool to the new leader.
+//!
+//! The leader keeps the Raft membership equal to the nodes of the clubs
+//! active on the ledger: a newly admitted club's node joins as a learner and
+//! becomes a voter once caught up; a suspended or removed club's node leaves
+//! the voters. Every node keeps its transport's allowlist equal to the same
+//! set, so a club that loses its standing is cut off at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use openraft::ServerState;
 use prost::Message;
 use reciprocity_chaincode::{PublicKey, TxId, ValidationCode, chain_position};
 use reciprocity_network_config::NetworkConfig;
@@ -17,11 +32,14 @@ use super::admission::{self, AdmissionContext, Refusal};
 use super::mempool::{Mempool, PendingTx, QueueRefusal};
 use crate::config::NodeConfig;
 use crate::consensus::log_store::LogStore;
-use crate::consensus::network::Router;
 use crate::consensus::state_machine::StateMachine;
 use crate::consensus::{BlockRequest, PeerNode, Raft, node_id};
 use crate::error::{NodeError, Result};
 use crate::ledger::{AppliedBlock, Ledger, TxLocation};
+use crate::network::inprocess::Router;
+use crate::network::p2p::{self, P2pHandle};
+use crate::network::raft::{Backoff, PeerNetwork};
+use crate::network::{PeerRequest, PeerResponse, PeerService, Transport, protocol};
 
 /// The wall clock in Unix ms (the leader's block stamp and admission's "now").
 pub fn now_ms() -> u64 {
@@ -65,6 +83,40 @@ pub struct Status {
     pub chain_id: String,
     /// Transactions waiting.
     pub mempool_txs: usize,
+    /// The Raft membership: voters first, then learners.
+    pub members: Vec<MemberStatus>,
+    /// The leader's club, when known.
+    pub leader_club: Option<String>,
+    /// Whether this node's club is active on its ledger.
+    pub club_active: bool,
+    /// Peers with an open connection.
+    pub connected_peers: usize,
+    /// For a leader: ms since a majority last acknowledged it.
+    pub millis_since_quorum_ack: Option<u64>,
+}
+
+/// One member of the Raft membership.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberStatus {
+    /// Raft node id.
+    pub node_id: u64,
+    /// Its club.
+    pub club: String,
+    /// Where peers dial it.
+    pub address: String,
+    /// `voter` or `learner`.
+    pub role: String,
+    /// Whether this node has a connection to it (true for itself).
+    pub connected: bool,
+}
+
+/// How a node reaches its peers.
+#[derive(Debug, Clone)]
+pub enum Wiring {
+    /// libp2p on `p2p_listen` (production).
+    P2p,
+    /// The in-process router (tests).
+    InProcess(Router),
 }
 
 type Waiters = Mutex<BTreeMap<TxId, Vec<oneshot::Sender<TxLocation>>>>;
@@ -79,6 +131,9 @@ struct Inner {
     applied: broadcast::Sender<Arc<AppliedBlock>>,
     node_id: u64,
     genesis_tx: pb::SignedTx,
+    transport: Transport,
+    /// Tasks to stop on shutdown.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 /// The running node.
@@ -101,29 +156,40 @@ fn startup(message: impl Into<String>) -> NodeError {
 }
 
 impl NodeHandle {
-    /// Opens the ledger, starts Raft and the node's tasks. A fresh node
-    /// initializes a single-node Raft cluster of itself and commits the
-    /// genesis block (the multi-node network arrives with the network issue).
+    /// Opens the ledger and starts Raft, the libp2p transport and the
+    /// node's tasks. A founding node (one listed in the network config)
+    /// initializes the Raft membership from all founding nodes; a node of a
+    /// club admitted later waits for the leader to add it.
     pub async fn start(config: NodeConfig) -> Result<NodeHandle> {
+        NodeHandle::start_wired(config, Wiring::P2p).await
+    }
+
+    /// [`NodeHandle::start`] with a chosen transport.
+    pub async fn start_wired(config: NodeConfig, wiring: Wiring) -> Result<NodeHandle> {
         let network =
             NetworkConfig::load(&config.genesis_file).map_err(|e| startup(e.to_string()))?;
         let key = Keypair::read_file(&config.node_key_file).map_err(|e| startup(e.to_string()))?;
         let node_key: PublicKey = key.public_key();
-        let club = network.clubs.iter().find(|c| c.id == config.club).ok_or_else(|| {
-            startup(format!(
-                "club {:?} is not in the network config {}",
-                config.club,
-                config.genesis_file.display()
-            ))
-        })?;
-        if !club.nodes.iter().any(|n| n.node_key.eq_ignore_ascii_case(&node_key.to_hex())) {
-            return Err(startup(format!(
-                "node key {} ({}) is not a node of club {:?} in the network config",
-                node_key,
-                config.node_key_file.display(),
-                config.club
-            )));
-        }
+        let founding = match network.clubs.iter().find(|c| c.id == config.club) {
+            Some(club) => {
+                if !club.nodes.iter().any(|n| n.node_key.eq_ignore_ascii_case(&node_key.to_hex())) {
+                    return Err(startup(format!(
+                        "node key {} ({}) is not a node of club {:?} in the network config",
+                        node_key,
+                        config.node_key_file.display(),
+                        config.club
+                    )));
+                }
+                true
+            }
+            None => {
+                tracing::info!(
+                    club = %config.club,
+                    "not a founding club: waiting for the network to add this node after the club's admission"
+                );
+                false
+            }
+        };
         let genesis_bytes = std::fs::read(&config.genesis_tx_file).map_err(|e| {
             startup(format!(
                 "cannot read genesis transaction {}: {e}",
@@ -152,27 +218,43 @@ impl NodeHandle {
         let id = node_id(&node_key.0);
         let raft_config =
             Arc::new(config.raft_config(&network.chain_id).map_err(|e| startup(e.to_string()))?);
-        let router = Router::default();
+
+        let founders = founding_members(&network);
+        let router = match &wiring {
+            Wiring::InProcess(router) => Some(router.clone()),
+            Wiring::P2p => None,
+        };
+        let (transport, p2p_runner) = match wiring {
+            Wiring::InProcess(router) => (Transport::InProcess(router.client(id)), None),
+            Wiring::P2p => {
+                let settings = p2p::P2pSettings {
+                    listen: config.p2p_listen.parse().map_err(|e| {
+                        startup(format!("p2p_listen {:?}: {e}", config.p2p_listen))
+                    })?,
+                    chain_id: network.chain_id.clone(),
+                    request_bytes_max: config.peer_request_bytes_max(),
+                    response_bytes_max: config.peer_request_bytes_max(),
+                    request_timeout_ms: config.p2p.request_timeout_ms,
+                    idle_connection_timeout_ms: config.p2p.idle_connection_timeout_ms,
+                    commands_queued_max: config.p2p.commands_queued_max,
+                    inbound_streams_max: config.p2p.inbound_streams_max,
+                };
+                let allowed = allowed_peers(&ledger, &founders, id)?;
+                let (handle, runner) = p2p::start(key.secret_seed(), &settings, allowed)
+                    .map_err(|e| startup(e.to_string()))?;
+                (Transport::P2p(handle), Some(runner))
+            }
+        };
+        let backoff = Backoff { min_ms: config.p2p.backoff_min_ms, max_ms: config.p2p.backoff_max_ms };
         let raft = Raft::new(
             id,
             raft_config,
-            router.client(id),
+            PeerNetwork::new(id, transport.clone(), backoff),
             LogStore::new(Arc::clone(&ledger)),
             state_machine,
         )
         .await
         .map_err(|e| startup(format!("raft: {e}")))?;
-        router.register(id, raft.clone());
-        let me = PeerNode {
-            club_id: config.club.clone(),
-            node_key: node_key.to_hex(),
-            address: format!("grpc://{}", config.grpc_listen),
-        };
-        if !raft.is_initialized().await.map_err(|e| startup(format!("raft: {e}")))? {
-            raft.initialize(BTreeMap::from([(id, me)]))
-                .await
-                .map_err(|e| startup(format!("raft initialize: {e}")))?;
-        }
         let mempool = Mempool::new(config.limits.mempool_txs_max);
         let handle = NodeHandle {
             inner: Arc::new(Inner {
@@ -185,13 +267,54 @@ impl NodeHandle {
                 applied,
                 node_id: id,
                 genesis_tx,
+                transport,
+                tasks: Mutex::new(Vec::new()),
             }),
         };
-        tokio::spawn(handle.clone().resolve_waiters().instrument(tracing::info_span!("waiters")));
-        tokio::spawn(
-            handle.clone().produce_blocks().instrument(tracing::info_span!("producer", node = id)),
-        );
+        let service: Arc<dyn PeerService> = Arc::new(handle.clone());
+        if let Some(runner) = p2p_runner {
+            handle.track(runner.spawn(service));
+        } else if let Some(router) = router {
+            router.register(id, service);
+        }
+        let raft = &handle.inner.raft;
+        if founding && !raft.is_initialized().await.map_err(|e| startup(format!("raft: {e}")))? {
+            raft.initialize(founders.clone())
+                .await
+                .map_err(|e| startup(format!("raft initialize: {e}")))?;
+        }
+        handle.spawn("waiters", handle.clone().resolve_waiters());
+        handle.spawn("producer", handle.clone().produce_blocks());
+        handle.spawn("handoff", handle.clone().hand_off_mempool());
+        handle.spawn("membership", handle.clone().follow_membership());
+        if let Transport::P2p(p2p) = &handle.inner.transport {
+            handle.spawn("allowlist", handle.clone().follow_allowlist(p2p.clone(), founders));
+        }
         Ok(handle)
+    }
+
+    fn track(&self, task: tokio::task::JoinHandle<()>) {
+        self.inner.tasks.lock().expect("tasks lock").push(task.abort_handle());
+    }
+
+    fn spawn(&self, name: &'static str, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let span = tracing::info_span!("task", name, node = self.inner.node_id);
+        self.track(tokio::spawn(task.instrument(span)));
+    }
+
+    /// Stops Raft and the node's tasks (the ledger closes when the last handle drops).
+    pub async fn shutdown(&self) {
+        if let Err(error) = self.inner.raft.shutdown().await {
+            tracing::warn!(%error, "raft did not shut down cleanly");
+        }
+        for task in self.inner.tasks.lock().expect("tasks lock").drain(..) {
+            task.abort();
+        }
+    }
+
+    /// This node's Raft id.
+    pub fn node_id(&self) -> u64 {
+        self.inner.node_id
     }
 
     /// The ledger.
@@ -257,21 +380,21 @@ impl NodeHandle {
             inner.waiters.lock().expect("waiters lock").entry(tx_id).or_default().push(sender);
             receiver
         });
-        let bytes = tx.encoded_len();
-        if let Err(refusal) = inner.mempool.push(PendingTx { tx_id, tx, bytes }) {
+        if let Err(refusal) = self.enqueue(tx_id, tx).await {
             drop(receiver);
             self.drop_closed_waiters(&tx_id);
-            return Err(match refusal {
-                QueueRefusal::Full => Refusal::Busy { max: inner.config.limits.mempool_txs_max },
-                QueueRefusal::Duplicate => Refusal::Invalid {
-                    code: ValidationCode::DuplicateTx,
-                    message: format!("transaction {tx_id} is already waiting"),
-                },
-            });
+            return Err(refusal);
         }
         let Some(receiver) = receiver else {
             return Ok((tx_id, Submitted::Accepted));
         };
+        // Committed and applied here before the waiter could see the block
+        // (a forward retried after its answer was lost).
+        if let Ok(Some(location)) = inner.ledger.tx_location(&tx_id) {
+            drop(receiver);
+            self.drop_closed_waiters(&tx_id);
+            return Ok((tx_id, Submitted::Committed(location)));
+        }
         match tokio::time::timeout(timeout, receiver).await {
             Ok(Ok(location)) => Ok((tx_id, Submitted::Committed(location))),
             _ => {
@@ -293,14 +416,44 @@ impl NodeHandle {
         }
     }
 
-    /// The node's view of itself.
+    /// The node's view of itself and of the network.
     pub fn status(&self) -> Result<Status> {
         let metrics = self.inner.raft.metrics().borrow().clone();
-        let position = chain_position(&self.inner.ledger.state())?;
+        let state = self.inner.ledger.state();
+        let position = chain_position(&state)?;
+        let club_active = reciprocity_chaincode::ClubId::parse(&self.inner.config.club)
+            .map(|club| reciprocity_chaincode::query::club(&state, &club))
+            .transpose()?
+            .flatten()
+            .is_some_and(|c| c.status == reciprocity_chaincode::ClubStatus::Active);
+        let connected = match &self.inner.transport {
+            Transport::P2p(p2p) => Some(p2p.connected_peers()),
+            Transport::InProcess(_) => None,
+        };
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let mut members: Vec<MemberStatus> = membership
+            .nodes()
+            .map(|(id, node)| MemberStatus {
+                node_id: *id,
+                club: node.club_id.clone(),
+                address: node.address.clone(),
+                role: if voters.contains(id) { "voter" } else { "learner" }.to_owned(),
+                connected: *id == self.inner.node_id
+                    || connected.as_ref().is_none_or(|c| {
+                        p2p::peer_id_of(&node.node_key).is_some_and(|p| c.contains(&p))
+                    }),
+            })
+            .collect();
+        members.sort_by(|a, b| b.role.cmp(&a.role).then(a.club.cmp(&b.club)));
+        let leader_club = metrics
+            .current_leader
+            .and_then(|l| membership.get_node(&l))
+            .map(|n| n.club_id.clone());
         Ok(Status {
             node_id: self.inner.node_id,
             club: self.inner.config.club.clone(),
-            role: format!("{:?}", metrics.state).to_lowercase(),
+            role: role_name(metrics.state, &voters, self.inner.node_id),
             term: metrics.current_term,
             leader: metrics.current_leader,
             height: position.height,
@@ -308,11 +461,155 @@ impl NodeHandle {
             last_block_time_ms: position.time_ms,
             chain_id: self.inner.network.chain_id.clone(),
             mempool_txs: self.inner.mempool.len(),
+            members,
+            leader_club,
+            club_active,
+            connected_peers: connected.map_or(0, |c| c.len()),
+            millis_since_quorum_ack: metrics.millis_since_quorum_ack,
         })
     }
 
     fn is_leader(&self) -> bool {
         self.inner.raft.metrics().borrow().current_leader == Some(self.inner.node_id)
+    }
+
+    /// The current leader (other than this node) and how to reach it.
+    fn leader(&self) -> Leader {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        match metrics.current_leader {
+            Some(id) if id == self.inner.node_id => {
+                let window_ms = self.inner.config.raft.election_timeout_max_ms;
+                match metrics.millis_since_quorum_ack {
+                    Some(ms) if ms > window_ms => Leader::Cut { ms },
+                    _ => Leader::Me,
+                }
+            }
+            Some(id) => match metrics.membership_config.membership().get_node(&id) {
+                Some(node) => Leader::Other(id, node.clone()),
+                None => Leader::Unknown,
+            },
+            None => Leader::Unknown,
+        }
+    }
+
+    /// Queues an admitted transaction: in the mempool when this node leads,
+    /// else on the leader's, through the transport.
+    async fn enqueue(&self, tx_id: TxId, tx: pb::SignedTx) -> Result<(), Refusal> {
+        let inner = &self.inner;
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(inner.config.p2p.forward_timeout_ms);
+        let mut tx = Some(tx);
+        loop {
+            let last_problem = match self.leader() {
+                Leader::Me => {
+                    let tx = tx.take().expect("queued once");
+                    let bytes = tx.encoded_len();
+                    return inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(|refusal| {
+                        match refusal {
+                            QueueRefusal::Full => {
+                                Refusal::Busy { max: inner.config.limits.mempool_txs_max }
+                            }
+                            QueueRefusal::Duplicate => Refusal::Invalid {
+                                code: ValidationCode::DuplicateTx,
+                                message: format!("transaction {tx_id} is already waiting"),
+                            },
+                        }
+                    });
+                }
+                Leader::Cut { ms } => format!(
+                    "this node leads but no majority has acknowledged it for {ms} ms (a minority partition)"
+                ),
+                Leader::Unknown => "no leader is known (an election is under way, or this node is cut off)".to_owned(),
+                Leader::Other(leader, node) => {
+                    let bytes = tx.as_ref().expect("not queued yet").encode_to_vec();
+                    match self.forward(leader, &node, vec![bytes]).await {
+                        Ok(mut verdicts) if verdicts.len() == 1 => {
+                            return match verdicts.remove(0) {
+                                // Already waiting on the leader or already committed
+                                // (a retry after a lost answer): the submitter's wait
+                                // resolves from this node's ledger either way.
+                                Err(Refusal::Invalid { code: ValidationCode::DuplicateTx, .. }) => {
+                                    Ok(())
+                                }
+                                verdict => verdict,
+                            };
+                        }
+                        Ok(_) => "the leader answered for a different number of transactions".to_owned(),
+                        Err(problem) => problem,
+                    }
+                }
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Refusal::Unavailable { reason: last_problem });
+            }
+            tokio::time::sleep(Duration::from_millis(inner.config.raft.heartbeat_interval_ms)).await;
+        }
+    }
+
+    /// Sends admitted transactions to the leader's mempool; per transaction
+    /// verdicts, or why the leader could not be asked.
+    async fn forward(
+        &self,
+        leader: u64,
+        node: &PeerNode,
+        txs: Vec<Vec<u8>>,
+    ) -> std::result::Result<Vec<std::result::Result<(), Refusal>>, String> {
+        let request =
+            PeerRequest::Forward { txs: txs.into_iter().map(serde_bytes::ByteBuf::from).collect() };
+        let timeout = Duration::from_millis(self.inner.config.p2p.forward_timeout_ms);
+        match self.inner.transport.call(leader, node, request, timeout).await {
+            Ok(PeerResponse::Forwarded(verdicts)) => Ok(verdicts),
+            Ok(PeerResponse::Declined(reason)) => Err(format!("the leader declined: {reason}")),
+            Ok(_) => Err("the leader answered with something else".to_owned()),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// On the leader: admits forwarded transactions into the mempool.
+    fn accept_forwarded(&self, txs: Vec<serde_bytes::ByteBuf>) -> PeerResponse {
+        match self.leader() {
+            Leader::Me => {}
+            Leader::Cut { ms } => {
+                return PeerResponse::Declined(format!(
+                    "no majority has acknowledged this leader for {ms} ms"
+                ));
+            }
+            Leader::Other(..) | Leader::Unknown => {
+                return PeerResponse::Declined("this node is not the leader".to_owned());
+            }
+        }
+        let inner = &self.inner;
+        let ctx = AdmissionContext {
+            chain_id: &inner.network.chain_id,
+            now_ms: now_ms(),
+            tx_bytes_max: inner.config.limits.tx_bytes_max,
+        };
+        let state = inner.ledger.state();
+        let verdicts = txs
+            .into_iter()
+            .map(|bytes| {
+                if bytes.len() > inner.config.limits.tx_bytes_max {
+                    return Err(Refusal::TooLarge {
+                        bytes: bytes.len(),
+                        max: inner.config.limits.tx_bytes_max,
+                    });
+                }
+                let tx = pb::SignedTx::decode(bytes.as_slice()).map_err(|e| Refusal::Invalid {
+                    code: ValidationCode::MalformedPayload,
+                    message: format!("forwarded transaction does not decode: {e}"),
+                })?;
+                let tx_id = admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?;
+                let bytes = tx.encoded_len();
+                inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(|refusal| match refusal {
+                    QueueRefusal::Full => Refusal::Busy { max: inner.config.limits.mempool_txs_max },
+                    QueueRefusal::Duplicate => Refusal::Invalid {
+                        code: ValidationCode::DuplicateTx,
+                        message: format!("transaction {tx_id} is already waiting"),
+                    },
+                })
+            })
+            .collect();
+        PeerResponse::Forwarded(verdicts)
     }
 
     /// Resolves commit waiters from applied blocks.
@@ -432,6 +729,260 @@ impl NodeHandle {
                 tracing::warn!(%error, txs = batch.len(), "block not committed; requeueing its transactions");
                 inner.mempool.requeue_front(batch);
                 tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Who leads, from this node's point of view.
+enum Leader {
+    /// This node, acknowledged by a majority recently.
+    Me,
+    /// This node, but no majority has acknowledged it for `ms` (a minority partition).
+    Cut {
+        /// Time since the last acknowledgement by a majority.
+        ms: u64,
+    },
+    /// Another node.
+    Other(u64, PeerNode),
+    /// Nobody known.
+    Unknown,
+}
+
+fn role_name(state: ServerState, voters: &BTreeSet<u64>, me: u64) -> String {
+    match state {
+        ServerState::Learner => "learner",
+        ServerState::Follower if !voters.contains(&me) => "learner",
+        ServerState::Follower => "follower",
+        ServerState::Candidate => "candidate",
+        ServerState::Leader => "leader",
+        ServerState::Shutdown => "shutdown",
+    }
+    .to_owned()
+}
+
+/// The founding nodes, as Raft members.
+fn founding_members(network: &NetworkConfig) -> BTreeMap<u64, PeerNode> {
+    network
+        .clubs
+        .iter()
+        .flat_map(|club| {
+            club.nodes.iter().filter_map(move |node| {
+                let key = PublicKey::from_hex(&node.node_key)?;
+                Some((
+                    node_id(&key.0),
+                    PeerNode {
+                        club_id: club.id.clone(),
+                        node_key: key.to_hex(),
+                        address: node.address.clone(),
+                    },
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The nodes of the clubs active on the ledger, as Raft members; the
+/// founders while the ledger is empty.
+fn active_members(
+    ledger: &Ledger,
+    founders: &BTreeMap<u64, PeerNode>,
+) -> Result<BTreeMap<u64, PeerNode>> {
+    let state = ledger.state();
+    if chain_position(&state)?.height == 0 {
+        return Ok(founders.clone());
+    }
+    Ok(reciprocity_chaincode::query::active_nodes(&state)?
+        .into_iter()
+        .map(|(club, node)| {
+            (
+                node_id(&node.node_key.0),
+                PeerNode {
+                    club_id: club.to_string(),
+                    node_key: node.node_key.to_hex(),
+                    address: node.address,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The peers this node may talk to: the active clubs' nodes but itself.
+fn allowed_peers(
+    ledger: &Ledger,
+    founders: &BTreeMap<u64, PeerNode>,
+    me: u64,
+) -> Result<BTreeSet<libp2p::PeerId>> {
+    let members = active_members(ledger, founders)?;
+    Ok(p2p::allowlist_of(members.iter().filter(|(id, _)| **id != me).map(|(_, n)| n)))
+}
+
+impl PeerService for NodeHandle {
+    fn serve(&self, request: PeerRequest) -> BoxFuture<'static, PeerResponse> {
+        let node = self.clone();
+        Box::pin(async move {
+            match request {
+                PeerRequest::Forward { txs } => node.accept_forwarded(txs),
+                raft_rpc => protocol::serve_raft(&node.inner.raft, raft_rpc).await,
+            }
+        })
+    }
+}
+
+impl NodeHandle {
+    /// While not leading: hands what waits in the mempool (queued while this
+    /// node led) to the new leader.
+    async fn hand_off_mempool(self) {
+        let inner = &self.inner;
+        let pause = Duration::from_millis(inner.config.raft.heartbeat_interval_ms);
+        loop {
+            tokio::time::sleep(pause).await;
+            if inner.mempool.is_empty() {
+                continue;
+            }
+            let Leader::Other(leader, node) = self.leader() else { continue };
+            let batch = inner
+                .mempool
+                .take_batch(inner.config.limits.block_txs_max, inner.config.limits.block_bytes_max);
+            let txs = batch.iter().map(|p| p.tx.encode_to_vec()).collect();
+            match self.forward(leader, &node, txs).await {
+                Ok(verdicts) => {
+                    let refused = verdicts.iter().filter(|v| v.is_err()).count();
+                    tracing::info!(
+                        txs = batch.len(),
+                        refused,
+                        leader,
+                        "handed waiting transactions to the new leader"
+                    );
+                    let retry: Vec<PendingTx> = batch
+                        .into_iter()
+                        .zip(verdicts)
+                        .filter(|(_, v)| matches!(v, Err(Refusal::Busy { .. })))
+                        .map(|(p, _)| p)
+                        .collect();
+                    inner.mempool.requeue_front(retry);
+                }
+                Err(problem) => {
+                    tracing::warn!(%problem, txs = batch.len(), "could not hand waiting transactions to the leader; will retry");
+                    inner.mempool.requeue_front(batch);
+                }
+            }
+        }
+    }
+
+    /// On the leader: keeps the Raft membership equal to the nodes of the
+    /// clubs active on the ledger. New nodes join as learners and become
+    /// voters once caught up; nodes of clubs no longer active leave. Runs
+    /// after every block and every `membership_check_ms`, so a change cut
+    /// short by a leader change (even a joint configuration left by a crash)
+    /// is finished by the next leader.
+    async fn follow_membership(self) {
+        let inner = &self.inner;
+        let mut blocks = self.subscribe();
+        let period = Duration::from_millis(inner.config.raft.membership_check_ms);
+        let founders = founding_members(&inner.network);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                received = blocks.recv() => {
+                    if matches!(received, Err(broadcast::error::RecvError::Closed)) {
+                        return;
+                    }
+                }
+            }
+            if !self.is_leader() || inner.ledger.height().unwrap_or(0) == 0 {
+                continue;
+            }
+            match active_members(&inner.ledger, &founders) {
+                Ok(desired) => self.reconcile_membership(&desired).await,
+                Err(error) => tracing::error!(%error, "cannot read the active clubs' nodes"),
+            }
+        }
+    }
+
+    async fn reconcile_membership(&self, desired: &BTreeMap<u64, PeerNode>) {
+        let raft = &self.inner.raft;
+        let metrics = raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership().clone();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let known: BTreeMap<u64, PeerNode> =
+            membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+        let joint = membership.get_joint_config().len() > 1;
+        if desired.is_empty() {
+            tracing::error!("no club is active on the ledger: leaving the membership as it is");
+            return;
+        }
+        for (id, node) in desired {
+            if !known.contains_key(id) {
+                tracing::info!(node = id, club = %node.club_id, address = %node.address, "adding an admitted club's node as a learner");
+                if let Err(error) = raft.add_learner(*id, node.clone(), false).await {
+                    tracing::warn!(%error, node = id, "could not add the learner; will retry");
+                    return;
+                }
+            }
+        }
+        let last_log = metrics.last_log_index.unwrap_or(0);
+        let lag_max = self.inner.config.raft.learner_lag_entries_max;
+        let caught_up = |id: &u64| {
+            metrics
+                .replication
+                .as_ref()
+                .and_then(|r| r.get(id).cloned().flatten())
+                .is_some_and(|matched| matched.index + lag_max >= last_log)
+        };
+        let target: BTreeSet<u64> = desired
+            .keys()
+            .filter(|id| voters.contains(id) || **id == self.inner.node_id || caught_up(id))
+            .copied()
+            .collect();
+        let stale: BTreeSet<u64> =
+            known.keys().filter(|id| !desired.contains_key(id) && !voters.contains(id)).copied().collect();
+        if target.is_empty() {
+            return;
+        }
+        if target != voters || joint {
+            tracing::info!(voters = ?voters, target = ?target, joint, "changing the Raft voters to follow the ledger");
+            match raft.change_membership(target.clone(), false).await {
+                Ok(_) => tracing::info!(voters = ?target, "Raft voters now follow the ledger"),
+                Err(error) => tracing::warn!(%error, "membership change not done; will retry"),
+            }
+        } else if !stale.is_empty() {
+            tracing::info!(nodes = ?stale, "removing learners of clubs no longer active");
+            if let Err(error) =
+                raft.change_membership(openraft::ChangeMembers::RemoveNodes(stale), false).await
+            {
+                tracing::warn!(%error, "learner removal not done; will retry");
+            }
+        }
+    }
+
+    /// Keeps the transport's allowlist equal to the active clubs' nodes,
+    /// checked after every block and every heartbeat interval (a snapshot
+    /// install replaces the state without announcing blocks).
+    async fn follow_allowlist(self, p2p: P2pHandle, founders: BTreeMap<u64, PeerNode>) {
+        let inner = &self.inner;
+        let mut blocks = self.subscribe();
+        let period = Duration::from_millis(inner.config.raft.heartbeat_interval_ms);
+        let mut current: Option<BTreeSet<libp2p::PeerId>> = None;
+        loop {
+            match allowed_peers(&inner.ledger, &founders, inner.node_id) {
+                Ok(allowed) if current.as_ref() != Some(&allowed) => {
+                    if current.is_some() {
+                        tracing::info!(peers = allowed.len(), "allowlist follows the ledger");
+                    }
+                    p2p.set_allowed(allowed.clone()).await;
+                    current = Some(allowed);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "cannot read the active clubs' nodes"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                received = blocks.recv() => {
+                    if matches!(received, Err(broadcast::error::RecvError::Closed)) {
+                        return;
+                    }
+                }
             }
         }
     }

@@ -29,6 +29,7 @@ impl TestNet {
     pub fn create() -> TestNet {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        let p2p_port = free_port();
         let out = recip()
             .args([
                 "network",
@@ -39,6 +40,8 @@ impl TestNet {
                 "test-net",
                 "--grpc-port-base",
                 &port.to_string(),
+                "--p2p-port-base",
+                &p2p_port.to_string(),
                 "--out",
             ])
             .arg(dir.path().join("net"))
@@ -129,4 +132,214 @@ pub fn stop(child: &mut Child) {
 
 pub fn path_str(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// A block of `n` consecutive free ports on loopback; returns the first.
+pub fn free_ports(n: u16) -> u16 {
+    'search: for _ in 0..200 {
+        let base = free_port();
+        if base.checked_add(n).is_none() {
+            continue;
+        }
+        for port in base..base + n {
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                continue 'search;
+            }
+        }
+        return base;
+    }
+    panic!("no block of {n} free ports");
+}
+
+/// Raft timings for loopback tests on a loaded 2-core machine.
+pub const FAST_RAFT: [(&str, &str); 4] = [
+    ("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", "100"),
+    ("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", "600"),
+    ("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", "1200"),
+    ("RECIP_P2P_FORWARD_TIMEOUT_MS", "3000"),
+];
+
+/// A network of several clubs, each node a real `recip` process on loopback.
+pub struct ProcNet {
+    pub dir: tempfile::TempDir,
+    pub clubs: Vec<String>,
+    pub chain_id: String,
+    /// Node processes by club index (None when stopped).
+    pub children: Vec<Option<Child>>,
+    /// Extra environment for every node.
+    pub env: Vec<(String, String)>,
+    endpoints: Vec<String>,
+}
+
+impl ProcNet {
+    /// Creates (does not start) a network of `clubs` founding clubs.
+    pub fn create(clubs: usize) -> ProcNet {
+        let dir = tempfile::tempdir().unwrap();
+        let n = u16::try_from(clubs).unwrap();
+        let grpc = free_ports(n);
+        let p2p = free_ports(n);
+        let out = recip()
+            .args(["network", "init", "--chain-id", "test-net"])
+            .args(["--clubs", &clubs.to_string()])
+            .args(["--grpc-port-base", &grpc.to_string(), "--p2p-port-base", &p2p.to_string()])
+            .arg("--out")
+            .arg(dir.path().join("net"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "network init: {}", String::from_utf8_lossy(&out.stderr));
+        let genesis = reciprocity_network_config::NetworkConfig::load(
+            &dir.path().join("net").join("genesis.toml"),
+        )
+        .unwrap();
+        let clubs: Vec<String> = genesis.clubs.iter().map(|c| c.id.clone()).collect();
+        let endpoints = (0..n).map(|i| format!("http://127.0.0.1:{}", grpc + i)).collect();
+        ProcNet {
+            dir,
+            children: clubs.iter().map(|_| None).collect(),
+            clubs,
+            chain_id: "test-net".into(),
+            env: FAST_RAFT.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            endpoints,
+        }
+    }
+
+    pub fn net_dir(&self) -> PathBuf {
+        self.dir.path().join("net")
+    }
+
+    /// Adds a node that is not a founding one (its config in `net/<club>/node.toml`).
+    pub fn add_club(&mut self, club: &str, endpoint: String) -> usize {
+        self.clubs.push(club.to_owned());
+        self.endpoints.push(endpoint);
+        self.children.push(None);
+        self.clubs.len() - 1
+    }
+
+    pub fn club_key(&self, i: usize) -> Keypair {
+        Keypair::read_file(&self.net_dir().join(&self.clubs[i]).join("club.key")).unwrap()
+    }
+
+    pub fn endpoint(&self, i: usize) -> &str {
+        &self.endpoints[i]
+    }
+
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.net_dir().join(&self.clubs[i]).join("node.log")
+    }
+
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.log_path(i)).unwrap_or_default()
+    }
+
+    /// Starts node `i` (appending to its log).
+    pub fn start(&mut self, i: usize) {
+        assert!(self.children[i].is_none(), "node {i} is running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(i))
+            .unwrap();
+        let child = recip()
+            .args(["node", "--config"])
+            .arg(self.net_dir().join(&self.clubs[i]).join("node.toml"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+    }
+
+    pub fn start_all(&mut self) {
+        for i in 0..self.clubs.len() {
+            self.start(i);
+        }
+    }
+
+    /// SIGKILL node `i`.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            kill_hard(&mut child);
+        }
+    }
+
+    /// SIGTERM node `i` and wait.
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            stop(&mut child);
+        }
+    }
+
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.clubs.len()).filter(|i| self.children[*i].is_some()).collect()
+    }
+
+    /// Node `i`'s status, if it answers.
+    pub async fn status(&self, i: usize) -> Option<reciprocity_sdk::wire::NodeStatus> {
+        let mut client = NodeClient::connect(self.endpoint(i)).await.ok()?;
+        client.status().await.ok()
+    }
+
+    /// Waits until every running node has applied genesis.
+    pub async fn wait_ready(&mut self) {
+        for _ in 0..600 {
+            for i in self.running() {
+                if let Some(status) = self.children[i].as_mut().unwrap().try_wait().unwrap() {
+                    panic!("node {i} exited with {status}:\n{}", self.log(i));
+                }
+            }
+            let mut ready = true;
+            for i in self.running() {
+                ready &= self.status(i).await.is_some_and(|s| s.height >= 1);
+            }
+            if ready {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("nodes not ready in 60 s:\n{}", self.log(0));
+    }
+
+    /// The running node that leads (with a majority behind it), waiting up to `limit`.
+    pub async fn leader(&self, limit: Duration) -> Option<usize> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            for i in self.running() {
+                if let Some(status) = self.status(i).await
+                    && status.role == "leader"
+                    && status.millis_since_quorum_ack < 1_000
+                {
+                    return Some(i);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// Waits until the given nodes report one height and state hash; returns them.
+    pub async fn converge(&self, among: &[usize]) -> (u64, Vec<u8>) {
+        let mut last = Vec::new();
+        for _ in 0..1_200 {
+            last.clear();
+            for i in among {
+                last.push(self.status(*i).await.map(|s| (s.height, s.state_hash)));
+            }
+            if last.iter().all(Option::is_some) && last.windows(2).all(|w| w[0] == w[1]) {
+                return last[0].clone().unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let heights: Vec<_> = last.iter().map(|s| s.as_ref().map(|(h, _)| *h)).collect();
+        panic!("nodes {among:?} did not converge: heights {heights:?}");
+    }
+}
+
+impl Drop for ProcNet {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
