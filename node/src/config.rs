@@ -311,7 +311,10 @@ impl NodeConfig {
         if self.p2p_listen.parse::<libp2p::Multiaddr>().is_err() {
             return Err(field(
                 "p2p_listen",
-                format!("{:?} is not a multiaddr (e.g. \"/ip4/0.0.0.0/tcp/7100\")", self.p2p_listen),
+                format!(
+                    "{:?} is not a multiaddr (e.g. \"/ip4/0.0.0.0/tcp/7100\")",
+                    self.p2p_listen
+                ),
             ));
         }
         let p = &self.p2p;
@@ -329,7 +332,10 @@ impl NodeConfig {
             return Err(field("p2p.backoff_max_ms", "must be at least backoff_min_ms"));
         }
         if p.commands_queued_max == 0 || p.inbound_streams_max == 0 {
-            return Err(field("p2p", "commands_queued_max and inbound_streams_max must be at least 1"));
+            return Err(field(
+                "p2p",
+                "commands_queued_max and inbound_streams_max must be at least 1",
+            ));
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ fn seed() -> u64 {
     let seed = std::env::var("RECIP_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| reciprocity_node::service::node::now_ms());
+        .unwrap_or_else(reciprocity_node::service::node::now_ms);
     eprintln!("router seed: {seed} (RECIP_TEST_SEED={seed} repeats this run)");
     seed
 }
@@ -52,9 +52,8 @@ impl Cluster {
             config.raft.election_timeout_min_ms = 300;
             config.raft.election_timeout_max_ms = 600;
             config.p2p.forward_timeout_ms = 2_000;
-            let node = NodeHandle::start_wired(config, Wiring::InProcess(router.clone()))
-                .await
-                .unwrap();
+            let node =
+                NodeHandle::start_wired(config, Wiring::InProcess(router.clone())).await.unwrap();
             nodes.push(node);
         }
         let cluster = Cluster { dir, router, nodes, chain_id: "faults".into() };
@@ -93,19 +92,15 @@ impl Cluster {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let heights: Vec<u64> =
-            self.nodes.iter().map(|n| n.ledger().height().unwrap()).collect();
+        let heights: Vec<u64> = self.nodes.iter().map(|n| n.ledger().height().unwrap()).collect();
         panic!("nodes {among:?} did not reach height {height}: {heights:?}");
     }
 
     /// Waits until every node has the same height and state hash; returns the height.
     async fn converge(&self) -> u64 {
         for _ in 0..800 {
-            let positions: Vec<_> = self
-                .nodes
-                .iter()
-                .map(|n| chain_position(&n.ledger().state()).unwrap())
-                .collect();
+            let positions: Vec<_> =
+                self.nodes.iter().map(|n| chain_position(&n.ledger().state()).unwrap()).collect();
             if positions.windows(2).all(|w| w[0] == w[1]) {
                 for node in &self.nodes {
                     let summary = node.ledger().verify_chain().unwrap();
@@ -155,7 +150,8 @@ async fn the_minority_side_refuses_submissions_while_the_majority_commits_and_he
     // election timeout, it refuses submissions instead of holding them.
     cluster.router.isolate(node_ids[leader]);
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let refused = cluster.nodes[leader].submit(cluster.registration(CLUBS[leader]), true, WAIT).await;
+    let refused =
+        cluster.nodes[leader].submit(cluster.registration(CLUBS[leader]), true, WAIT).await;
     assert!(
         matches!(refused, Err(Refusal::Unavailable { .. })),
         "the minority side must say it cannot commit: {refused:?}"
@@ -172,7 +168,11 @@ async fn the_minority_side_refuses_submissions_while_the_majority_commits_and_he
         committed.push(id);
     }
     assert_ne!(new_leader, leader);
-    assert_eq!(cluster.nodes[leader].ledger().height().unwrap(), height, "the minority applied nothing");
+    assert_eq!(
+        cluster.nodes[leader].ledger().height().unwrap(),
+        height,
+        "the minority applied nothing"
+    );
 
     // Heal: one history, holding what the majority committed.
     cluster.router.heal();
@@ -205,7 +205,11 @@ async fn under_message_loss_and_delay_every_acknowledged_transaction_commits_onc
     }
     cluster.router.heal();
     cluster.converge().await;
-    assert!(acknowledged.len() >= 30, "{} acknowledged, {unavailable} unavailable", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 30,
+        "{} acknowledged, {unavailable} unavailable",
+        acknowledged.len()
+    );
     for node in &cluster.nodes {
         for (id, location) in &acknowledged {
             assert_eq!(node.ledger().tx_location(id).unwrap().as_ref(), Some(location));

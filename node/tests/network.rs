@@ -103,7 +103,9 @@ async fn killing_the_leader_again_and_again_loses_no_acknowledged_transaction() 
         let new_leader = new_leader.unwrap_or_else(|| panic!("round {round}: no new leader"));
         assert_ne!(new_leader, leader);
         failovers_ms.push(killed_at.elapsed().as_millis());
-        eprintln!("round {round}: killed node {leader} after {before} acknowledgements; node {new_leader} leads");
+        eprintln!(
+            "round {round}: killed node {leader} after {before} acknowledgements; node {new_leader} leads"
+        );
         net.start(leader);
     }
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -214,10 +216,9 @@ async fn a_peer_whose_key_is_not_an_active_clubs_node_is_refused() {
     net.start(0);
     // One of two voters cannot commit genesis; the transport is up regardless.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let genesis = reciprocity_network_config::NetworkConfig::load(
-        &net.net_dir().join("genesis.toml"),
-    )
-    .unwrap();
+    let genesis =
+        reciprocity_network_config::NetworkConfig::load(&net.net_dir().join("genesis.toml"))
+            .unwrap();
     let node = &genesis.clubs[0].nodes[0];
     let target = reciprocity_node::consensus::PeerNode {
         club_id: genesis.clubs[0].id.clone(),
@@ -228,11 +229,7 @@ async fn a_peer_whose_key_is_not_an_active_clubs_node_is_refused() {
     let stranger = Keypair::generate().unwrap();
     let refused = call_from(stranger.secret_seed(), &target).await;
     assert!(refused.is_err(), "a stranger's request was served: {refused:?}");
-    assert!(
-        net.log(0).contains("refused a connection"),
-        "the refusal is logged:\n{}",
-        net.log(0)
-    );
+    assert!(net.log(0).contains("refused a connection"), "the refusal is logged:\n{}", net.log(0));
 
     // The second club's node key is on the allowlist: the same call is served.
     let member = Keypair::read_file(&net.net_dir().join(&net.clubs[1]).join("node.key")).unwrap();

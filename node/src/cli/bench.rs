@@ -1,6 +1,7 @@
 //! `recip bench submit`: closed-loop clients submitting signed transactions to
-//! a running node and waiting for each commit; prints one JSON line with
-//! throughput and submit-to-commit latency percentiles.
+//! running nodes (spread over every `--endpoint` given) and waiting for each
+//! commit; prints one JSON line with throughput and submit-to-commit latency
+//! percentiles.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,9 +26,10 @@ pub(crate) struct BenchArgs {
 enum BenchKind {
     /// Submit-and-wait load: member registrations signed by a registrar key.
     Submit {
-        /// The node's gRPC endpoint.
-        #[arg(long, default_value = ENDPOINT_DEFAULT)]
-        endpoint: String,
+        /// gRPC endpoints of the nodes to load; clients are spread over them
+        /// (repeat the flag or separate with commas).
+        #[arg(long, default_value = ENDPOINT_DEFAULT, value_delimiter = ',')]
+        endpoint: Vec<String>,
         /// A key with the registrar role (a club key works).
         #[arg(long)]
         key: PathBuf,
@@ -51,9 +53,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let BenchKind::Submit { endpoint, key, clients, duration } = args.what;
     anyhow::ensure!((1..=4096).contains(&clients), "--clients must be 1..=4096");
+    anyhow::ensure!(!endpoint.is_empty(), "give at least one --endpoint");
     let key = Arc::new(Keypair::read_file(&key)?);
-    let mut probe = NodeClient::connect(&endpoint).await?;
-    let chain = probe.status().await?.chain_id;
+    let mut nodes = Vec::new();
+    for address in &endpoint {
+        nodes.push(NodeClient::connect(address).await?);
+    }
+    let chain = nodes[0].status().await?.chain_id;
     let deadline = Instant::now() + Duration::from_secs(duration);
     let progress = ProgressBar::new(duration);
     progress.set_style(ProgressStyle::with_template(
@@ -62,7 +68,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..clients {
-        let mut client = probe.clone();
+        let mut client = nodes[worker % nodes.len()].clone();
         let key = Arc::clone(&key);
         let chain = chain.clone();
         tasks.push(tokio::spawn(async move {
@@ -114,7 +120,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let committed = latencies.len();
     say(serde_json::json!({
         "bench": "submit",
-        "nodes": 1,
+        "nodes": nodes.len(),
         "clients": clients,
         "duration_s": (elapsed * 10.0).round() / 10.0,
         "committed": committed,

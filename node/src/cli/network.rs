@@ -166,7 +166,7 @@ pub(crate) fn new_club(spec: &NewClubSpec<'_>) -> anyhow::Result<PathBuf> {
         }],
     };
     // Checked with the same rules as a founding club.
-    NetworkConfig { clubs: vec![club.clone()], ..network.clone() }.validate()?;
+    NetworkConfig { clubs: vec![club.clone()], ..network }.validate()?;
     club_key.write_file(&spec.out.join("club.key"))?;
     node_key.write_file(&spec.out.join("node.key"))?;
     let spec_path = spec.out.join("club.toml");

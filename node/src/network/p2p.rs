@@ -86,7 +86,7 @@ struct Behaviour {
 type Reply = oneshot::Sender<Result<PeerResponse, TransportError>>;
 
 enum Command {
-    Call { peer: PeerId, address: Option<Multiaddr>, request: PeerRequest, reply: Reply },
+    Call { peer: PeerId, address: Option<Multiaddr>, request: Box<PeerRequest>, reply: Reply },
     Allow(BTreeSet<PeerId>),
 }
 
@@ -125,12 +125,14 @@ pub fn start(
     allowed: BTreeSet<PeerId>,
 ) -> Result<(P2pHandle, P2pRunner), P2pError> {
     let mut seed = node_key_seed;
-    let keypair =
-        identity::Keypair::ed25519_from_bytes(&mut seed).map_err(|e| P2pError::Key(e.to_string()))?;
+    let keypair = identity::Keypair::ed25519_from_bytes(&mut seed)
+        .map_err(|e| P2pError::Key(e.to_string()))?;
     let local_peer = keypair.public().to_peer_id();
-    let start_error = |reason: String| P2pError::Start { listen: settings.listen.to_string(), reason };
-    let protocol = StreamProtocol::try_from_owned(format!("/reciprocity/{}/peer/1", settings.chain_id))
-        .map_err(|e| start_error(e.to_string()))?;
+    let start_error =
+        |reason: String| P2pError::Start { listen: settings.listen.to_string(), reason };
+    let protocol =
+        StreamProtocol::try_from_owned(format!("/reciprocity/{}/peer/1", settings.chain_id))
+            .map_err(|e| start_error(e.to_string()))?;
     let codec = Codec::default()
         .set_request_size_maximum(settings.request_bytes_max)
         .set_response_size_maximum(settings.response_bytes_max);
@@ -156,7 +158,9 @@ pub fn start(
         })
         .map_err(|e| start_error(e.to_string()))?
         .with_swarm_config(|c| {
-            c.with_idle_connection_timeout(Duration::from_millis(settings.idle_connection_timeout_ms))
+            c.with_idle_connection_timeout(Duration::from_millis(
+                settings.idle_connection_timeout_ms,
+            ))
         })
         .build();
     for peer in allowed {
@@ -205,7 +209,7 @@ impl P2pHandle {
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let exchange = async {
             self.commands
-                .send(Command::Call { peer, address, request, reply })
+                .send(Command::Call { peer, address, request: Box::new(request), reply })
                 .await
                 .map_err(|_| TransportError::Unreachable {
                     peer: shown.clone(),
@@ -249,8 +253,8 @@ impl P2pRunner {
                         }
                         let rpc = &mut self.swarm.behaviour_mut().rpc;
                         let id = match address {
-                            Some(address) => rpc.send_request_with_addresses(&peer, request, vec![address]),
-                            None => rpc.send_request(&peer, request),
+                            Some(address) => rpc.send_request_with_addresses(&peer, *request, vec![address]),
+                            None => rpc.send_request(&peer, *request),
                         };
                         pending.insert(id, reply);
                     }
@@ -311,9 +315,15 @@ impl P2pRunner {
                         let failure = match error {
                             request_response::OutboundFailure::DialFailure
                             | request_response::OutboundFailure::ConnectionClosed => {
-                                TransportError::Unreachable { peer: peer.to_string(), reason: error.to_string() }
+                                TransportError::Unreachable {
+                                    peer: peer.to_string(),
+                                    reason: error.to_string(),
+                                }
                             }
-                            other => TransportError::Failed { peer: peer.to_string(), reason: other.to_string() },
+                            other => TransportError::Failed {
+                                peer: peer.to_string(),
+                                reason: other.to_string(),
+                            },
                         };
                         let _ = reply.send(Err(failure));
                     }
@@ -329,19 +339,21 @@ impl P2pRunner {
                 tracing::debug!(peer = %peer_id, address = %endpoint.get_remote_address(), "connected");
                 self.connected.lock().expect("connected lock").insert(peer_id);
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
-                if num_established == 0 {
-                    tracing::debug!(peer = %peer_id, "disconnected");
-                    self.connected.lock().expect("connected lock").remove(&peer_id);
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                tracing::debug!(peer = %peer_id, "disconnected");
+                self.connected.lock().expect("connected lock").remove(&peer_id);
+            }
+            SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => {
+                match error {
+                    ListenError::Denied { cause } => tracing::warn!(
+                        peer = ?peer_id, from = %send_back_addr, %cause,
+                        "refused a connection: not an active club's node"
+                    ),
+                    other => {
+                        tracing::debug!(from = %send_back_addr, error = %other, "inbound connection failed")
+                    }
                 }
             }
-            SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => match error {
-                ListenError::Denied { cause } => tracing::warn!(
-                    peer = ?peer_id, from = %send_back_addr, %cause,
-                    "refused a connection: not an active club's node"
-                ),
-                other => tracing::debug!(from = %send_back_addr, error = %other, "inbound connection failed"),
-            },
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match error {
                 DialError::Denied { cause } => {
                     tracing::warn!(peer = ?peer_id, %cause, "refused to dial: not an active club's node")

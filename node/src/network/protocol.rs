@@ -77,11 +77,15 @@ impl PeerService for crate::consensus::Raft {
 /// Hands a Raft RPC to `raft`; declines anything else.
 pub async fn serve_raft(raft: &crate::consensus::Raft, request: PeerRequest) -> PeerResponse {
     match request {
-        PeerRequest::AppendEntries(rpc) => PeerResponse::AppendEntries(raft.append_entries(rpc).await),
+        PeerRequest::AppendEntries(rpc) => {
+            PeerResponse::AppendEntries(raft.append_entries(rpc).await)
+        }
         PeerRequest::Vote(rpc) => PeerResponse::Vote(raft.vote(rpc).await),
         PeerRequest::InstallSnapshot(rpc) => {
             PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
         }
-        PeerRequest::Forward { .. } => PeerResponse::Declined("this node takes no forwarded transactions".into()),
+        PeerRequest::Forward { .. } => {
+            PeerResponse::Declined("this node takes no forwarded transactions".into())
+        }
     }
 }

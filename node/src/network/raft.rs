@@ -119,7 +119,10 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, RpcError> {
-        match self.exchange(openraft::RPCTypes::AppendEntries, PeerRequest::AppendEntries(rpc), &option).await? {
+        match self
+            .exchange(openraft::RPCTypes::AppendEntries, PeerRequest::AppendEntries(rpc), &option)
+            .await?
+        {
             PeerResponse::AppendEntries(result) => {
                 result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
             }
@@ -133,7 +136,14 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<u64>, RpcError<InstallSnapshotError>> {
-        match self.exchange(openraft::RPCTypes::InstallSnapshot, PeerRequest::InstallSnapshot(rpc), &option).await? {
+        match self
+            .exchange(
+                openraft::RPCTypes::InstallSnapshot,
+                PeerRequest::InstallSnapshot(rpc),
+                &option,
+            )
+            .await?
+        {
             PeerResponse::InstallSnapshot(result) => {
                 result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
             }

@@ -228,9 +228,10 @@ impl NodeHandle {
             Wiring::InProcess(router) => (Transport::InProcess(router.client(id)), None),
             Wiring::P2p => {
                 let settings = p2p::P2pSettings {
-                    listen: config.p2p_listen.parse().map_err(|e| {
-                        startup(format!("p2p_listen {:?}: {e}", config.p2p_listen))
-                    })?,
+                    listen: config
+                        .p2p_listen
+                        .parse()
+                        .map_err(|e| startup(format!("p2p_listen {:?}: {e}", config.p2p_listen)))?,
                     chain_id: network.chain_id.clone(),
                     request_bytes_max: config.peer_request_bytes_max(),
                     response_bytes_max: config.peer_request_bytes_max(),
@@ -245,7 +246,8 @@ impl NodeHandle {
                 (Transport::P2p(handle), Some(runner))
             }
         };
-        let backoff = Backoff { min_ms: config.p2p.backoff_min_ms, max_ms: config.p2p.backoff_max_ms };
+        let backoff =
+            Backoff { min_ms: config.p2p.backoff_min_ms, max_ms: config.p2p.backoff_max_ms };
         let raft = Raft::new(
             id,
             raft_config,
@@ -273,7 +275,7 @@ impl NodeHandle {
         };
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
         if let Some(runner) = p2p_runner {
-            handle.track(runner.spawn(service));
+            handle.track(&runner.spawn(service));
         } else if let Some(router) = router {
             router.register(id, service);
         }
@@ -293,13 +295,17 @@ impl NodeHandle {
         Ok(handle)
     }
 
-    fn track(&self, task: tokio::task::JoinHandle<()>) {
+    fn track(&self, task: &tokio::task::JoinHandle<()>) {
         self.inner.tasks.lock().expect("tasks lock").push(task.abort_handle());
     }
 
-    fn spawn(&self, name: &'static str, task: impl std::future::Future<Output = ()> + Send + 'static) {
+    fn spawn(
+        &self,
+        name: &'static str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
         let span = tracing::info_span!("task", name, node = self.inner.node_id);
-        self.track(tokio::spawn(task.instrument(span)));
+        self.track(&tokio::spawn(task.instrument(span)));
     }
 
     /// Stops Raft and the node's tasks (the ledger closes when the last handle drops).
@@ -446,10 +452,8 @@ impl NodeHandle {
             })
             .collect();
         members.sort_by(|a, b| b.role.cmp(&a.role).then(a.club.cmp(&b.club)));
-        let leader_club = metrics
-            .current_leader
-            .and_then(|l| membership.get_node(&l))
-            .map(|n| n.club_id.clone());
+        let leader_club =
+            metrics.current_leader.and_then(|l| membership.get_node(&l)).map(|n| n.club_id.clone());
         Ok(Status {
             node_id: self.inner.node_id,
             club: self.inner.config.club.clone(),
@@ -519,7 +523,10 @@ impl NodeHandle {
                 Leader::Cut { ms } => format!(
                     "this node leads but no majority has acknowledged it for {ms} ms (a minority partition)"
                 ),
-                Leader::Unknown => "no leader is known (an election is under way, or this node is cut off)".to_owned(),
+                Leader::Unknown => {
+                    "no leader is known (an election is under way, or this node is cut off)"
+                        .to_owned()
+                }
                 Leader::Other(leader, node) => {
                     let bytes = tx.as_ref().expect("not queued yet").encode_to_vec();
                     match self.forward(leader, &node, vec![bytes]).await {
@@ -528,13 +535,15 @@ impl NodeHandle {
                                 // Already waiting on the leader or already committed
                                 // (a retry after a lost answer): the submitter's wait
                                 // resolves from this node's ledger either way.
-                                Err(Refusal::Invalid { code: ValidationCode::DuplicateTx, .. }) => {
-                                    Ok(())
-                                }
+                                Err(Refusal::Invalid {
+                                    code: ValidationCode::DuplicateTx, ..
+                                }) => Ok(()),
                                 verdict => verdict,
                             };
                         }
-                        Ok(_) => "the leader answered for a different number of transactions".to_owned(),
+                        Ok(_) => {
+                            "the leader answered for a different number of transactions".to_owned()
+                        }
                         Err(problem) => problem,
                     }
                 }
@@ -542,7 +551,8 @@ impl NodeHandle {
             if tokio::time::Instant::now() >= deadline {
                 return Err(Refusal::Unavailable { reason: last_problem });
             }
-            tokio::time::sleep(Duration::from_millis(inner.config.raft.heartbeat_interval_ms)).await;
+            tokio::time::sleep(Duration::from_millis(inner.config.raft.heartbeat_interval_ms))
+                .await;
         }
     }
 
@@ -600,13 +610,17 @@ impl NodeHandle {
                 })?;
                 let tx_id = admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?;
                 let bytes = tx.encoded_len();
-                inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(|refusal| match refusal {
-                    QueueRefusal::Full => Refusal::Busy { max: inner.config.limits.mempool_txs_max },
-                    QueueRefusal::Duplicate => Refusal::Invalid {
-                        code: ValidationCode::DuplicateTx,
-                        message: format!("transaction {tx_id} is already waiting"),
+                inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(
+                    |refusal| match refusal {
+                        QueueRefusal::Full => {
+                            Refusal::Busy { max: inner.config.limits.mempool_txs_max }
+                        }
+                        QueueRefusal::Duplicate => Refusal::Invalid {
+                            code: ValidationCode::DuplicateTx,
+                            message: format!("transaction {tx_id} is already waiting"),
+                        },
                     },
-                })
+                )
             })
             .collect();
         PeerResponse::Forwarded(verdicts)
@@ -935,8 +949,11 @@ impl NodeHandle {
             .filter(|id| voters.contains(id) || **id == self.inner.node_id || caught_up(id))
             .copied()
             .collect();
-        let stale: BTreeSet<u64> =
-            known.keys().filter(|id| !desired.contains_key(id) && !voters.contains(id)).copied().collect();
+        let stale: BTreeSet<u64> = known
+            .keys()
+            .filter(|id| !desired.contains_key(id) && !voters.contains(id))
+            .copied()
+            .collect();
         if target.is_empty() {
             return;
         }

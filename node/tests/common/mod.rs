@@ -234,11 +234,8 @@ impl ProcNet {
     /// Starts node `i` (appending to its log).
     pub fn start(&mut self, i: usize) {
         assert!(self.children[i].is_none(), "node {i} is running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path(i))
-            .unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.log_path(i)).unwrap();
         let child = recip()
             .args(["node", "--config"])
             .arg(self.net_dir().join(&self.clubs[i]).join("node.toml"))
