@@ -67,6 +67,12 @@ pub struct RaftSettings {
     pub snapshot_chunk_bytes_max: u64,
     /// Most log entries (blocks) in one append request.
     pub append_entries_max: u64,
+    /// Most bytes of blocks in one append request (a single larger block
+    /// still goes alone). openraft gives an append `heartbeat_interval_ms`
+    /// to complete, so this must cross the slowest link within it.
+    pub append_bytes_max: u64,
+    /// Largest snapshot a node accepts from a peer (it is held in memory).
+    pub snapshot_bytes_max: u64,
     /// How often the leader compares the Raft membership with the clubs active on the ledger.
     pub membership_check_ms: u64,
     /// A learner within this many entries of the leader's log is promoted to voter.
@@ -76,14 +82,16 @@ pub struct RaftSettings {
 impl Default for RaftSettings {
     fn default() -> Self {
         RaftSettings {
-            heartbeat_interval_ms: 250,
-            election_timeout_min_ms: 1_500,
-            election_timeout_max_ms: 3_000,
+            heartbeat_interval_ms: 500,
+            election_timeout_min_ms: 2_500,
+            election_timeout_max_ms: 5_000,
             snapshot_logs_since_last: 10_000,
             logs_kept_after_snapshot: 1_000,
             install_snapshot_timeout_ms: 10_000,
             snapshot_chunk_bytes_max: 1024 * 1024,
             append_entries_max: 16,
+            append_bytes_max: 4 * 1024 * 1024,
+            snapshot_bytes_max: 4 * 1024 * 1024 * 1024,
             membership_check_ms: 1_000,
             learner_lag_entries_max: 64,
         }
@@ -142,6 +150,12 @@ pub struct NodeConfig {
     pub grpc_listen: SocketAddr,
     /// Peer-to-peer listen address (a multiaddr, e.g. `/ip4/0.0.0.0/tcp/7100`).
     pub p2p_listen: String,
+    /// For a node of a club admitted after genesis: the node keys (hex) of
+    /// the clubs active when it joined. Until its own ledger shows its club
+    /// active, it accepts these peers (plus the Raft members it learns)
+    /// instead of the founders.
+    #[serde(default)]
+    pub bootstrap_peers: Vec<String>,
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
@@ -305,6 +319,15 @@ impl NodeConfig {
         if !(1..=1_024).contains(&r.append_entries_max) {
             return Err(field("raft.append_entries_max", "must be 1..=1024"));
         }
+        if r.append_bytes_max < 64 * 1024 {
+            return Err(field("raft.append_bytes_max", "must be at least 65536"));
+        }
+        if r.snapshot_bytes_max < r.snapshot_chunk_bytes_max {
+            return Err(field(
+                "raft.snapshot_bytes_max",
+                "must be at least snapshot_chunk_bytes_max",
+            ));
+        }
         if r.membership_check_ms == 0 {
             return Err(field("raft.membership_check_ms", "must be at least 1"));
         }
@@ -317,6 +340,14 @@ impl NodeConfig {
                 ),
             ));
         }
+        for key in &self.bootstrap_peers {
+            if key.len() != 64 || hex::decode(key).is_err() {
+                return Err(field(
+                    "bootstrap_peers",
+                    format!("{key:?} is not a 64-hex-digit node key"),
+                ));
+            }
+        }
         let p = &self.p2p;
         for (name, value) in [
             ("p2p.request_timeout_ms", p.request_timeout_ms),
@@ -327,6 +358,12 @@ impl NodeConfig {
             if value == 0 {
                 return Err(field(name, "must be at least 1"));
             }
+        }
+        if p.request_timeout_ms < r.install_snapshot_timeout_ms.max(p.forward_timeout_ms) {
+            return Err(field(
+                "p2p.request_timeout_ms",
+                "must be at least raft.install_snapshot_timeout_ms and p2p.forward_timeout_ms",
+            ));
         }
         if p.backoff_max_ms < p.backoff_min_ms {
             return Err(field("p2p.backoff_max_ms", "must be at least backoff_min_ms"));
@@ -364,7 +401,13 @@ impl NodeConfig {
     /// framing. Responses are small except forwarded-batch verdicts.
     pub fn peer_request_bytes_max(&self) -> u64 {
         let block = u64::try_from(self.limits.block_bytes_max).unwrap_or(u64::MAX);
-        let append = self.raft.append_entries_max.saturating_mul(block.saturating_add(64 * 1024));
+        // Entries beyond the byte cap are refused before sending, except a
+        // single block, which may be up to block_bytes_max; framing is a few
+        // bytes per transaction.
+        let framing =
+            u64::try_from(self.limits.block_txs_max).unwrap_or(u64::MAX).saturating_mul(16);
+        let append =
+            self.raft.append_bytes_max.max(block).saturating_add(framing).saturating_add(64 * 1024);
         // Forwarded batches are at most one block's bytes, within `append`.
         append.max(2 * self.raft.snapshot_chunk_bytes_max).saturating_add(1024 * 1024)
     }

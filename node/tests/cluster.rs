@@ -49,6 +49,7 @@ async fn start(router: &Router, id: u64) -> TestNode {
         id,
         Transport::InProcess(router.client(id)),
         Backoff { min_ms: 50, max_ms: 500 },
+        4 * 1024 * 1024,
     );
     let raft =
         Raft::new(id, config(), network, LogStore::new(Arc::clone(&ledger)), sm).await.unwrap();

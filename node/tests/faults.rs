@@ -226,24 +226,28 @@ async fn transactions_waiting_on_a_deposed_leader_are_handed_to_the_new_one() {
     // The leader's outbound links drop: it still accepts a submission (a
     // majority acknowledged it a moment ago) but cannot commit it. The others
     // elect a new leader, whose heartbeats depose the old one; once the links
-    // heal, the deposed leader hands the waiting transaction over and its
-    // submitter gets the commit.
+    // heal, the deposed leader hands the waiting transaction over and it commits.
     for other in (0..3).filter(|i| *i != leader) {
         cluster.router.drop_link(ids[leader], ids[other]);
     }
-    let waiting = cluster.registration(CLUBS[leader]);
-    let submitter = {
-        let node = cluster.nodes[leader].clone();
-        tokio::spawn(async move { node.submit(waiting, true, Duration::from_secs(20)).await })
-    };
+    let (id, outcome) = cluster.nodes[leader]
+        .submit(cluster.registration(CLUBS[leader]), false, WAIT)
+        .await
+        .expect("accepted while the lease holds");
+    assert_eq!(outcome, Submitted::Accepted);
     let rest: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
-    cluster.wait_leader(&rest).await;
+    let new_leader = cluster.wait_leader(&rest).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.router.heal();
-    let result = submitter.await.unwrap();
-    let Ok((_, Submitted::Committed(location))) = result else {
-        panic!("the waiting transaction was not committed: {result:?}")
-    };
+    let mut location = None;
+    for _ in 0..400 {
+        location = cluster.nodes[new_leader].ledger().tx_location(&id).unwrap();
+        if location.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let location = location.expect("the deposed leader's waiting transaction was committed");
     assert_eq!(location.code, 0);
     cluster.converge().await;
     cluster.stop().await;

@@ -15,6 +15,13 @@ use tokio::sync::Mutex;
 mod common;
 use common::ProcNet;
 
+/// One cluster at a time: several three-process clusters on two cores miss
+/// their election timeouts and turn the failover bound into noise.
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+/// `RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS` of `common::FAST_RAFT`.
+const ELECTION_TIMEOUT_MAX_MS: u128 = 1_200;
+
 /// What a submitter was told: committed at (height, position) with code 0.
 type Acknowledged = Arc<Mutex<Vec<(TxId, u64, u32)>>>;
 
@@ -75,6 +82,7 @@ async fn assert_all_present(net: &ProcNet, acknowledged: &[(TxId, u64, u32)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_the_leader_again_and_again_loses_no_acknowledged_transaction() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut net = ProcNet::create(3);
     net.start_all();
     net.wait_ready().await;
@@ -101,8 +109,16 @@ async fn killing_the_leader_again_and_again_loses_no_acknowledged_transaction() 
         net.kill(leader);
         let new_leader = net.leader(Duration::from_secs(20)).await;
         let new_leader = new_leader.unwrap_or_else(|| panic!("round {round}: no new leader"));
-        assert_ne!(new_leader, leader);
-        failovers_ms.push(killed_at.elapsed().as_millis());
+        let failover_ms = killed_at.elapsed().as_millis();
+        // openraft: a follower ignores votes for a leader lease
+        // (election_timeout_max) after the last heartbeat, then waits one
+        // election timeout (at most election_timeout_max) before campaigning.
+        // 1.5 s of slack covers status polling on a loaded 2-core machine.
+        assert!(
+            failover_ms <= 2 * ELECTION_TIMEOUT_MAX_MS + 1_500,
+            "round {round}: no new leader within lease + election timeout ({failover_ms} ms)"
+        );
+        failovers_ms.push(failover_ms);
         eprintln!(
             "round {round}: killed node {leader} after {before} acknowledgements; node {new_leader} leads"
         );
@@ -123,6 +139,7 @@ async fn killing_the_leader_again_and_again_loses_no_acknowledged_transaction() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_stopped_while_20k_transactions_commit_catches_up_by_snapshot() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut net = ProcNet::create(3);
     net.env.push(("RECIP_RAFT_SNAPSHOT_LOGS_SINCE_LAST".into(), "40".into()));
     net.env.push(("RECIP_RAFT_LOGS_KEPT_AFTER_SNAPSHOT".into(), "5".into()));
@@ -212,6 +229,7 @@ async fn call_from(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_whose_key_is_not_an_active_clubs_node_is_refused() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut net = ProcNet::create(2);
     net.start(0);
     // One of two voters cannot commit genesis; the transport is up regardless.
@@ -261,6 +279,7 @@ async fn wait_member(net: &ProcNet, at: usize, club: &str, role: Option<&str>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_vote_admits_a_fourth_club_whose_node_becomes_a_voter_and_a_second_vote_removes_it() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut net = ProcNet::create(3);
     net.start_all();
     net.wait_ready().await;
@@ -272,6 +291,7 @@ async fn a_vote_admits_a_fourth_club_whose_node_becomes_a_voter_and_a_second_vot
         .arg(net.net_dir())
         .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
         .args(["--p2p-address", &format!("/ip4/127.0.0.1/tcp/{p2p}")])
+        .args(["--from-endpoint", net.endpoint(1)])
         .output()
         .unwrap();
     assert!(out.status.success(), "new-club: {}", String::from_utf8_lossy(&out.stderr));
@@ -347,12 +367,108 @@ async fn a_vote_admits_a_fourth_club_whose_node_becomes_a_voter_and_a_second_vot
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(net.status(delta).await.unwrap().connected_peers, 0, "delta is disconnected");
-    // Another club's transaction sent through delta's node goes nowhere.
+    // Another club's transaction sent through delta's node goes nowhere:
+    // delta's node says the network is unavailable to it.
     let refused = delta_client.submit(registration(&chain, &net.club_key(1)), true, 5_000).await;
+    let message = format!("{refused:?}");
     assert!(
-        !matches!(&refused, Ok(r) if r.outcome == wire::SubmitOutcome::Committed as i32),
-        "a removed club's node got a transaction committed: {refused:?}"
+        refused.is_err() && message.contains("unavailable"),
+        "a removed club's node must refuse submissions as unavailable: {message}"
     );
     // The network goes on without it.
     submit_ok(&mut client, registration(&chain, &net.club_key(2))).await;
+}
+
+async fn pass_proposal(
+    client: &mut NodeClient,
+    net: &ProcNet,
+    proposer: usize,
+    action: wire::create_proposal::Action,
+    voters: &[usize],
+) {
+    let chain = net.chain_id.clone();
+    let proposal = submit_ok(
+        client,
+        TxBuilder::now(&chain)
+            .sign(&net.club_key(proposer), body::create_proposal(3_600_000, action)),
+    )
+    .await;
+    for voter in voters {
+        submit_ok(
+            client,
+            TxBuilder::now(&chain)
+                .sign(&net.club_key(*voter), body::cast_vote(&proposal, wire::VoteChoice::Yes)),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn suspending_the_leaders_club_moves_leadership_and_reinstating_brings_its_node_back() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let mut net = ProcNet::create(3);
+    net.start_all();
+    net.wait_ready().await;
+    let leader = net.leader(Duration::from_secs(20)).await.unwrap();
+    let club = net.clubs[leader].clone();
+    let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let mut client = NodeClient::connect(net.endpoint(others[0])).await.unwrap();
+    pass_proposal(
+        &mut client,
+        &net,
+        others[0],
+        wire::create_proposal::Action::SuspendClub(club.clone()),
+        &others,
+    )
+    .await;
+    // The old leader takes its own node out of the voters; the others lead on.
+    wait_member(&net, others[0], &club, None).await;
+    let mut next = None;
+    for _ in 0..100 {
+        next = net.leader(Duration::from_secs(20)).await;
+        if next.is_some_and(|n| others.contains(&n)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(next.is_some_and(|n| others.contains(&n)), "a suspended club's node still leads");
+    let mut other = NodeClient::connect(net.endpoint(others[1])).await.unwrap();
+    submit_ok(&mut other, registration(&net.chain_id, &net.club_key(others[1]))).await;
+
+    // Reinstated: its node is added again, catches up and votes.
+    pass_proposal(
+        &mut client,
+        &net,
+        others[0],
+        wire::create_proposal::Action::ReinstateClub(club.clone()),
+        &others,
+    )
+    .await;
+    let leader_now = net.leader(Duration::from_secs(20)).await.unwrap();
+    wait_member(&net, leader_now, &club, Some("voter")).await;
+    net.converge(&[0, 1, 2]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn removing_one_of_two_clubs_leaves_the_other_committing_alone() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let mut net = ProcNet::create(2);
+    net.start_all();
+    net.wait_ready().await;
+    let mut client = NodeClient::connect(net.endpoint(0)).await.unwrap();
+    let gone = net.clubs[1].clone();
+    // The electorate of a removal leaves out its subject: one vote decides.
+    pass_proposal(
+        &mut client,
+        &net,
+        0,
+        wire::create_proposal::Action::RemoveClub(gone.clone()),
+        &[0],
+    )
+    .await;
+    wait_member(&net, 0, &gone, None).await;
+    let status = net.status(0).await.unwrap();
+    assert_eq!(status.members.len(), 1, "{status:?}");
+    // The remaining club is a majority of one.
+    submit_ok(&mut client, registration(&net.chain_id, &net.club_key(0))).await;
 }

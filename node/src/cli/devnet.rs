@@ -5,6 +5,8 @@
 //! libp2p and elect a leader), seeds sample data once through the first node
 //! (members, an agreement, visits, a proposal), prints each node's endpoints
 //! and the leader, writes `DIR/devnet.json`, and stops the nodes on Ctrl-C.
+//! Nodes run with short Raft timings suited to loopback (`RECIP_RAFT_*`
+//! variables in the environment override them).
 //! Data persists across runs.
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,13 @@ pub(crate) struct DevnetArgs {
     #[arg(long, default_value_t = 7100)]
     p2p_port_base: u16,
 }
+
+/// Raft timings for nodes on one machine (the defaults suit clubs on the internet).
+pub(crate) const LOOPBACK_RAFT: [(&str, &str); 3] = [
+    ("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", "100"),
+    ("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", "500"),
+    ("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", "1000"),
+];
 
 struct Running {
     club: String,
@@ -173,10 +182,15 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         let config = NodeConfig::load(&config_path)?;
         let log = config_path.with_file_name("node.log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
-        let child = tokio::process::Command::new(&exe)
-            .arg("node")
-            .arg("--config")
-            .arg(&config_path)
+        let mut command = tokio::process::Command::new(&exe);
+        command.arg("node").arg("--config").arg(&config_path);
+        // Loopback: short Raft timings unless the environment sets them.
+        for (name, value) in LOOPBACK_RAFT {
+            if std::env::var_os(name).is_none() {
+                command.env(name, value);
+            }
+        }
+        let child = command
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
             .kill_on_drop(!args.detach)

@@ -66,7 +66,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Network(command) => network::run(command),
+            Command::Network(command) => network::run(command).await,
             Command::Node { config } => node::run(&config).await,
             Command::Devnet(args) => devnet::run(args).await,
             Command::Keys(command) => keys::run(command),

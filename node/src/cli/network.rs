@@ -71,10 +71,16 @@ pub(crate) enum NetworkCommand {
         /// Where to write (default: NETWORK/ID).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A running node of the network: its active clubs' node keys become
+        /// the new node's `bootstrap_peers` (whom it trusts until its own
+        /// ledger shows the club admitted). Without it, the new node trusts
+        /// the founding nodes.
+        #[arg(long)]
+        from_endpoint: Option<String>,
     },
 }
 
-pub(crate) fn run(command: NetworkCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(command: NetworkCommand) -> anyhow::Result<()> {
     match command {
         NetworkCommand::Init { clubs, out, chain_id, grpc_port_base, p2p_port_base } => {
             let created = init(&InitSpec {
@@ -102,8 +108,13 @@ pub(crate) fn run(command: NetworkCommand) -> anyhow::Result<()> {
             grpc_listen,
             p2p_address,
             out,
+            from_endpoint,
         } => {
             let out = out.unwrap_or_else(|| network.join(&id));
+            let bootstrap_peers = match from_endpoint {
+                Some(endpoint) => active_node_keys(&endpoint).await?,
+                None => Vec::new(),
+            };
             let spec = new_club(&NewClubSpec {
                 network: &network,
                 id: &id,
@@ -112,6 +123,7 @@ pub(crate) fn run(command: NetworkCommand) -> anyhow::Result<()> {
                 grpc_listen,
                 p2p_address: &p2p_address,
                 out: &out,
+                bootstrap_peers: &bootstrap_peers,
             })?;
             say(format_args!("prepared club {id:?} in {}", out.display()));
             say(format_args!(
@@ -136,6 +148,28 @@ pub(crate) struct NewClubSpec<'a> {
     pub(crate) grpc_listen: std::net::SocketAddr,
     pub(crate) p2p_address: &'a str,
     pub(crate) out: &'a Path,
+    pub(crate) bootstrap_peers: &'a [String],
+}
+
+/// The node keys of the clubs active now, as a running node reports them.
+async fn active_node_keys(endpoint: &str) -> anyhow::Result<Vec<String>> {
+    let mut client = reciprocity_sdk::client::NodeClient::connect(endpoint).await?;
+    let answer = client.query(reciprocity_sdk::wire::query_request::Query::Clubs(true)).await?;
+    let clubs: serde_json::Value = serde_json::from_str(&answer.json)?;
+    let mut keys = Vec::new();
+    for club in clubs.as_array().into_iter().flatten() {
+        if club["status"] != "Active" {
+            continue;
+        }
+        for node in club["spec"]["nodes"].as_array().into_iter().flatten() {
+            let key = node["node_key"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("{endpoint} listed a node without a key"))?;
+            keys.push(key.to_owned());
+        }
+    }
+    anyhow::ensure!(!keys.is_empty(), "{endpoint} lists no active club's node");
+    Ok(keys)
 }
 
 /// Writes keys, `node.toml` and `club.toml` for a joining club; returns the spec's path.
@@ -173,13 +207,14 @@ pub(crate) fn new_club(spec: &NewClubSpec<'_>) -> anyhow::Result<PathBuf> {
     std::fs::write(&spec_path, toml::to_string(&club)?)?;
     let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
     let config = format!(
-        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis:?}\ngenesis_tx_file = {genesis_tx:?}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis:?}\ngenesis_tx_file = {genesis_tx:?}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap:?}\n\n[limits]\n\n[raft]\n\n[p2p]\n",
         name = spec.name,
         id = spec.id,
         genesis = absolute(genesis).display().to_string(),
         genesis_tx = absolute(spec.network.join("genesis.tx")).display().to_string(),
         grpc = spec.grpc_listen,
         p2p = spec.p2p_address,
+        bootstrap = spec.bootstrap_peers,
     );
     std::fs::write(spec.out.join("node.toml"), config)?;
     Ok(spec_path)

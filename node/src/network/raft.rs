@@ -34,12 +34,19 @@ pub struct PeerNetwork {
     from: u64,
     transport: Transport,
     backoff: Backoff,
+    append_bytes_max: u64,
 }
 
 impl PeerNetwork {
-    /// The network of node `from` over `transport`.
-    pub fn new(from: u64, transport: Transport, backoff: Backoff) -> PeerNetwork {
-        PeerNetwork { from, transport, backoff }
+    /// The network of node `from` over `transport`; appends carry at most
+    /// `append_bytes_max` bytes of blocks (a single larger block goes alone).
+    pub fn new(
+        from: u64,
+        transport: Transport,
+        backoff: Backoff,
+        append_bytes_max: u64,
+    ) -> PeerNetwork {
+        PeerNetwork { from, transport, backoff, append_bytes_max }
     }
 }
 
@@ -51,6 +58,7 @@ pub struct PeerConnection {
     node: PeerNode,
     transport: Transport,
     backoff: Backoff,
+    append_bytes_max: u64,
 }
 
 impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
@@ -63,6 +71,7 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
             node: node.clone(),
             transport: self.transport.clone(),
             backoff: self.backoff,
+            append_bytes_max: self.append_bytes_max,
         }
     }
 }
@@ -119,6 +128,27 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, RpcError> {
+        // openraft gives an append one heartbeat interval: keep it small
+        // enough to cross the link, telling openraft how many entries fit.
+        if rpc.entries.len() > 1 {
+            let mut bytes = 0u64;
+            let mut fitting = 0u64;
+            for entry in &rpc.entries {
+                if let openraft::EntryPayload::Normal(block) = &entry.payload {
+                    bytes += u64::try_from(block.candidate.len()).unwrap_or(u64::MAX);
+                }
+                if bytes > self.append_bytes_max {
+                    break;
+                }
+                fitting += 1;
+            }
+            if bytes > self.append_bytes_max {
+                let hint = fitting.max(1);
+                return Err(RPCError::PayloadTooLarge(
+                    openraft::error::PayloadTooLarge::new_entries_hint(hint),
+                ));
+            }
+        }
         match self
             .exchange(openraft::RPCTypes::AppendEntries, PeerRequest::AppendEntries(rpc), &option)
             .await?

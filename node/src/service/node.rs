@@ -240,7 +240,7 @@ impl NodeHandle {
                     commands_queued_max: config.p2p.commands_queued_max,
                     inbound_streams_max: config.p2p.inbound_streams_max,
                 };
-                let allowed = allowed_peers(&ledger, &founders, id)?;
+                let allowed = allowed_peers(&ledger, &trust_roots(&config, &founders), &[], id)?;
                 let (handle, runner) = p2p::start(key.secret_seed(), &settings, allowed)
                     .map_err(|e| startup(e.to_string()))?;
                 (Transport::P2p(handle), Some(runner))
@@ -251,7 +251,7 @@ impl NodeHandle {
         let raft = Raft::new(
             id,
             raft_config,
-            PeerNetwork::new(id, transport.clone(), backoff),
+            PeerNetwork::new(id, transport.clone(), backoff, config.raft.append_bytes_max),
             LogStore::new(Arc::clone(&ledger)),
             state_machine,
         )
@@ -290,7 +290,8 @@ impl NodeHandle {
         handle.spawn("handoff", handle.clone().hand_off_mempool());
         handle.spawn("membership", handle.clone().follow_membership());
         if let Transport::P2p(p2p) = &handle.inner.transport {
-            handle.spawn("allowlist", handle.clone().follow_allowlist(p2p.clone(), founders));
+            let roots = trust_roots(&handle.inner.config, &founders);
+            handle.spawn("allowlist", handle.clone().follow_allowlist(p2p.clone(), roots));
         }
         Ok(handle)
     }
@@ -575,8 +576,25 @@ impl NodeHandle {
         }
     }
 
-    /// On the leader: admits forwarded transactions into the mempool.
-    fn accept_forwarded(&self, txs: Vec<serde_bytes::ByteBuf>) -> PeerResponse {
+    /// On the leader: admits forwarded transactions into the mempool (at
+    /// most `block_txs_max` per request; signature checks off the async
+    /// workers).
+    async fn accept_forwarded(&self, txs: Vec<serde_bytes::ByteBuf>) -> PeerResponse {
+        let txs_max = self.inner.config.limits.block_txs_max;
+        if txs.len() > txs_max {
+            return PeerResponse::Declined(format!(
+                "{} transactions in one forward, more than block_txs_max = {txs_max}",
+                txs.len()
+            ));
+        }
+        let node = self.clone();
+        match tokio::task::spawn_blocking(move || node.admit_forwarded(txs)).await {
+            Ok(response) => response,
+            Err(error) => PeerResponse::Declined(format!("admission failed: {error}")),
+        }
+    }
+
+    fn admit_forwarded(&self, txs: Vec<serde_bytes::ByteBuf>) -> PeerResponse {
         match self.leader() {
             Leader::Me => {}
             Leader::Cut { ms } => {
@@ -821,14 +839,53 @@ fn active_members(
         .collect())
 }
 
-/// The peers this node may talk to: the active clubs' nodes but itself.
+/// Whom a node trusts before its ledger knows its own club.
+#[derive(Debug, Clone)]
+enum TrustRoots {
+    /// The founding nodes (a founding club's node, or no bootstrap peers given).
+    Founders(BTreeMap<u64, PeerNode>),
+    /// A joining node's `bootstrap_peers`, until its club appears on its ledger.
+    Bootstrap { club: String, founders: BTreeMap<u64, PeerNode>, peers: BTreeSet<libp2p::PeerId> },
+}
+
+fn trust_roots(config: &NodeConfig, founders: &BTreeMap<u64, PeerNode>) -> TrustRoots {
+    let peers: BTreeSet<libp2p::PeerId> =
+        config.bootstrap_peers.iter().filter_map(|key| p2p::peer_id_of(key)).collect();
+    if peers.is_empty() {
+        TrustRoots::Founders(founders.clone())
+    } else {
+        TrustRoots::Bootstrap { club: config.club.clone(), founders: founders.clone(), peers }
+    }
+}
+
+/// The peers this node may talk to, itself excluded: the nodes of the clubs
+/// active on its ledger (its trust roots before that), plus the current Raft
+/// members — a node leaving the voters stays reachable until the membership
+/// change that drops it is in the log, so the change can still commit.
 fn allowed_peers(
     ledger: &Ledger,
-    founders: &BTreeMap<u64, PeerNode>,
+    roots: &TrustRoots,
+    raft_members: &[(u64, PeerNode)],
     me: u64,
 ) -> Result<BTreeSet<libp2p::PeerId>> {
-    let members = active_members(ledger, founders)?;
-    Ok(p2p::allowlist_of(members.iter().filter(|(id, _)| **id != me).map(|(_, n)| n)))
+    let mut allowed = match roots {
+        TrustRoots::Bootstrap { club, peers, .. }
+            if reciprocity_chaincode::ClubId::parse(club)
+                .map(|c| reciprocity_chaincode::query::club(&ledger.state(), &c))
+                .transpose()?
+                .flatten()
+                .is_none() =>
+        {
+            peers.clone()
+        }
+        TrustRoots::Bootstrap { founders, .. } | TrustRoots::Founders(founders) => {
+            let members = active_members(ledger, founders)?;
+            p2p::allowlist_of(members.iter().filter(|(id, _)| **id != me).map(|(_, n)| n))
+        }
+    };
+    allowed
+        .extend(p2p::allowlist_of(raft_members.iter().filter(|(id, _)| *id != me).map(|(_, n)| n)));
+    Ok(allowed)
 }
 
 impl PeerService for NodeHandle {
@@ -836,7 +893,16 @@ impl PeerService for NodeHandle {
         let node = self.clone();
         Box::pin(async move {
             match request {
-                PeerRequest::Forward { txs } => node.accept_forwarded(txs),
+                PeerRequest::Forward { txs } => node.accept_forwarded(txs).await,
+                PeerRequest::InstallSnapshot(rpc)
+                    if rpc.offset.saturating_add(rpc.data.len() as u64)
+                        > node.inner.config.raft.snapshot_bytes_max =>
+                {
+                    PeerResponse::Declined(format!(
+                        "snapshot chunk at offset {} goes past snapshot_bytes_max = {}",
+                        rpc.offset, node.inner.config.raft.snapshot_bytes_max
+                    ))
+                }
                 raft_rpc => protocol::serve_raft(&node.inner.raft, raft_rpc).await,
             }
         })
@@ -860,7 +926,22 @@ impl NodeHandle {
                 .take_batch(inner.config.limits.block_txs_max, inner.config.limits.block_bytes_max);
             let txs = batch.iter().map(|p| p.tx.encode_to_vec()).collect();
             match self.forward(leader, &node, txs).await {
+                Ok(verdicts) if verdicts.len() != batch.len() => {
+                    tracing::warn!(
+                        sent = batch.len(),
+                        answered = verdicts.len(),
+                        "the leader answered for a different number of transactions; will retry"
+                    );
+                    inner.mempool.requeue_front(batch);
+                }
                 Ok(verdicts) => {
+                    for (pending, verdict) in batch.iter().zip(&verdicts) {
+                        if let Err(refusal) = verdict
+                            && !matches!(refusal, Refusal::Busy { .. })
+                        {
+                            tracing::warn!(tx_id = %pending.tx_id, %refusal, "the leader refused a handed-over transaction");
+                        }
+                    }
                     let refused = verdicts.iter().filter(|v| v.is_err()).count();
                     tracing::info!(
                         txs = batch.len(),
@@ -905,6 +986,12 @@ impl NodeHandle {
                 }
             }
             if !self.is_leader() || inner.ledger.height().unwrap_or(0) == 0 {
+                continue;
+            }
+            // A new leader may have committed blocks it has not applied yet:
+            // read the clubs only once everything committed is applied.
+            if let Err(error) = inner.raft.ensure_linearizable().await {
+                tracing::debug!(%error, "not reconciling membership: leadership not confirmed");
                 continue;
             }
             match active_members(&inner.ledger, &founders) {
@@ -973,16 +1060,26 @@ impl NodeHandle {
         }
     }
 
-    /// Keeps the transport's allowlist equal to the active clubs' nodes,
-    /// checked after every block and every heartbeat interval (a snapshot
-    /// install replaces the state without announcing blocks).
-    async fn follow_allowlist(self, p2p: P2pHandle, founders: BTreeMap<u64, PeerNode>) {
+    /// Keeps the transport's allowlist equal to the active clubs' nodes
+    /// (plus the current Raft members), checked after every block and every
+    /// heartbeat interval (a snapshot install replaces the state without
+    /// announcing blocks; membership entries are not blocks).
+    async fn follow_allowlist(self, p2p: P2pHandle, roots: TrustRoots) {
         let inner = &self.inner;
         let mut blocks = self.subscribe();
         let period = Duration::from_millis(inner.config.raft.heartbeat_interval_ms);
         let mut current: Option<BTreeSet<libp2p::PeerId>> = None;
         loop {
-            match allowed_peers(&inner.ledger, &founders, inner.node_id) {
+            let members: Vec<(u64, PeerNode)> = inner
+                .raft
+                .metrics()
+                .borrow()
+                .membership_config
+                .membership()
+                .nodes()
+                .map(|(id, node)| (*id, node.clone()))
+                .collect();
+            match allowed_peers(&inner.ledger, &roots, &members, inner.node_id) {
                 Ok(allowed) if current.as_ref() != Some(&allowed) => {
                     if current.is_some() {
                         tracing::info!(peers = allowed.len(), "allowlist follows the ledger");
