@@ -36,7 +36,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             block_txs_max: 2_000,
-            block_bytes_max: 4 * 1024 * 1024,
+            block_bytes_max: 1024 * 1024,
             block_wait_ms: 2,
             mempool_txs_max: 50_000,
             tx_bytes_max: 16 * 1024,
@@ -90,8 +90,8 @@ impl Default for RaftSettings {
             install_snapshot_timeout_ms: 10_000,
             snapshot_chunk_bytes_max: 1024 * 1024,
             append_entries_max: 16,
-            append_bytes_max: 4 * 1024 * 1024,
-            snapshot_bytes_max: 4 * 1024 * 1024 * 1024,
+            append_bytes_max: 1024 * 1024,
+            snapshot_bytes_max: 1024 * 1024 * 1024,
             membership_check_ms: 1_000,
             learner_lag_entries_max: 64,
         }
@@ -322,6 +322,12 @@ impl NodeConfig {
         if r.append_bytes_max < 64 * 1024 {
             return Err(field("raft.append_bytes_max", "must be at least 65536"));
         }
+        if (self.limits.block_bytes_max as u64) > r.append_bytes_max {
+            return Err(field(
+                "limits.block_bytes_max",
+                "must be at most raft.append_bytes_max (a block travels in one append, within one heartbeat interval)",
+            ));
+        }
         if r.snapshot_bytes_max < r.snapshot_chunk_bytes_max {
             return Err(field(
                 "raft.snapshot_bytes_max",
@@ -455,5 +461,29 @@ p2p_listen = "/ip4/127.0.0.1/tcp/7101"
             .unwrap_err()
             .to_string();
         assert!(err.contains("grpc_listen"), "{err}");
+        let err = NodeConfig::load(&write(dir.path(), &BASE.replace("/tcp/7101", "/tcp/x")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("p2p_listen"), "{err}");
+    }
+
+    #[test]
+    fn a_block_larger_than_one_append_and_bad_bootstrap_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{BASE}\n[limits]\nblock_bytes_max = 2097152\n");
+        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        assert!(err.contains("limits.block_bytes_max"), "{err}");
+        let text = BASE.replace("p2p_listen", "bootstrap_peers = [\"00ff\"]\np2p_listen");
+        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        assert!(err.contains("bootstrap_peers"), "{err}");
+    }
+
+    #[test]
+    fn peer_requests_fit_the_largest_append_and_a_cbor_encoded_snapshot_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig::load(&write(dir.path(), BASE)).unwrap();
+        let max = config.peer_request_bytes_max();
+        assert!(max >= config.raft.append_bytes_max + 64 * 1024);
+        assert!(max >= 2 * config.raft.snapshot_chunk_bytes_max);
     }
 }

@@ -237,6 +237,33 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
         .await
         .unwrap();
     assert!(agreement.found, "sample agreement seeded");
+
+    // Stopped and started again, the devnet keeps its chain and seeds nothing twice.
+    let height = client.status().await.unwrap().height;
+    drop(_stop);
+    for node in nodes {
+        let pid = node["pid"].as_u64().unwrap().to_string();
+        while std::process::Command::new("kill").args(["-0", &pid]).status().unwrap().success() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    let out = common::recip().args(["devnet", "--detach", "--dir"]).arg(&devnet).output().unwrap();
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(devnet.join("devnet.json")).unwrap())
+            .unwrap();
+    let _stop: Vec<StopOnDrop> = listing["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["pid"].as_u64().map(StopOnDrop))
+        .collect();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("seeded"), "seeded twice");
+    let mut client =
+        reciprocity_sdk::client::NodeClient::connect(listing["nodes"][0]["grpc"].as_str().unwrap())
+            .await
+            .unwrap();
+    assert!(client.status().await.unwrap().height >= height, "the chain persisted");
 }
 
 /// Stops a detached node when the test ends, pass or fail.

@@ -230,25 +230,62 @@ async fn transactions_waiting_on_a_deposed_leader_are_handed_to_the_new_one() {
     for other in (0..3).filter(|i| *i != leader) {
         cluster.router.drop_link(ids[leader], ids[other]);
     }
-    let (id, outcome) = cluster.nodes[leader]
-        .submit(cluster.registration(CLUBS[leader]), false, WAIT)
-        .await
-        .expect("accepted while the lease holds");
-    assert_eq!(outcome, Submitted::Accepted);
-    let rest: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
-    let new_leader = cluster.wait_leader(&rest).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    cluster.router.heal();
-    let mut location = None;
-    for _ in 0..400 {
-        location = cluster.nodes[new_leader].ledger().tx_location(&id).unwrap();
-        if location.is_some() {
+    let tx = cluster.registration(CLUBS[leader]);
+    let id = reciprocity_sdk::decode::tx_id(&tx);
+    let submitter = {
+        let node = cluster.nodes[leader].clone();
+        tokio::spawn(async move { node.submit(tx, true, Duration::from_secs(30)).await })
+    };
+    // It is queued on the cut-off leader (not refused, not committed).
+    for _ in 0..100 {
+        if cluster.nodes[leader].is_pending(&id) || submitter.is_finished() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let location = location.expect("the deposed leader's waiting transaction was committed");
+    assert!(!submitter.is_finished(), "{:?}", submitter.await.unwrap());
+    let rest: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    cluster.wait_leader(&rest).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.router.heal();
+    // Its submitter, still waiting on the deposed leader, is told of the commit.
+    let result = submitter.await.unwrap();
+    let Ok((_, Submitted::Committed(location))) = result else {
+        panic!("the waiting transaction was not committed: {result:?}")
+    };
     assert_eq!(location.code, 0);
     cluster.converge().await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_chunks_past_the_bound_or_out_of_order_are_declined_without_allocating() {
+    use openraft::raft::InstallSnapshotRequest;
+    use reciprocity_node::network::{PeerRequest, PeerResponse, PeerService};
+    let cluster = Cluster::start().await;
+    let node = &cluster.nodes[0];
+    let chunk = |id: &str, offset: u64, data: Vec<u8>| {
+        PeerRequest::InstallSnapshot(InstallSnapshotRequest {
+            vote: openraft::Vote::new_committed(1, 1),
+            meta: openraft::SnapshotMeta {
+                last_log_id: None,
+                last_membership: openraft::StoredMembership::default(),
+                snapshot_id: id.to_owned(),
+            },
+            offset,
+            data,
+            done: false,
+        })
+    };
+    let declined = |response: PeerResponse| match response {
+        PeerResponse::Declined(reason) => reason,
+        other => panic!("served: {other:?}"),
+    };
+    // Far past snapshot_bytes_max: refused before any buffer grows.
+    let reason = declined(node.serve(chunk("s1", 1 << 50, vec![1; 8])).await);
+    assert!(reason.contains("snapshot_bytes_max"), "{reason}");
+    // A chunk whose start never came.
+    let reason = declined(node.serve(chunk("s2", 4_096, vec![1; 8])).await);
+    assert!(reason.contains("without its start"), "{reason}");
     cluster.stop().await;
 }

@@ -164,7 +164,21 @@ async fn failover(dir: &std::path::Path, rounds: u32) -> anyhow::Result<()> {
             .stderr(log)
             .spawn()?;
         nodes[leader].pid = child.id();
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The next round starts once the restarted node is back and knows the leader.
+        let back = Instant::now();
+        loop {
+            anyhow::ensure!(
+                back.elapsed() < Duration::from_secs(60),
+                "the restarted node did not come back"
+            );
+            if let Ok(mut client) = NodeClient::connect(&nodes[leader].grpc).await
+                && let Ok(status) = client.status().await
+                && !status.leader.is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     // Keep devnet.json's pids current for whoever stops the devnet.
     let path = dir.join("devnet.json");

@@ -207,14 +207,17 @@ pub(crate) fn new_club(spec: &NewClubSpec<'_>) -> anyhow::Result<PathBuf> {
     std::fs::write(&spec_path, toml::to_string(&club)?)?;
     let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
     let config = format!(
-        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis:?}\ngenesis_tx_file = {genesis_tx:?}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap:?}\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis}\ngenesis_tx_file = {genesis_tx}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap}\n\n[limits]\n\n[raft]\n\n[p2p]\n",
         name = spec.name,
         id = spec.id,
-        genesis = absolute(genesis).display().to_string(),
-        genesis_tx = absolute(spec.network.join("genesis.tx")).display().to_string(),
+        genesis = toml::Value::String(absolute(genesis).display().to_string()),
+        genesis_tx =
+            toml::Value::String(absolute(spec.network.join("genesis.tx")).display().to_string()),
         grpc = spec.grpc_listen,
         p2p = spec.p2p_address,
-        bootstrap = spec.bootstrap_peers,
+        bootstrap = toml::Value::Array(
+            spec.bootstrap_peers.iter().cloned().map(toml::Value::String).collect()
+        ),
     );
     std::fs::write(spec.out.join("node.toml"), config)?;
     Ok(spec_path)

@@ -33,12 +33,23 @@ fn synced() -> WriteOptions {
 #[derive(Debug, Clone)]
 pub struct LogStore {
     ledger: Arc<Ledger>,
+    /// Replication reads stop once this many bytes of entries are read
+    /// (always at least one entry).
+    replicate_bytes_max: u64,
 }
 
 impl LogStore {
-    /// A log store in the ledger's RocksDB.
+    /// A log store in the ledger's RocksDB; no cap on replication reads.
     pub fn new(ledger: Arc<Ledger>) -> LogStore {
-        LogStore { ledger }
+        LogStore { ledger, replicate_bytes_max: u64::MAX }
+    }
+
+    /// Caps what one replication read returns at `bytes_max` of stored
+    /// entries (at least one entry), so an append fits the transport and
+    /// its heartbeat-long deadline.
+    pub fn with_replicate_bytes_max(mut self, bytes_max: u64) -> LogStore {
+        self.replicate_bytes_max = bytes_max;
+        self
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(
@@ -105,6 +116,31 @@ impl RaftLogReader<TypeConfig> for LogStore {
                 StorageIOError::read_logs(&std::io::Error::other("raft log key is not 8 bytes"))
             })?);
             if !range.contains(&index) {
+                break;
+            }
+            entries.push(decode_entry(&value)?);
+        }
+        Ok(entries)
+    }
+
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let db = self.ledger.db();
+        let mut entries = Vec::new();
+        let mut bytes = 0u64;
+        let from = index_key(start);
+        for item in db
+            .iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::From(&from, Direction::Forward))
+        {
+            let (key, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
+            let index = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
+                StorageIOError::read_logs(&std::io::Error::other("raft log key is not 8 bytes"))
+            })?);
+            bytes = bytes.saturating_add(value.len() as u64);
+            if index >= end || (!entries.is_empty() && bytes > self.replicate_bytes_max) {
                 break;
             }
             entries.push(decode_entry(&value)?);

@@ -134,6 +134,8 @@ struct Inner {
     transport: Transport,
     /// Tasks to stop on shutdown.
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// The snapshot being received: its id and the end of what arrived.
+    snapshot_receiving: Mutex<Option<(String, u64)>>,
 }
 
 /// The running node.
@@ -177,6 +179,12 @@ impl NodeHandle {
                         "node key {} ({}) is not a node of club {:?} in the network config",
                         node_key,
                         config.node_key_file.display(),
+                        config.club
+                    )));
+                }
+                if !config.bootstrap_peers.is_empty() {
+                    return Err(startup(format!(
+                        "bootstrap_peers is for clubs admitted after genesis; {:?} is a founding club",
                         config.club
                     )));
                 }
@@ -240,7 +248,8 @@ impl NodeHandle {
                     commands_queued_max: config.p2p.commands_queued_max,
                     inbound_streams_max: config.p2p.inbound_streams_max,
                 };
-                let allowed = allowed_peers(&ledger, &trust_roots(&config, &founders), &[], id)?;
+                let allowed =
+                    allowed_peers(&ledger, &trust_roots(&config, &founders), &[], false, id)?;
                 let (handle, runner) = p2p::start(key.secret_seed(), &settings, allowed)
                     .map_err(|e| startup(e.to_string()))?;
                 (Transport::P2p(handle), Some(runner))
@@ -252,7 +261,8 @@ impl NodeHandle {
             id,
             raft_config,
             PeerNetwork::new(id, transport.clone(), backoff, config.raft.append_bytes_max),
-            LogStore::new(Arc::clone(&ledger)),
+            LogStore::new(Arc::clone(&ledger))
+                .with_replicate_bytes_max(config.raft.append_bytes_max),
             state_machine,
         )
         .await
@@ -271,6 +281,7 @@ impl NodeHandle {
                 genesis_tx,
                 transport,
                 tasks: Mutex::new(Vec::new()),
+                snapshot_receiving: Mutex::new(None),
             }),
         };
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
@@ -580,15 +591,18 @@ impl NodeHandle {
     /// most `block_txs_max` per request; signature checks off the async
     /// workers).
     async fn accept_forwarded(&self, txs: Vec<serde_bytes::ByteBuf>) -> PeerResponse {
+        // More than a block's worth: the rest are "busy" and come again.
         let txs_max = self.inner.config.limits.block_txs_max;
-        if txs.len() > txs_max {
-            return PeerResponse::Declined(format!(
-                "{} transactions in one forward, more than block_txs_max = {txs_max}",
-                txs.len()
-            ));
-        }
+        let mut txs = txs;
+        let overflow = txs.len().saturating_sub(txs_max);
+        txs.truncate(txs_max);
         let node = self.clone();
         match tokio::task::spawn_blocking(move || node.admit_forwarded(txs)).await {
+            Ok(PeerResponse::Forwarded(mut verdicts)) => {
+                let max = self.inner.config.limits.mempool_txs_max;
+                verdicts.extend((0..overflow).map(|_| Err(Refusal::Busy { max })));
+                PeerResponse::Forwarded(verdicts)
+            }
             Ok(response) => response,
             Err(error) => PeerResponse::Declined(format!("admission failed: {error}")),
         }
@@ -844,8 +858,8 @@ fn active_members(
 enum TrustRoots {
     /// The founding nodes (a founding club's node, or no bootstrap peers given).
     Founders(BTreeMap<u64, PeerNode>),
-    /// A joining node's `bootstrap_peers`, until its club appears on its ledger.
-    Bootstrap { club: String, founders: BTreeMap<u64, PeerNode>, peers: BTreeSet<libp2p::PeerId> },
+    /// A joining node's `bootstrap_peers`, until the network makes it a voter.
+    Bootstrap { founders: BTreeMap<u64, PeerNode>, peers: BTreeSet<libp2p::PeerId> },
 }
 
 fn trust_roots(config: &NodeConfig, founders: &BTreeMap<u64, PeerNode>) -> TrustRoots {
@@ -854,7 +868,7 @@ fn trust_roots(config: &NodeConfig, founders: &BTreeMap<u64, PeerNode>) -> Trust
     if peers.is_empty() {
         TrustRoots::Founders(founders.clone())
     } else {
-        TrustRoots::Bootstrap { club: config.club.clone(), founders: founders.clone(), peers }
+        TrustRoots::Bootstrap { founders: founders.clone(), peers }
     }
 }
 
@@ -866,18 +880,14 @@ fn allowed_peers(
     ledger: &Ledger,
     roots: &TrustRoots,
     raft_members: &[(u64, PeerNode)],
+    me_is_voter: bool,
     me: u64,
 ) -> Result<BTreeSet<libp2p::PeerId>> {
     let mut allowed = match roots {
-        TrustRoots::Bootstrap { club, peers, .. }
-            if reciprocity_chaincode::ClubId::parse(club)
-                .map(|c| reciprocity_chaincode::query::club(&ledger.state(), &c))
-                .transpose()?
-                .flatten()
-                .is_none() =>
-        {
-            peers.clone()
-        }
+        // Until the network made it a voter (it is caught up by then), a
+        // joining node's applied state may be far behind: trust the peers
+        // it was given.
+        TrustRoots::Bootstrap { peers, .. } if !me_is_voter => peers.clone(),
         TrustRoots::Bootstrap { founders, .. } | TrustRoots::Founders(founders) => {
             let members = active_members(ledger, founders)?;
             p2p::allowlist_of(members.iter().filter(|(id, _)| **id != me).map(|(_, n)| n))
@@ -894,15 +904,16 @@ impl PeerService for NodeHandle {
         Box::pin(async move {
             match request {
                 PeerRequest::Forward { txs } => node.accept_forwarded(txs).await,
-                PeerRequest::InstallSnapshot(rpc)
-                    if rpc.offset.saturating_add(rpc.data.len() as u64)
-                        > node.inner.config.raft.snapshot_bytes_max =>
-                {
-                    PeerResponse::Declined(format!(
-                        "snapshot chunk at offset {} goes past snapshot_bytes_max = {}",
-                        rpc.offset, node.inner.config.raft.snapshot_bytes_max
-                    ))
-                }
+                PeerRequest::InstallSnapshot(rpc) => match node.check_snapshot_chunk(&rpc) {
+                    Ok(()) => {
+                        protocol::serve_raft(&node.inner.raft, PeerRequest::InstallSnapshot(rpc))
+                            .await
+                    }
+                    Err(problem) => {
+                        tracing::warn!(%problem, "refused a snapshot chunk");
+                        PeerResponse::Declined(problem)
+                    }
+                },
                 raft_rpc => protocol::serve_raft(&node.inner.raft, raft_rpc).await,
             }
         })
@@ -910,6 +921,43 @@ impl PeerService for NodeHandle {
 }
 
 impl NodeHandle {
+    /// Bounds what a snapshot transfer may make this node hold: chunks of
+    /// one snapshot arrive in order (a chunk may be sent again), and the
+    /// whole stays within `snapshot_bytes_max`.
+    fn check_snapshot_chunk(
+        &self,
+        rpc: &openraft::raft::InstallSnapshotRequest<crate::consensus::TypeConfig>,
+    ) -> std::result::Result<(), String> {
+        let max = self.inner.config.raft.snapshot_bytes_max;
+        let end = rpc.offset.saturating_add(rpc.data.len() as u64);
+        if end > max {
+            return Err(format!(
+                "snapshot chunk at offset {} goes past snapshot_bytes_max = {max}",
+                rpc.offset
+            ));
+        }
+        let id = &rpc.meta.snapshot_id;
+        let mut receiving = self.inner.snapshot_receiving.lock().expect("snapshot lock");
+        let next = match receiving.as_ref() {
+            _ if rpc.offset == 0 => 0,
+            Some((current, next)) if current == id => *next,
+            _ => {
+                return Err(format!(
+                    "snapshot {id}: chunk at offset {} without its start",
+                    rpc.offset
+                ));
+            }
+        };
+        if rpc.offset > next {
+            return Err(format!(
+                "snapshot {id}: chunk at offset {} leaves a gap after {next}",
+                rpc.offset
+            ));
+        }
+        *receiving = if rpc.done { None } else { Some((id.clone(), next.max(end))) };
+        Ok(())
+    }
+
     /// While not leading: hands what waits in the mempool (queued while this
     /// node led) to the new leader.
     async fn hand_off_mempool(self) {
@@ -1070,16 +1118,14 @@ impl NodeHandle {
         let period = Duration::from_millis(inner.config.raft.heartbeat_interval_ms);
         let mut current: Option<BTreeSet<libp2p::PeerId>> = None;
         loop {
-            let members: Vec<(u64, PeerNode)> = inner
-                .raft
-                .metrics()
-                .borrow()
-                .membership_config
-                .membership()
-                .nodes()
-                .map(|(id, node)| (*id, node.clone()))
-                .collect();
-            match allowed_peers(&inner.ledger, &roots, &members, inner.node_id) {
+            let (members, me_is_voter) = {
+                let metrics = inner.raft.metrics().borrow().clone();
+                let membership = metrics.membership_config.membership();
+                let members: Vec<(u64, PeerNode)> =
+                    membership.nodes().map(|(id, node)| (*id, node.clone())).collect();
+                (members, membership.voter_ids().any(|id| id == inner.node_id))
+            };
+            match allowed_peers(&inner.ledger, &roots, &members, me_is_voter, inner.node_id) {
                 Ok(allowed) if current.as_ref() != Some(&allowed) => {
                     if current.is_some() {
                         tracing::info!(peers = allowed.len(), "allowlist follows the ledger");
