@@ -164,21 +164,31 @@ async fn failover(dir: &std::path::Path, rounds: u32) -> anyhow::Result<()> {
             .stderr(log)
             .spawn()?;
         nodes[leader].pid = child.id();
-        // The next round starts once the restarted node is back and knows the leader.
+        // The next round starts from a settled network: the restarted node
+        // is back, caught up with the leader, and a second has passed.
         let back = Instant::now();
         loop {
             anyhow::ensure!(
                 back.elapsed() < Duration::from_secs(60),
                 "the restarted node did not come back"
             );
+            let leader_height = match find_leader(&nodes, Some(leader)).await {
+                Some(i) => match NodeClient::connect(&nodes[i].grpc).await {
+                    Ok(mut client) => client.status().await.map(|s| s.height).ok(),
+                    Err(_) => None,
+                },
+                None => None,
+            };
             if let Ok(mut client) = NodeClient::connect(&nodes[leader].grpc).await
                 && let Ok(status) = client.status().await
                 && !status.leader.is_empty()
+                && leader_height.is_some_and(|h| status.height >= h)
             {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     // Keep devnet.json's pids current for whoever stops the devnet.
     let path = dir.join("devnet.json");
