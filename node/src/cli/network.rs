@@ -127,7 +127,7 @@ pub(crate) async fn run(command: NetworkCommand) -> anyhow::Result<()> {
             })?;
             say(format_args!("prepared club {id:?} in {}", out.display()));
             say(format_args!(
-                "  propose its admission: recip tx propose admit-club {}",
+                "  propose its admission: recip tx --key <a member club's key> propose admit-club {}",
                 spec.display()
             ));
             say(format_args!(
