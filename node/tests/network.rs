@@ -329,9 +329,14 @@ async fn a_vote_admits_a_fourth_club_whose_node_becomes_a_voter_and_a_second_vot
         .await;
     }
 
-    // The leader adds delta's node as a learner, then promotes it.
+    // The leader dies right after the vote; whoever leads next adds delta's
+    // node as a learner and promotes it once it has caught up.
     let leader = net.leader(Duration::from_secs(20)).await.unwrap();
-    wait_member(&net, leader, "delta", Some("voter")).await;
+    net.kill(leader);
+    let next = net.leader(Duration::from_secs(20)).await.unwrap();
+    net.start(leader);
+    wait_member(&net, next, "delta", Some("voter")).await;
+    let mut client = NodeClient::connect(net.endpoint(next)).await.unwrap();
     net.converge(&[0, 1, 2, delta]).await;
     // Delta's staff act through delta's own node.
     let mut delta_client = NodeClient::connect(net.endpoint(delta)).await.unwrap();
