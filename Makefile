@@ -14,9 +14,27 @@ CARGO_FLAGS ?= --locked
 # RocksDB is compiled once (override to build elsewhere).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/reciprocity/target
 
-.PHONY: test deps fmt-check lint unit-tests doc-tests bench devnet fmt
+.PHONY: test deps postgres fmt-check lint unit-tests doc-tests bench devnet fmt
 
-test: deps fmt-check lint unit-tests doc-tests
+test: deps postgres fmt-check lint unit-tests doc-tests
+
+# The index tests run against a real PostgreSQL: reuse one answering on
+# 127.0.0.1:5432, else start the machine's cluster, else install Debian's
+# (then the tests log in with password "postgres").
+export RECIP_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
+postgres:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then exit 0; fi; \
+	if ! command -v pg_ctlcluster >/dev/null; then \
+	  echo "make postgres: installing PostgreSQL"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql >/dev/null || { echo "make postgres: could not install postgresql" >&2; exit 1; }; \
+	fi; \
+	version=$$(ls /usr/lib/postgresql | sort -n | tail -1); \
+	echo "make postgres: starting PostgreSQL $$version"; \
+	$$SUDO pg_ctlcluster $$version main start 2>/dev/null || $$SUDO service postgresql start; \
+	for i in $$(seq 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done; \
+	pg_isready -q -h 127.0.0.1 -p 5432 || { echo "make postgres: PostgreSQL did not come up" >&2; exit 1; }; \
+	$$SUDO su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
 
 deps:
 	@if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then \

@@ -132,6 +132,24 @@ impl Default for P2pSettings {
     }
 }
 
+/// The off-chain index follower.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexSettings {
+    /// Most blocks projected in one SQL transaction.
+    pub batch_blocks_max: u64,
+    /// First wait after a database failure; doubles up to `backoff_max_ms`.
+    pub backoff_min_ms: u64,
+    /// Longest wait between retries.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        IndexSettings { batch_blocks_max: 256, backoff_min_ms: 100, backoff_max_ms: 10_000 }
+    }
+}
+
 /// The node configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +174,10 @@ pub struct NodeConfig {
     /// instead of the founders.
     #[serde(default)]
     pub bootstrap_peers: Vec<String>,
+    /// The off-chain SQL index: `sqlite://PATH` (relative to this file's
+    /// directory) or `postgres://…`; none when absent.
+    #[serde(default)]
+    pub index_url: Option<String>,
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
@@ -165,6 +187,9 @@ pub struct NodeConfig {
     /// Peer-to-peer transport settings.
     #[serde(default)]
     pub p2p: P2pSettings,
+    /// Index follower settings.
+    #[serde(default)]
+    pub index: IndexSettings,
 }
 
 /// A configuration problem, naming the field.
@@ -230,6 +255,12 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
+        if let Some(url) = &config.index_url
+            && let Some(path) = url.strip_prefix("sqlite://")
+            && Path::new(path).is_relative()
+        {
+            config.index_url = Some(format!("sqlite://{}", base.join(path).display()));
+        }
         config.validate()?;
         Ok(config)
     }
@@ -242,6 +273,10 @@ impl NodeConfig {
         env_override("RECIP_GENESIS_TX_FILE", &mut self.genesis_tx_file)?;
         env_override("RECIP_GRPC_LISTEN", &mut self.grpc_listen)?;
         env_override("RECIP_P2P_LISTEN", &mut self.p2p_listen)?;
+        env_override("RECIP_INDEX_BACKOFF_MAX_MS", &mut self.index.backoff_max_ms)?;
+        if let Ok(url) = std::env::var("RECIP_INDEX_URL") {
+            self.index_url = (!url.is_empty()).then_some(url);
+        }
         let l = &mut self.limits;
         env_override("RECIP_LIMITS_BLOCK_TXS_MAX", &mut l.block_txs_max)?;
         env_override("RECIP_LIMITS_BLOCK_BYTES_MAX", &mut l.block_bytes_max)?;
@@ -353,6 +388,23 @@ impl NodeConfig {
                     format!("{key:?} is not a 64-hex-digit node key"),
                 ));
             }
+        }
+        if let Some(url) = &self.index_url
+            && !(url.starts_with("sqlite://")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err(field(
+                "index_url",
+                format!("{url:?} is neither sqlite://PATH nor postgres://…"),
+            ));
+        }
+        let i = &self.index;
+        if i.batch_blocks_max == 0 || i.backoff_min_ms == 0 || i.backoff_max_ms < i.backoff_min_ms {
+            return Err(field(
+                "index",
+                "batch_blocks_max and backoff_min_ms must be at least 1, backoff_max_ms at least backoff_min_ms",
+            ));
         }
         let p = &self.p2p;
         for (name, value) in [

@@ -13,13 +13,18 @@
 //!   libp2p with an allowlist that follows the ledger, or over an in-process
 //!   router with fault injection for tests.
 //!
-//! Only this crate knows RocksDB, openraft, tonic and libp2p (and, as they
-//! arrive, axum and sqlx). The rules live in `reciprocity-chaincode`.
+//! - [`index`]: the off-chain SQL index (PostgreSQL or SQLite through sqlx):
+//!   the projection of committed blocks, written exactly once with its
+//!   checkpoint, and the follower that keeps it up to the ledger.
+//!
+//! Only this crate knows RocksDB, openraft, tonic, libp2p and sqlx (and, as
+//! it arrives, axum). The rules live in `reciprocity-chaincode`.
 
 pub mod api;
 pub mod config;
 pub mod consensus;
 pub mod error;
+pub mod index;
 pub mod ledger;
 pub mod network;
 pub mod service;

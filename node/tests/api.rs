@@ -222,6 +222,16 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
     let status = client.status().await.unwrap();
     assert_eq!(status.members.len(), 3, "three voters: {status:?}");
     assert!(status.members.iter().all(|m| m.role == "voter"));
+    // Each node keeps its SQLite index (the embedded default) and catches up.
+    assert!(status.index_enabled, "devnet nodes keep an index");
+    for _ in 0..100 {
+        if client.status().await.unwrap().index_lag_blocks == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.status().await.unwrap().index_lag_blocks, 0);
+    assert!(devnet.join("union").join("index.db").exists());
     // The seeding went through the first node; read it back there.
     let mut client =
         reciprocity_sdk::client::NodeClient::connect(nodes[0]["grpc"].as_str().unwrap())

@@ -281,6 +281,8 @@ impl Node for GrpcService {
             club_active: status.club_active,
             connected_peers: u32::try_from(status.connected_peers).unwrap_or(u32::MAX),
             millis_since_quorum_ack: status.millis_since_quorum_ack.unwrap_or(0),
+            index_enabled: status.index_lag_blocks.is_some(),
+            index_lag_blocks: status.index_lag_blocks.unwrap_or(0),
         }))
     }
 }

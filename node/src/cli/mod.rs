@@ -3,6 +3,7 @@
 
 mod bench;
 mod devnet;
+mod index;
 mod keys;
 mod network;
 mod node;
@@ -50,6 +51,9 @@ enum Command {
     Query(query::QueryArgs),
     /// Measure a running node.
     Bench(bench::BenchArgs),
+    /// Manage a node's off-chain SQL index.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// Show a node's status.
     Status {
         /// The node's gRPC endpoint.
@@ -74,6 +78,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Query(args) => query::run(args).await,
             Command::Status { endpoint, json } => query::status(&endpoint, json).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Index(command) => index::run(command).await,
         }
     })
 }

@@ -207,7 +207,7 @@ pub(crate) fn new_club(spec: &NewClubSpec<'_>) -> anyhow::Result<PathBuf> {
     std::fs::write(&spec_path, toml::to_string(&club)?)?;
     let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
     let config = format!(
-        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis}\ngenesis_tx_file = {genesis_tx}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap}\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis}\ngenesis_tx_file = {genesis_tx}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap}\nindex_url = \"sqlite://index.db\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
         name = spec.name,
         id = spec.id,
         genesis = toml::Value::String(absolute(genesis).display().to_string()),
@@ -287,7 +287,7 @@ pub(crate) fn init(spec: &InitSpec<'_>) -> anyhow::Result<Vec<(String, PathBuf)>
     for (index, club) in network.clubs.iter().enumerate() {
         let grpc_port = u32::from(spec.grpc_port_base) + u32::try_from(index)?;
         let config = format!(
-            "# Node of {name}.\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = \"../genesis.toml\"\ngenesis_tx_file = \"../genesis.tx\"\ngrpc_listen = \"127.0.0.1:{grpc_port}\"\np2p_listen = \"{p2p_listen}\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+            "# Node of {name}.\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = \"../genesis.toml\"\ngenesis_tx_file = \"../genesis.tx\"\ngrpc_listen = \"127.0.0.1:{grpc_port}\"\np2p_listen = \"{p2p_listen}\"\nindex_url = \"sqlite://index.db\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
             name = club.name,
             id = club.id,
             p2p_listen = club.nodes[0].address,

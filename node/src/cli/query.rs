@@ -105,6 +105,7 @@ pub(crate) async fn status(endpoint: &str, json: bool) -> anyhow::Result<()> {
             "leader_club": status.leader_club,
             "club_active": status.club_active,
             "connected_peers": status.connected_peers,
+            "index_lag_blocks": status.index_enabled.then_some(status.index_lag_blocks),
             "members": status.members.iter().map(|m| serde_json::json!({
                 "node_id": m.node_id,
                 "club": m.club,
@@ -132,6 +133,9 @@ pub(crate) async fn status(endpoint: &str, json: bool) -> anyhow::Result<()> {
             status.height,
             hex::encode(&status.state_hash)
         ));
+        if status.index_enabled {
+            say(format_args!("SQL index {} block(s) behind", status.index_lag_blocks));
+        }
         say(format_args!("raft members ({} peers connected):", status.connected_peers));
         for m in &status.members {
             say(format_args!(

@@ -93,6 +93,8 @@ pub struct Status {
     pub connected_peers: usize,
     /// For a leader: ms since a majority last acknowledged it.
     pub millis_since_quorum_ack: Option<u64>,
+    /// Blocks applied but not yet in the SQL index (None: no index).
+    pub index_lag_blocks: Option<u64>,
 }
 
 /// One member of the Raft membership.
@@ -136,6 +138,8 @@ struct Inner {
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// The snapshot being received: its id and the end of what arrived.
     snapshot_receiving: Mutex<Option<(String, u64)>>,
+    /// The index checkpoint: the last height projected (when the node has an index).
+    index_projected_height: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The running node.
@@ -282,6 +286,7 @@ impl NodeHandle {
                 transport,
                 tasks: Mutex::new(Vec::new()),
                 snapshot_receiving: Mutex::new(None),
+                index_projected_height: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             }),
         };
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
@@ -300,6 +305,24 @@ impl NodeHandle {
         handle.spawn("producer", handle.clone().produce_blocks());
         handle.spawn("handoff", handle.clone().hand_off_mempool());
         handle.spawn("membership", handle.clone().follow_membership());
+        if let Some(url) = handle.inner.config.index_url.clone() {
+            let index = &handle.inner.config.index;
+            let settings = crate::index::follower::FollowerSettings {
+                batch_blocks_max: index.batch_blocks_max,
+                backoff_min_ms: index.backoff_min_ms,
+                backoff_max_ms: index.backoff_max_ms,
+            };
+            handle.spawn(
+                "index",
+                crate::index::follower::connect_and_follow(
+                    url,
+                    Arc::clone(&handle.inner.ledger),
+                    handle.subscribe(),
+                    settings,
+                    Arc::clone(&handle.inner.index_projected_height),
+                ),
+            );
+        }
         if let Transport::P2p(p2p) = &handle.inner.transport {
             let roots = trust_roots(&handle.inner.config, &founders);
             handle.spawn("allowlist", handle.clone().follow_allowlist(p2p.clone(), roots));
@@ -482,6 +505,11 @@ impl NodeHandle {
             club_active,
             connected_peers: connected.map_or(0, |c| c.len()),
             millis_since_quorum_ack: metrics.millis_since_quorum_ack,
+            index_lag_blocks: self.inner.config.index_url.as_ref().map(|_| {
+                let projected =
+                    self.inner.index_projected_height.load(std::sync::atomic::Ordering::Relaxed);
+                position.height.saturating_sub(projected)
+            }),
         })
     }
 

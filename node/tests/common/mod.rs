@@ -73,21 +73,26 @@ impl TestNet {
 
     /// Starts the node process with fast Raft timings.
     pub fn start(&self) -> Child {
+        self.command().spawn().unwrap()
+    }
+
+    /// The command that starts the node (fast Raft timings, log to node.log).
+    pub fn command(&self) -> Command {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("node.log"))
             .unwrap();
-        recip()
+        let mut command = recip();
+        command
             .args(["node", "--config"])
             .arg(self.config())
             .env("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", "50")
             .env("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", "150")
             .env("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", "300")
             .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap()
+            .stderr(Stdio::from(log));
+        command
     }
 
     pub fn log(&self) -> String {

@@ -1,0 +1,46 @@
+//! The off-chain SQL index: a projection of committed blocks into
+//! PostgreSQL (production) or SQLite (the embedded default).
+//!
+//! - [`projection`]: block → SQL statements, pure (no database).
+//! - [`store`]: the pool, migrations (`migrations/<backend>/`), and writing a
+//!   batch of blocks with the checkpoint in one SQL transaction — exactly
+//!   once, resumable after a crash.
+//! - [`follower`]: the task that keeps the index up to the ledger, retrying
+//!   with backoff while the database is down, and the full rebuild.
+//!
+//! The index is derived data: ordering and the front-desk checks never wait
+//! for it, and it can be dropped and rebuilt from the ledger at any time.
+
+pub mod follower;
+pub mod projection;
+pub mod store;
+
+pub use store::IndexStore;
+
+/// What can go wrong in the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The database refused or failed.
+    #[error("index database: {0}")]
+    Database(String),
+    /// `index_url` is neither `sqlite://…` nor `postgres://…`.
+    #[error("index_url {0:?} is neither sqlite://PATH nor postgres://…")]
+    Url(String),
+    /// A block could not be turned into rows (corrupt event).
+    #[error("cannot project: {0}")]
+    Projection(String),
+    /// Blocks were offered past the checkpoint with a hole.
+    #[error("index checkpoint is {checkpoint}; block {next} would leave a gap")]
+    Gap {
+        /// The last projected height.
+        checkpoint: u64,
+        /// The height offered.
+        next: u64,
+    },
+    /// The ledger could not be read.
+    #[error("ledger: {0}")]
+    Ledger(String),
+}
+
+/// Result alias of the index.
+pub type Result<T, E = IndexError> = std::result::Result<T, E>;
