@@ -142,11 +142,18 @@ pub struct IndexSettings {
     pub backoff_min_ms: u64,
     /// Longest wait between retries.
     pub backoff_max_ms: u64,
+    /// `/readyz` fails while the index is more than this many blocks behind.
+    pub ready_lag_blocks_max: u64,
 }
 
 impl Default for IndexSettings {
     fn default() -> Self {
-        IndexSettings { batch_blocks_max: 256, backoff_min_ms: 100, backoff_max_ms: 10_000 }
+        IndexSettings {
+            batch_blocks_max: 256,
+            backoff_min_ms: 100,
+            backoff_max_ms: 10_000,
+            ready_lag_blocks_max: 1_000,
+        }
     }
 }
 
@@ -166,6 +173,9 @@ pub struct NodeConfig {
     pub genesis_tx_file: PathBuf,
     /// gRPC listen address.
     pub grpc_listen: SocketAddr,
+    /// HTTP listen address (`/healthz`, `/readyz`, `/metrics`); none when absent.
+    #[serde(default)]
+    pub http_listen: Option<SocketAddr>,
     /// Peer-to-peer listen address (a multiaddr, e.g. `/ip4/0.0.0.0/tcp/7100`).
     pub p2p_listen: String,
     /// For a node of a club admitted after genesis: the node keys (hex) of
@@ -273,6 +283,17 @@ impl NodeConfig {
         env_override("RECIP_GENESIS_TX_FILE", &mut self.genesis_tx_file)?;
         env_override("RECIP_GRPC_LISTEN", &mut self.grpc_listen)?;
         env_override("RECIP_P2P_LISTEN", &mut self.p2p_listen)?;
+        if let Ok(value) = std::env::var("RECIP_HTTP_LISTEN") {
+            self.http_listen = if value.is_empty() {
+                None
+            } else {
+                Some(
+                    value
+                        .parse()
+                        .map_err(|e| field("RECIP_HTTP_LISTEN", format!("{value:?}: {e}")))?,
+                )
+            };
+        }
         env_override("RECIP_INDEX_BACKOFF_MAX_MS", &mut self.index.backoff_max_ms)?;
         if let Ok(url) = std::env::var("RECIP_INDEX_URL") {
             self.index_url = (!url.is_empty()).then_some(url);

@@ -190,9 +190,11 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_ports(3);
     let p2p_port = common::free_ports(3);
+    let http_port = common::free_ports(3);
     let devnet = dir.path().join("devnet");
     let out = common::recip()
         .args(["devnet", "--detach", "--grpc-port-base", &port.to_string()])
+        .args(["--http-port-base", &http_port.to_string()])
         .args(["--p2p-port-base", &p2p_port.to_string(), "--dir"])
         .arg(&devnet)
         .output()
@@ -283,4 +285,49 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         let _ = std::process::Command::new("kill").arg("-TERM").arg(self.0.to_string()).status();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics_answer_over_http() {
+    let net = common::TestNet::create();
+    let mut node = net.start();
+    let mut client = net.ready(&mut node).await;
+    let base = format!("http://127.0.0.1:{}", net.http_port);
+    let (code, body) = common::http_get(&format!("{base}/healthz")).await;
+    assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
+
+    let key = net.club_key();
+    let member = reciprocity_sdk::random_member_id().unwrap();
+    let tx = reciprocity_sdk::tx::TxBuilder::now("test-net")
+        .sign(&key, reciprocity_sdk::tx::body::register_member(&member, "full", 40_000));
+    client.submit(tx, true, 10_000).await.unwrap();
+
+    let mut ready = (0, String::new());
+    for _ in 0..50 {
+        ready = common::http_get(&format!("{base}/readyz")).await;
+        if ready.0 == 200 && ready.1.contains("\"index_lag_blocks\":0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready.0, 200, "{}", ready.1);
+    let ready: serde_json::Value = serde_json::from_str(&ready.1).unwrap();
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["index_lag_blocks"], 0);
+
+    let (code, metrics) = common::http_get(&format!("{base}/metrics")).await;
+    assert_eq!(code, 200);
+    for line in [
+        "recip_submissions_total{outcome=\"committed\"} 1",
+        "recip_raft_is_leader 1",
+        "recip_index_lag_blocks 0",
+        "recip_submit_commit_seconds_count 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    let height = client.status().await.unwrap().height;
+    assert!(metrics.contains(&format!("recip_ledger_height {height}")), "{metrics}");
+    let (code, _) = common::http_get(&format!("{base}/no-such-page")).await;
+    assert_eq!(code, 404);
+    common::stop(&mut node);
 }

@@ -244,6 +244,12 @@ async fn a_peer_whose_key_is_not_an_active_clubs_node_is_refused() {
         address: node.address.clone(),
     };
 
+    // Alone, the node is alive but not ready, and says why.
+    let (code, body) = common::http_get(&format!("{}/readyz", net.http[0])).await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("genesis block is not applied") && body.contains("no leader"), "{body}");
+    assert_eq!(common::http_get(&format!("{}/healthz", net.http[0])).await.0, 200);
+
     let stranger = Keypair::generate().unwrap();
     let refused = call_from(stranger.secret_seed(), &target).await;
     assert!(refused.is_err(), "a stranger's request was served: {refused:?}");

@@ -40,6 +40,9 @@ pub(crate) struct DevnetArgs {
     /// First peer-to-peer port when creating the network; club i listens on base + i.
     #[arg(long, default_value_t = 7100)]
     p2p_port_base: u16,
+    /// First HTTP port when creating the network; club i listens on base + i.
+    #[arg(long, default_value_t = 7000)]
+    http_port_base: u16,
 }
 
 /// Raft timings for nodes on one machine (the defaults suit clubs on the internet).
@@ -53,6 +56,7 @@ struct Running {
     club: String,
     endpoint: String,
     p2p: String,
+    http: Option<String>,
     child: tokio::process::Child,
 }
 
@@ -171,6 +175,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             chain_id: "reciprocity-devnet",
             grpc_port_base: args.grpc_port_base,
             p2p_port_base: args.p2p_port_base,
+            http_port_base: args.http_port_base,
         })?;
         say(format_args!("created a {}-club network in {}", args.clubs, dir.display()));
     }
@@ -197,14 +202,15 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             .spawn()
             .context("starting a node process")?;
         let endpoint = format!("http://{}", config.grpc_listen);
-        starting.push((club, endpoint, child, log, config.p2p_listen));
+        let http = config.http_listen.map(|a| format!("http://{a}"));
+        starting.push((club, endpoint, child, log, config.p2p_listen, http));
     }
     let mut running = Vec::new();
     let mut first_client = None;
-    for (club, endpoint, mut child, log, p2p) in starting {
+    for (club, endpoint, mut child, log, p2p, http) in starting {
         let client = wait_ready(&endpoint, &mut child, &log).await?;
         first_client.get_or_insert(client);
-        running.push(Running { club, endpoint, p2p, child });
+        running.push(Running { club, endpoint, p2p, http, child });
     }
     let mut client = first_client.context("the network has no clubs")?;
     if !dir.join("seeded").exists() {
@@ -219,7 +225,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             "club": r.club,
             "grpc": r.endpoint,
             "p2p": r.p2p,
-            "http": serde_json::Value::Null,
+            "http": r.http,
             "pid": r.child.id(),
         })).collect::<Vec<_>>(),
     });
@@ -227,8 +233,12 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     say(format_args!("devnet is running ({} nodes, leader: {leader}):", running.len()));
     for r in &running {
         say(format_args!(
-            "  {:<10} gRPC {}   peers {}   (recip status --endpoint {})",
-            r.club, r.endpoint, r.p2p, r.endpoint
+            "  {:<10} gRPC {}   HTTP {}   peers {}   (recip status --endpoint {})",
+            r.club,
+            r.endpoint,
+            r.http.as_deref().unwrap_or("-"),
+            r.p2p,
+            r.endpoint
         ));
     }
     say(format_args!("  listing: {}", dir.join("devnet.json").display()));

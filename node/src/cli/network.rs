@@ -43,6 +43,9 @@ pub(crate) enum NetworkCommand {
         /// First peer-to-peer port; club i listens on base + i.
         #[arg(long, default_value_t = 7100)]
         p2p_port_base: u16,
+        /// First HTTP port; club i listens on base + i.
+        #[arg(long, default_value_t = 7000)]
+        http_port_base: u16,
     },
     /// Prepare a club that is to join an existing network: its keys, its
     /// node config and the club spec to propose with
@@ -82,13 +85,21 @@ pub(crate) enum NetworkCommand {
 
 pub(crate) async fn run(command: NetworkCommand) -> anyhow::Result<()> {
     match command {
-        NetworkCommand::Init { clubs, out, chain_id, grpc_port_base, p2p_port_base } => {
+        NetworkCommand::Init {
+            clubs,
+            out,
+            chain_id,
+            grpc_port_base,
+            p2p_port_base,
+            http_port_base,
+        } => {
             let created = init(&InitSpec {
                 clubs,
                 out: &out,
                 chain_id: &chain_id,
                 grpc_port_base,
                 p2p_port_base,
+                http_port_base,
             })?;
             say(format_args!(
                 "created network {chain_id:?} with {} clubs in {}",
@@ -230,6 +241,7 @@ pub(crate) struct InitSpec<'a> {
     pub(crate) chain_id: &'a str,
     pub(crate) grpc_port_base: u16,
     pub(crate) p2p_port_base: u16,
+    pub(crate) http_port_base: u16,
 }
 
 fn club_identity(index: usize) -> (String, String, i32) {
@@ -286,8 +298,9 @@ pub(crate) fn init(spec: &InitSpec<'_>) -> anyhow::Result<Vec<(String, PathBuf)>
     let mut created = Vec::new();
     for (index, club) in network.clubs.iter().enumerate() {
         let grpc_port = u32::from(spec.grpc_port_base) + u32::try_from(index)?;
+        let http_port = u32::from(spec.http_port_base) + u32::try_from(index)?;
         let config = format!(
-            "# Node of {name}.\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = \"../genesis.toml\"\ngenesis_tx_file = \"../genesis.tx\"\ngrpc_listen = \"127.0.0.1:{grpc_port}\"\np2p_listen = \"{p2p_listen}\"\nindex_url = \"sqlite://index.db\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+            "# Node of {name}.\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = \"../genesis.toml\"\ngenesis_tx_file = \"../genesis.tx\"\ngrpc_listen = \"127.0.0.1:{grpc_port}\"\nhttp_listen = \"127.0.0.1:{http_port}\"\np2p_listen = \"{p2p_listen}\"\nindex_url = \"sqlite://index.db\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
             name = club.name,
             id = club.id,
             p2p_listen = club.nodes[0].address,

@@ -28,6 +28,10 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
+fn config_http(node: &NodeHandle) -> Option<std::net::SocketAddr> {
+    node.config().http_listen
+}
+
 pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
     init_tracing();
     let config = NodeConfig::load(config_path)?;
@@ -37,6 +41,7 @@ pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
         data_dir = %config.data_dir.display(),
         grpc = %addr,
         p2p = %config.p2p_listen,
+        http = ?config.http_listen,
         "starting node"
     );
     let node = NodeHandle::start(config).await?;
@@ -46,7 +51,29 @@ pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
         height = status.height,
         "node started"
     );
-    reciprocity_node::api::grpc::serve(node.clone(), addr, shutdown_signal()).await?;
+    // Both servers stop on the same signal.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let http = config_http(&node).map(|http_addr| {
+        let node = node.clone();
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move { reciprocity_node::api::http::serve(node, http_addr, stop).await })
+    });
+    let grpc = reciprocity_node::api::grpc::serve(node.clone(), addr, stopped(stop_rx));
+    tokio::pin!(grpc);
+    tokio::select! {
+        result = &mut grpc => result?,
+        () = shutdown_signal() => {
+            let _ = stop_tx.send(true);
+            grpc.await?;
+        }
+    }
+    let _ = stop_tx.send(true);
+    if let Some(http) = http {
+        http.await??;
+    }
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())

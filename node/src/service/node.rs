@@ -138,6 +138,8 @@ struct Inner {
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// The snapshot being received: its id and the end of what arrived.
     snapshot_receiving: Mutex<Option<(String, u64)>>,
+    /// Prometheus metrics.
+    metrics: super::metrics::NodeMetrics,
     /// The index checkpoint: the last height projected (when the node has an index).
     index_projected_height: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -287,6 +289,7 @@ impl NodeHandle {
                 tasks: Mutex::new(Vec::new()),
                 snapshot_receiving: Mutex::new(None),
                 index_projected_height: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+                metrics: super::metrics::NodeMetrics::new(),
             }),
         };
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
@@ -378,6 +381,11 @@ impl NodeHandle {
         &self.inner.network
     }
 
+    /// The Prometheus text exposition of this node's metrics.
+    pub fn render_metrics(&self) -> Result<String> {
+        Ok(self.inner.metrics.render(&self.status()?))
+    }
+
     /// Applied blocks as they come.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<AppliedBlock>> {
         self.inner.applied.subscribe()
@@ -392,6 +400,29 @@ impl NodeHandle {
     /// to `timeout`.
     #[tracing::instrument(level = "debug", skip(self, tx), fields(tx_id))]
     pub async fn submit(
+        &self,
+        tx: pb::SignedTx,
+        wait: bool,
+        timeout: Duration,
+    ) -> Result<(TxId, Submitted), Refusal> {
+        let started = std::time::Instant::now();
+        let result = self.submit_counted(tx, wait, timeout).await;
+        let metrics = &self.inner.metrics;
+        match &result {
+            Ok((_, Submitted::Committed(_))) => {
+                metrics.submission("committed");
+                metrics.submit_commit_seconds.observe(started.elapsed().as_secs_f64());
+            }
+            Ok((_, Submitted::Accepted)) => metrics.submission("accepted"),
+            Ok((_, Submitted::TimedOut)) => metrics.submission("timed_out"),
+            Err(Refusal::Busy { .. }) => metrics.submission("busy"),
+            Err(Refusal::Unavailable { .. }) => metrics.submission("unavailable"),
+            Err(_) => metrics.submission("refused"),
+        }
+        result
+    }
+
+    async fn submit_counted(
         &self,
         tx: pb::SignedTx,
         wait: bool,
@@ -713,6 +744,8 @@ impl NodeHandle {
                         }
                     }
                     drop(waiters);
+                    self.inner.metrics.blocks_applied.inc();
+                    self.inner.metrics.txs_applied.inc_by(ids.len() as u64);
                     self.inner.mempool.forget(ids);
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {

@@ -23,6 +23,7 @@ pub fn free_port() -> u16 {
 pub struct TestNet {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    pub http_port: u16,
 }
 
 impl TestNet {
@@ -30,6 +31,7 @@ impl TestNet {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let p2p_port = free_port();
+        let http_port = free_port();
         let out = recip()
             .args([
                 "network",
@@ -42,6 +44,8 @@ impl TestNet {
                 &port.to_string(),
                 "--p2p-port-base",
                 &p2p_port.to_string(),
+                "--http-port-base",
+                &http_port.to_string(),
                 "--out",
             ])
             .arg(dir.path().join("net"))
@@ -52,7 +56,7 @@ impl TestNet {
             "network init failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        TestNet { dir, port }
+        TestNet { dir, port, http_port }
     }
 
     pub fn net_dir(&self) -> PathBuf {
@@ -117,6 +121,17 @@ impl TestNet {
     }
 }
 
+/// GET `url` over a real HTTP connection: status code and body.
+pub async fn http_get(url: &str) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<axum::body::Bytes>>();
+    let response = client.get(url.parse().unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 /// SIGKILL.
 pub fn kill_hard(child: &mut Child) {
     child.kill().unwrap();
@@ -174,6 +189,8 @@ pub struct ProcNet {
     /// Extra environment for every node.
     pub env: Vec<(String, String)>,
     endpoints: Vec<String>,
+    /// HTTP base URLs by club index (founding clubs).
+    pub http: Vec<String>,
 }
 
 impl ProcNet {
@@ -183,10 +200,12 @@ impl ProcNet {
         let n = u16::try_from(clubs).unwrap();
         let grpc = free_ports(n);
         let p2p = free_ports(n);
+        let http = free_ports(n);
         let out = recip()
             .args(["network", "init", "--chain-id", "test-net"])
             .args(["--clubs", &clubs.to_string()])
             .args(["--grpc-port-base", &grpc.to_string(), "--p2p-port-base", &p2p.to_string()])
+            .args(["--http-port-base", &http.to_string()])
             .arg("--out")
             .arg(dir.path().join("net"))
             .output()
@@ -198,6 +217,7 @@ impl ProcNet {
         .unwrap();
         let clubs: Vec<String> = genesis.clubs.iter().map(|c| c.id.clone()).collect();
         let endpoints = (0..n).map(|i| format!("http://127.0.0.1:{}", grpc + i)).collect();
+        let http_urls = (0..n).map(|i| format!("http://127.0.0.1:{}", http + i)).collect();
         ProcNet {
             dir,
             children: clubs.iter().map(|_| None).collect(),
@@ -205,6 +225,7 @@ impl ProcNet {
             chain_id: "test-net".into(),
             env: FAST_RAFT.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             endpoints,
+            http: http_urls,
         }
     }
 

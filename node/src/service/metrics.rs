@@ -1,0 +1,109 @@
+//! Prometheus metrics of a node: counters and histograms updated on the
+//! submit and commit paths, gauges read from the node's status at scrape
+//! time.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The node's metrics registry.
+#[derive(Debug, Clone)]
+pub struct NodeMetrics {
+    registry: Registry,
+    /// Submissions by outcome: `committed`, `accepted`, `timed_out`, `refused`, `unavailable`, `busy`.
+    pub submissions: IntCounterVec,
+    /// Submit-to-commit latency of waited submissions.
+    pub submit_commit_seconds: Histogram,
+    /// Blocks applied.
+    pub blocks_applied: IntCounter,
+    /// Transactions applied (any code).
+    pub txs_applied: IntCounter,
+    height: IntGauge,
+    mempool_txs: IntGauge,
+    raft_term: IntGauge,
+    is_leader: IntGauge,
+    connected_peers: IntGauge,
+    index_lag_blocks: IntGauge,
+}
+
+impl Default for NodeMetrics {
+    fn default() -> Self {
+        NodeMetrics::new()
+    }
+}
+
+impl NodeMetrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> NodeMetrics {
+        let registry = Registry::new();
+        let submissions = IntCounterVec::new(
+            Opts::new("recip_submissions_total", "Transactions submitted to this node, by outcome"),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let submit_commit_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "recip_submit_commit_seconds",
+                "Time from submission to commit, for submitters that wait",
+            )
+            .buckets(vec![0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
+        )
+        .expect("valid metric");
+        let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("valid metric");
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
+        let metrics = NodeMetrics {
+            submissions,
+            submit_commit_seconds,
+            blocks_applied: counter("recip_blocks_applied_total", "Blocks applied to the ledger"),
+            txs_applied: counter("recip_txs_applied_total", "Transactions applied (any code)"),
+            height: gauge("recip_ledger_height", "Height of the last applied block"),
+            mempool_txs: gauge("recip_mempool_txs", "Transactions waiting in the mempool"),
+            raft_term: gauge("recip_raft_term", "Current Raft term"),
+            is_leader: gauge("recip_raft_is_leader", "1 when this node leads"),
+            connected_peers: gauge("recip_p2p_connected_peers", "Peers with an open connection"),
+            index_lag_blocks: gauge(
+                "recip_index_lag_blocks",
+                "Applied blocks not yet in the SQL index (0 without an index)",
+            ),
+            registry,
+        };
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+            Box::new(metrics.submissions.clone()),
+            Box::new(metrics.submit_commit_seconds.clone()),
+            Box::new(metrics.blocks_applied.clone()),
+            Box::new(metrics.txs_applied.clone()),
+            Box::new(metrics.height.clone()),
+            Box::new(metrics.mempool_txs.clone()),
+            Box::new(metrics.raft_term.clone()),
+            Box::new(metrics.is_leader.clone()),
+            Box::new(metrics.connected_peers.clone()),
+            Box::new(metrics.index_lag_blocks.clone()),
+        ];
+        for collector in collectors {
+            metrics.registry.register(collector).expect("metric names are unique");
+        }
+        metrics
+    }
+
+    /// Counts one submission outcome.
+    pub fn submission(&self, outcome: &str) {
+        self.submissions.with_label_values(&[outcome]).inc();
+    }
+
+    /// The Prometheus text exposition, gauges taken from `status`.
+    pub fn render(&self, status: &super::node::Status) -> String {
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.height.set(as_i64(status.height));
+        self.mempool_txs.set(as_i64(status.mempool_txs as u64));
+        self.raft_term.set(as_i64(status.term));
+        self.is_leader.set(i64::from(status.role == "leader"));
+        self.connected_peers.set(as_i64(status.connected_peers as u64));
+        self.index_lag_blocks.set(as_i64(status.index_lag_blocks.unwrap_or(0)));
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into a Vec succeeds");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
