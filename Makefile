@@ -19,32 +19,32 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/reciprocity/target
 test: deps postgres fmt-check lint unit-tests doc-tests
 
 # The index tests run against a real PostgreSQL: reuse one answering on
-# 127.0.0.1:5432, else start the machine's cluster, else install Debian's
-# (then the tests log in with password "postgres").
+# 127.0.0.1:5432, else start the machine's cluster (creating it if missing),
+# else install Debian's. A server installed here gets password "postgres"
+# for the tests' login. Pointing RECIP_TEST_POSTGRES_URL elsewhere skips this.
 export RECIP_TEST_POSTGRES_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
 postgres:
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then exit 0; fi; \
+	@case "$$RECIP_TEST_POSTGRES_URL" in *@127.0.0.1:5432/*) ;; *) exit 0;; esac; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	installed=; \
 	if ! command -v pg_ctlcluster >/dev/null; then \
 	  echo "make postgres: installing PostgreSQL"; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql >/dev/null || { echo "make postgres: could not install postgresql" >&2; exit 1; }; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql >/dev/null || { echo "make postgres: could not install postgresql (as root, or with passwordless sudo)" >&2; exit 1; }; \
+	  installed=1; \
 	fi; \
-	version=$$(ls /usr/lib/postgresql | sort -n | tail -1); \
-	echo "make postgres: starting PostgreSQL $$version"; \
-	$$SUDO pg_ctlcluster $$version main start 2>/dev/null || $$SUDO service postgresql start; \
-	for i in $$(seq 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done; \
-	pg_isready -q -h 127.0.0.1 -p 5432 || { echo "make postgres: PostgreSQL did not come up" >&2; exit 1; }; \
-	$$SUDO su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
-
-deps:
-	@if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then \
-	  echo "make deps: installing libclang-dev (RocksDB's bindings are generated with libclang)"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libclang-dev >/dev/null || { echo "make deps: could not install libclang-dev" >&2; exit 1; }; \
+	if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  version=$$(ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sed 's|/usr/lib/postgresql/||; s|/bin/postgres||' | sort -n | tail -1); \
+	  [ -n "$$version" ] || { echo "make postgres: no PostgreSQL server binaries under /usr/lib/postgresql" >&2; exit 1; }; \
+	  pg_lsclusters 2>/dev/null | grep -q "^$$version *main " || $$SUDO pg_createcluster $$version main >/dev/null; \
+	  echo "make postgres: starting PostgreSQL $$version"; \
+	  $$SUDO pg_ctlcluster $$version main start || { echo "make postgres: pg_ctlcluster $$version main start failed" >&2; exit 1; }; \
+	  for i in $$(seq 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done; \
+	  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "make postgres: PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1; }; \
+	fi; \
+	if [ -n "$$installed" ]; then \
+	  $$SUDO -u postgres psql -q -c "ALTER USER postgres PASSWORD 'postgres'" >/dev/null 2>&1 || \
+	  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null; \
 	fi
-	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo is not installed (install Rust 1.95+ with rustup)" >&2; exit 1; }
-	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "make deps: rustfmt is missing (rustup component add rustfmt)" >&2; exit 1; }
-	@$(CARGO) clippy --version >/dev/null 2>&1 || { echo "make deps: clippy is missing (rustup component add clippy)" >&2; exit 1; }
 
 fmt-check:
 	$(CARGO) fmt --all --check

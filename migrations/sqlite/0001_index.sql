@@ -4,7 +4,7 @@
 -- the rows of the blocks up to it (exactly-once projection).
 
 CREATE TABLE index_checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
+    id BIGINT PRIMARY KEY CHECK (id = 1),
     height BIGINT NOT NULL,
     state_hash TEXT NOT NULL
 );
@@ -55,15 +55,34 @@ CREATE TABLE members (
 );
 CREATE INDEX members_by_club ON members (home_club, status);
 
+-- One row per pair of clubs (club_a < club_b): the terms in force, an
+-- offer waiting for acceptance, each side's suspension, a termination.
 CREATE TABLE agreements (
     club_a TEXT NOT NULL,
     club_b TEXT NOT NULL,
-    state TEXT NOT NULL,
-    terms_hash TEXT,
+    current_version BIGINT,
+    current_terms_hash TEXT,
+    pending_terms_hash TEXT,
+    pending_by TEXT,
+    suspended_by_a BOOLEAN NOT NULL,
+    suspended_by_b BOOLEAN NOT NULL,
+    terminates_at_ms BIGINT,
     updated_height BIGINT NOT NULL,
     PRIMARY KEY (club_a, club_b)
 );
 
+-- Every accepted version (first acceptance and amendments).
+CREATE TABLE agreement_versions (
+    club_a TEXT NOT NULL,
+    club_b TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    terms_hash TEXT NOT NULL,
+    amendment BOOLEAN NOT NULL,
+    accepted_height BIGINT NOT NULL,
+    PRIMARY KEY (club_a, club_b, version)
+);
+
+-- Every agreement event, in chain order.
 CREATE TABLE agreement_history (
     height BIGINT NOT NULL,
     position BIGINT NOT NULL,
@@ -72,18 +91,22 @@ CREATE TABLE agreement_history (
     event TEXT NOT NULL,
     by_club TEXT NOT NULL,
     terms_hash TEXT,
-    PRIMARY KEY (height, position, club_a, club_b)
+    PRIMARY KEY (height, position, club_a, club_b, event)
 );
 
+-- Introductions by the transaction that issued them (a later one for the
+-- same member and host replaces it on the ledger; the index keeps both).
 CREATE TABLE introductions (
+    height BIGINT NOT NULL,
+    position BIGINT NOT NULL,
     member_id TEXT NOT NULL,
     host_club TEXT NOT NULL,
     home_club TEXT NOT NULL,
     valid_from_day BIGINT NOT NULL,
     valid_until_day BIGINT NOT NULL,
-    height BIGINT NOT NULL,
-    PRIMARY KEY (member_id, host_club, height)
+    PRIMARY KEY (height, position)
 );
+CREATE INDEX introductions_by_member ON introductions (member_id, host_club);
 
 CREATE TABLE visits (
     visit_id TEXT PRIMARY KEY,
@@ -107,6 +130,7 @@ CREATE TABLE proposals (
     ends_at_ms BIGINT NOT NULL,
     electorate BIGINT NOT NULL,
     status TEXT NOT NULL,
+    execution_error TEXT,
     yes BIGINT NOT NULL,
     no BIGINT NOT NULL,
     abstain BIGINT NOT NULL,

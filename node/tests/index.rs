@@ -58,6 +58,40 @@ fn sample_chain() -> (Net, Arc<Ledger>, tempfile::TempDir, Vec<MemberId>) {
         let governor = net.club(club).governor;
         net.ok(&governor, body::cast_vote(&proposal, reciprocity_sdk::wire::VoteChoice::Yes));
     }
+    // Two introductions of one member to one host in one block (the second
+    // replaces the first on the ledger; the index keeps both).
+    let today = net.today();
+    let harbour_registrar = net.club("harbour").registrar;
+    let intro = |until: u32| body::issue_introduction(&members[0], "union", today, today + until);
+    let first = net.tx(&harbour_registrar, intro(10));
+    let second = reciprocity_sdk::tx::TxBuilder::new(CHAIN_ID, net.now_ms)
+        .nonce(7)
+        .sign(&harbour_registrar, intro(20));
+    let outcome = net.block(vec![first, second]);
+    assert!(
+        outcome.results.iter().all(|r| r.code == reciprocity_chaincode::ValidationCode::Ok),
+        "{:?}",
+        outcome.results
+    );
+    // The agreement is suspended by one side and resumed, then terminated.
+    let (harbour_admin, alpine_admin) = (net.club("harbour").admin, net.club("alpine").admin);
+    net.ok(&alpine_admin, body::suspend_agreement("harbour"));
+    net.ok(&harbour_admin, body::suspend_agreement("alpine"));
+    net.ok(&alpine_admin, body::resume_agreement("harbour"));
+    net.ok(&harbour_admin, body::terminate_agreement("alpine"));
+    // A fourth club is admitted by a vote.
+    let delta = reciprocity_tests::TestClub::new("delta", 0);
+    let admission = net.ok(
+        &governor,
+        body::create_proposal(
+            3_600_000,
+            reciprocity_sdk::wire::create_proposal::Action::AdmitClub(delta.spec()),
+        ),
+    );
+    for club in ["harbour", "alpine"] {
+        let governor = net.club(club).governor;
+        net.ok(&governor, body::cast_vote(&admission, reciprocity_sdk::wire::VoteChoice::Yes));
+    }
     let dir = tempfile::tempdir().unwrap();
     let ledger = Arc::new(Ledger::open(dir.path(), CHAIN_ID).unwrap());
     for (i, (ctx, txs)) in net.blocks.iter().enumerate() {
@@ -156,11 +190,39 @@ async fn the_projection_agrees_with_the_chaincode_on_postgres_and_sqlite() {
         let voided = visits.iter().filter(|v| !v.ends_with("|NULL")).count();
         assert_eq!(voided, 1, "{name}: one voided: {visits:?}");
         let proposals = store.dump("proposals").await.unwrap();
-        assert!(proposals[0].contains("|passed|2|0|0|"), "{name}: {proposals:?}");
+        assert_eq!(proposals.len(), 2, "{name}: {proposals:?}");
+        assert!(
+            proposals.iter().all(|p| p.contains("|passed|NULL|2|0|0|")),
+            "{name}: {proposals:?}"
+        );
         let clubs = store.dump("clubs").await.unwrap();
-        assert_eq!(clubs.len(), 3, "{name}");
+        assert_eq!(clubs.len(), 4, "{name}: admitted by vote: {clubs:?}");
+        // Every identity the chaincode knows, club keys included.
+        let identities = store.dump("identities").await.unwrap();
+        for club in ["harbour", "alpine", "union", "delta"] {
+            for identity in query::club_identities(
+                &net.store,
+                &reciprocity_chaincode::ClubId::parse(club).unwrap(),
+            )
+            .unwrap()
+            {
+                assert!(
+                    identities.iter().any(|row| row.starts_with(&identity.public_key.to_hex())),
+                    "{name}: identity {} of {club} missing",
+                    identity.public_key
+                );
+            }
+        }
         let agreements = store.dump("agreements").await.unwrap();
-        assert!(agreements[0].starts_with("alpine|harbour|accepted|"), "{name}: {agreements:?}");
+        assert_eq!(agreements.len(), 1, "{name}: {agreements:?}");
+        // Version 1 in force, no offer pending, suspended by harbour (b) only, terminating.
+        let row: Vec<&str> = agreements[0].split('|').collect();
+        assert_eq!(&row[..3], ["alpine", "harbour", "1"], "{name}: {row:?}");
+        assert_eq!((row[4], row[5], row[6], row[7]), ("NULL", "NULL", "0", "1"), "{name}: {row:?}");
+        assert_ne!(row[8], "NULL", "{name}: termination recorded");
+        assert_eq!(store.dump("agreement_versions").await.unwrap().len(), 1, "{name}");
+        assert_eq!(store.dump("agreement_history").await.unwrap().len(), 6, "{name}");
+        assert_eq!(store.dump("introductions").await.unwrap().len(), 2, "{name}");
         let txs = store.dump("transactions").await.unwrap();
         let on_chain: usize = net.blocks.iter().map(|(_, t)| t.len()).sum();
         assert_eq!(txs.len(), on_chain, "{name}");
@@ -197,7 +259,7 @@ async fn a_batch_failing_half_way_leaves_nothing_and_the_resume_has_no_duplicate
             Statement { sql: "INSERT INTO no_such_table VALUES ($1)", args: vec![Value::Int(1)] },
         );
         let failed = store.project(&broken).await;
-        assert!(matches!(failed, Err(IndexError::Database(_))), "{name}: {failed:?}");
+        assert!(matches!(failed, Err(IndexError::Refused(_))), "{name}: {failed:?}");
         assert_eq!(dump_all(store).await, before, "{name}: the failed batch left nothing");
         assert_eq!(store.checkpoint().await.unwrap(), half);
         // A gap is refused; offering projected blocks again changes nothing.
@@ -337,4 +399,46 @@ async fn recip_index_rebuild_replays_the_ledger_into_identical_tables() {
     assert!(report["txs_per_s"].as_f64().unwrap() > 0.0);
     let after = dump_all(&IndexStore::connect(&url).await.unwrap()).await;
     assert_eq!(after, before, "a rebuild gives the same tables");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_the_database_refuses_stops_the_index_just_before_it_and_is_reported() {
+    use reciprocity_node::index::IndexProgress;
+    use reciprocity_node::index::follower::{FollowerSettings, follow};
+    use std::sync::atomic::Ordering;
+    let (_net, ledger, _dir, _) = sample_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("index.db").display());
+    let store = IndexStore::connect(&url).await.unwrap();
+    // A broken schema: every block with a vote is refused.
+    if let IndexStore::Sqlite(pool) = &store {
+        sqlx::query("DROP TABLE votes").execute(pool).await.unwrap();
+    }
+    let first_vote = (1..=ledger.height().unwrap())
+        .find(|h| {
+            let block = ledger.block(*h).unwrap().unwrap();
+            block.results.iter().any(|r| r.events.iter().any(|e| e.kind == "vote.cast"))
+        })
+        .unwrap();
+    let progress = Arc::new(IndexProgress::default());
+    let (_applied_tx, applied) = tokio::sync::broadcast::channel(4);
+    let settings =
+        FollowerSettings { batch_blocks_max: 100, backoff_min_ms: 10, backoff_max_ms: 50 };
+    let task = tokio::spawn(follow(
+        Arc::clone(&ledger),
+        store.clone(),
+        applied,
+        settings,
+        Arc::clone(&progress),
+    ));
+    for _ in 0..200 {
+        if progress.stuck_height.load(Ordering::Relaxed) != 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
+    assert_eq!(progress.stuck_height.load(Ordering::Relaxed), first_vote, "reported stuck block");
+    assert_eq!(store.checkpoint().await.unwrap(), first_vote - 1, "everything before it projected");
+    assert_eq!(progress.projected_height.load(Ordering::Relaxed), first_vote - 1);
 }

@@ -52,6 +52,9 @@ async fn readyz(State(node): State<NodeHandle>) -> Response {
     if status.height > 0 && !status.club_active {
         problems.push(format!("consensus: club {} is not active on the ledger", status.club));
     }
+    if let Some(stuck) = status.index_stuck_height {
+        problems.push(format!("index: cannot project block {stuck} (see the node's log)"));
+    }
     let lag_max = node.config().index.ready_lag_blocks_max;
     if let Some(lag) = status.index_lag_blocks
         && lag > lag_max

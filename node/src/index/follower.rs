@@ -3,14 +3,14 @@
 //! retries with backoff while the database is unavailable.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 
 use super::projection::project;
 use super::store::ProjectedBlock;
-use super::{IndexError, IndexStore, Result};
+use super::{IndexError, IndexProgress, IndexStore, Result};
 use crate::ledger::{AppliedBlock, Ledger, block::block_hash};
 
 /// How the follower batches and retries.
@@ -83,7 +83,7 @@ pub async fn connect_and_follow(
     ledger: Arc<Ledger>,
     applied: broadcast::Receiver<Arc<AppliedBlock>>,
     settings: FollowerSettings,
-    projected: Arc<AtomicU64>,
+    progress: Arc<IndexProgress>,
 ) {
     let mut backoff_ms = settings.backoff_min_ms;
     let store = loop {
@@ -97,25 +97,39 @@ pub async fn connect_and_follow(
         }
     };
     tracing::info!("index connected");
-    follow(ledger, store, applied, settings, projected).await;
+    follow(ledger, store, applied, settings, progress).await;
 }
 
 /// Runs until the applied-block feed closes: catches up after every block
-/// (and every second), backing off while the database fails. `projected`
-/// holds the checkpoint (the node reports ledger height minus it as the lag).
+/// (and every second), backing off while the database fails. After a
+/// failure it goes one block at a time, so a block the database refuses
+/// (which every node would refuse alike) stops the index just before it:
+/// that height is reported as stuck (status, `/readyz`, metrics) and retried
+/// at the longest backoff, while ordering goes on.
 pub async fn follow(
     ledger: Arc<Ledger>,
     store: IndexStore,
     mut applied: broadcast::Receiver<Arc<AppliedBlock>>,
     settings: FollowerSettings,
-    projected: Arc<AtomicU64>,
+    progress: Arc<IndexProgress>,
 ) {
+    if let Ok(at) = store.checkpoint().await {
+        progress.projected_height.store(at, Ordering::Relaxed);
+    }
     let mut backoff_ms = settings.backoff_min_ms;
+    let mut batch = settings.batch_blocks_max;
     loop {
-        match catch_up(&ledger, &store, settings.batch_blocks_max, |_, _| {}).await {
+        let projected = &progress.projected_height;
+        let result =
+            catch_up(&ledger, &store, batch, |at, _| projected.store(at, Ordering::Relaxed)).await;
+        match result {
             Ok(at) => {
                 backoff_ms = settings.backoff_min_ms;
+                batch = settings.batch_blocks_max;
                 projected.store(at, Ordering::Relaxed);
+                if progress.stuck_height.swap(0, Ordering::Relaxed) != 0 {
+                    tracing::info!(height = at, "index moving again");
+                }
                 tokio::select! {
                     received = applied.recv() => {
                         if matches!(received, Err(broadcast::error::RecvError::Closed)) {
@@ -125,10 +139,19 @@ pub async fn follow(
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
-            Err(error) => {
-                if let Ok(at) = store.checkpoint().await {
-                    projected.store(at, Ordering::Relaxed);
+            Err(error) if error.is_permanent() && batch == 1 => {
+                let stuck = projected.load(Ordering::Relaxed) + 1;
+                if progress.stuck_height.swap(stuck, Ordering::Relaxed) != stuck {
+                    tracing::error!(%error, height = stuck, "the index cannot project this block; ordering goes on");
                 }
+                tokio::time::sleep(Duration::from_millis(settings.backoff_max_ms)).await;
+            }
+            Err(error) if error.is_permanent() => {
+                // Find the block: one at a time from the checkpoint.
+                tracing::warn!(%error, "index batch refused; retrying block by block");
+                batch = 1;
+            }
+            Err(error) => {
                 tracing::warn!(%error, retry_in_ms = backoff_ms, "index projection failed; ordering goes on");
                 tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
                 backoff_ms = (backoff_ms * 2).min(settings.backoff_max_ms);

@@ -20,9 +20,13 @@ pub use store::IndexStore;
 /// What can go wrong in the index.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    /// The database refused or failed.
+    /// The database is unreachable or failed (worth retrying).
     #[error("index database: {0}")]
     Database(String),
+    /// The database refused a statement (a constraint or schema problem:
+    /// retrying the same block fails the same way).
+    #[error("index database refused a statement: {0}")]
+    Refused(String),
     /// `index_url` is neither `sqlite://…` nor `postgres://…`.
     #[error("index_url {0:?} is neither sqlite://PATH nor postgres://…")]
     Url(String),
@@ -40,6 +44,22 @@ pub enum IndexError {
     /// The ledger could not be read.
     #[error("ledger: {0}")]
     Ledger(String),
+}
+
+impl IndexError {
+    /// Whether retrying the same block cannot succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, IndexError::Refused(_) | IndexError::Projection(_) | IndexError::Gap { .. })
+    }
+}
+
+/// How far the index got, shared with status, `/readyz` and metrics.
+#[derive(Debug, Default)]
+pub struct IndexProgress {
+    /// The checkpoint: the last projected height.
+    pub projected_height: std::sync::atomic::AtomicU64,
+    /// A block the index cannot project (0 when none).
+    pub stuck_height: std::sync::atomic::AtomicU64,
 }
 
 /// Result alias of the index.

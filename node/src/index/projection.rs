@@ -8,6 +8,9 @@ use reciprocity_proto::v1 as pb;
 
 use super::{IndexError, Result};
 
+/// The roles of a club key, as `identity.enrolled` names roles.
+const CLUB_KEY_ROLES: &str = "admin,registrar,front_desk,governor";
+
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -132,8 +135,11 @@ pub fn project(block: &pb::Block, block_hash: &[u8; 32]) -> Result<Vec<Statement
             project_event(event, &height, &position, &mut out)?;
         }
     }
-    for event in &block.block_events {
-        project_event(event, &height, &Value::Int(-1), &mut out)?;
+    // Block events (e.g. a vote closing at its end time) sit after the
+    // transactions, numbered on from the last position.
+    for (i, event) in block.block_events.iter().enumerate() {
+        let position = int(block.txs.len() as u64 + i as u64)?;
+        project_event(event, &height, &position, &mut out)?;
     }
     Ok(out)
 }
@@ -147,11 +153,22 @@ fn project_event(
     let a = Attrs { event };
     let kind = event.kind.as_str();
     match kind {
-        "club.admitted" => out.push(Statement {
-            sql: "INSERT INTO clubs (club_id, status, admitted_height, updated_height) VALUES ($1, 'Active', $2, $3) \
-                  ON CONFLICT (club_id) DO UPDATE SET status = 'Active', updated_height = excluded.updated_height",
-            args: vec![text(a.get("club_id")?), height.clone(), height.clone()],
-        }),
+        "club.admitted" => {
+            out.push(Statement {
+                sql: "INSERT INTO clubs (club_id, status, admitted_height, updated_height) VALUES ($1, 'Active', $2, $3)",
+                args: vec![text(a.get("club_id")?), height.clone(), height.clone()],
+            });
+            // The club key is the club's first identity and holds every role.
+            out.push(Statement {
+                sql: "INSERT INTO identities (public_key, club_id, roles, revoked, updated_height) VALUES ($1, $2, $3, FALSE, $4)",
+                args: vec![
+                    text(a.get("club_key")?),
+                    text(a.get("club_id")?),
+                    text(CLUB_KEY_ROLES),
+                    height.clone(),
+                ],
+            });
+        }
         "club.suspended" | "club.reinstated" | "club.removed" => {
             let status = match kind {
                 "club.suspended" => "Suspended",
@@ -211,14 +228,15 @@ fn project_event(
             args: vec![height.clone(), text(a.get("visit_id")?)],
         }),
         "introduction.issued" => out.push(Statement {
-            sql: "INSERT INTO introductions (member_id, host_club, home_club, valid_from_day, valid_until_day, height) VALUES ($1, $2, $3, $4, $5, $6)",
+            sql: "INSERT INTO introductions (height, position, member_id, host_club, home_club, valid_from_day, valid_until_day) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             args: vec![
+                height.clone(),
+                position.clone(),
                 text(a.get("member_id")?),
                 text(a.get("host_club")?),
                 text(a.get("home_club")?),
                 a.num("valid_from_day")?,
                 a.num("valid_until_day")?,
-                height.clone(),
             ],
         }),
         "proposal.created" => out.push(Statement {
@@ -255,27 +273,72 @@ fn project_event(
             ],
         }),
         _ if kind.starts_with("agreement.") => {
-            let state = kind.trim_start_matches("agreement.").to_owned();
+            let (club_a, club_b, by) = (a.get("club_a")?, a.get("club_b")?, a.get("by")?);
             let terms = a.opt("terms_hash").map_or(Value::Null, text);
+            let event_name = kind.trim_start_matches("agreement.");
             out.push(Statement {
                 sql: "INSERT INTO agreement_history (height, position, club_a, club_b, event, by_club, terms_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 args: vec![
                     height.clone(),
                     position.clone(),
-                    text(a.get("club_a")?),
-                    text(a.get("club_b")?),
-                    text(state.clone()),
-                    text(a.get("by")?),
+                    text(club_a),
+                    text(club_b),
+                    text(event_name),
+                    text(by),
                     terms.clone(),
                 ],
             });
-            out.push(Statement {
-                sql: "INSERT INTO agreements (club_a, club_b, state, terms_hash, updated_height) VALUES ($1, $2, $3, $4, $5) \
-                      ON CONFLICT (club_a, club_b) DO UPDATE SET state = excluded.state, \
-                      terms_hash = COALESCE(excluded.terms_hash, agreements.terms_hash), updated_height = excluded.updated_height",
-                args: vec![text(a.get("club_a")?), text(a.get("club_b")?), text(state), terms, height.clone()],
-            });
+            let pair = || vec![text(club_a), text(club_b)];
+            match event_name {
+                "offered" | "amendment_offered" => out.push(Statement {
+                    sql: "INSERT INTO agreements (pending_terms_hash, pending_by, updated_height, club_a, club_b, suspended_by_a, suspended_by_b) \
+                          VALUES ($1, $2, $3, $4, $5, FALSE, FALSE) \
+                          ON CONFLICT (club_a, club_b) DO UPDATE SET pending_terms_hash = excluded.pending_terms_hash, \
+                          pending_by = excluded.pending_by, updated_height = excluded.updated_height",
+                    args: [vec![terms, text(by), height.clone()], pair()].concat(),
+                }),
+                "accepted" | "amended" => {
+                    out.push(Statement {
+                        sql: "INSERT INTO agreement_versions (version, terms_hash, amendment, accepted_height, club_a, club_b) VALUES ($1, $2, $3, $4, $5, $6)",
+                        args: [
+                            vec![a.num("version")?, terms.clone(), Value::Bool(event_name == "amended"), height.clone()],
+                            pair(),
+                        ]
+                        .concat(),
+                    });
+                    out.push(Statement {
+                        sql: "UPDATE agreements SET current_version = $1, current_terms_hash = $2, pending_terms_hash = NULL, pending_by = NULL, updated_height = $3 WHERE club_a = $4 AND club_b = $5",
+                        args: [vec![a.num("version")?, terms, height.clone()], pair()].concat(),
+                    });
+                }
+                "suspended" | "resumed" => out.push(Statement {
+                    sql: "UPDATE agreements SET \
+                          suspended_by_a = CASE WHEN $1 = club_a THEN $2 ELSE suspended_by_a END, \
+                          suspended_by_b = CASE WHEN $3 = club_b THEN $4 ELSE suspended_by_b END, \
+                          updated_height = $5 WHERE club_a = $6 AND club_b = $7",
+                    args: [
+                        vec![
+                            text(by),
+                            Value::Bool(event_name == "suspended"),
+                            text(by),
+                            Value::Bool(event_name == "suspended"),
+                            height.clone(),
+                        ],
+                        pair(),
+                    ]
+                    .concat(),
+                }),
+                "terminated" => out.push(Statement {
+                    sql: "UPDATE agreements SET terminates_at_ms = $1, pending_terms_hash = NULL, pending_by = NULL, updated_height = $2 WHERE club_a = $3 AND club_b = $4",
+                    args: [vec![a.num("effective_at_ms")?, height.clone()], pair()].concat(),
+                }),
+                other => return Err(IndexError::Projection(format!("unknown agreement event {other:?}"))),
+            }
         }
+        "proposal.execution_failed" => out.push(Statement {
+            sql: "UPDATE proposals SET execution_error = $1 WHERE proposal_id = $2",
+            args: vec![text(a.get("code")?), text(a.get("proposal_id")?)],
+        }),
         // Events with nothing to index (genesis.applied, policy.changed,
         // resolution.adopted, proposal.execution_failed) are in the block.
         _ => {}

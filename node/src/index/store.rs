@@ -11,7 +11,7 @@ use super::projection::{Statement, Value};
 use super::{IndexError, Result};
 
 /// Every table of the index, in a fixed order (for rebuilds and dumps).
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "index_checkpoint",
     "blocks",
     "transactions",
@@ -19,6 +19,7 @@ pub const TABLES: [&str; 12] = [
     "identities",
     "members",
     "agreements",
+    "agreement_versions",
     "agreement_history",
     "introductions",
     "visits",
@@ -89,7 +90,12 @@ macro_rules! project_in {
                 bind_all!(sqlx::query(statement.sql), &statement.args)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| IndexError::Database(format!("height {}: {e}", block.height)))?;
+                    .map_err(|e| match e {
+                        sqlx::Error::Database(refusal) => {
+                            IndexError::Refused(format!("height {}: {refusal}", block.height))
+                        }
+                        other => IndexError::Database(format!("height {}: {other}", block.height)),
+                    })?;
             }
             at = block.height;
             last_hash = Some(block.state_hash.clone());
@@ -195,17 +201,23 @@ impl IndexStore {
         }
     }
 
-    /// Empties every table (the schema stays), for a rebuild.
+    /// Empties every table (the schema stays), for a rebuild, in one SQL
+    /// transaction: either everything is gone or nothing is.
     pub async fn clear(&self) -> Result<()> {
-        for table in TABLES {
-            let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table}"));
-            match self {
-                IndexStore::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-                IndexStore::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-            }
-            .map_err(db)?;
+        macro_rules! clear_in {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await.map_err(db)?;
+                for table in TABLES {
+                    let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table}"));
+                    sqlx::query(sql).execute(&mut *tx).await.map_err(db)?;
+                }
+                tx.commit().await.map_err(db)
+            }};
         }
-        Ok(())
+        match self {
+            IndexStore::Sqlite(pool) => clear_in!(pool),
+            IndexStore::Postgres(pool) => clear_in!(pool),
+        }
     }
 
     /// Every row of `table`, rendered and sorted (tests and audits compare these).

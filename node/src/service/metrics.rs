@@ -25,6 +25,7 @@ pub struct NodeMetrics {
     is_leader: IntGauge,
     connected_peers: IntGauge,
     index_lag_blocks: IntGauge,
+    index_stuck_height: IntGauge,
 }
 
 impl Default for NodeMetrics {
@@ -64,11 +65,16 @@ impl NodeMetrics {
             connected_peers: gauge("recip_p2p_connected_peers", "Peers with an open connection"),
             index_lag_blocks: gauge(
                 "recip_index_lag_blocks",
-                "Applied blocks not yet in the SQL index (0 without an index)",
+                "Applied blocks not yet in the SQL index (-1 without an index)",
+            ),
+            index_stuck_height: gauge(
+                "recip_index_stuck_height",
+                "A block the SQL index cannot project (0 when none)",
             ),
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 11] = [
+            Box::new(metrics.index_stuck_height.clone()),
             Box::new(metrics.submissions.clone()),
             Box::new(metrics.submit_commit_seconds.clone()),
             Box::new(metrics.blocks_applied.clone()),
@@ -99,7 +105,8 @@ impl NodeMetrics {
         self.raft_term.set(as_i64(status.term));
         self.is_leader.set(i64::from(status.role == "leader"));
         self.connected_peers.set(as_i64(status.connected_peers as u64));
-        self.index_lag_blocks.set(as_i64(status.index_lag_blocks.unwrap_or(0)));
+        self.index_lag_blocks.set(status.index_lag_blocks.map_or(-1, as_i64));
+        self.index_stuck_height.set(as_i64(status.index_stuck_height.unwrap_or(0)));
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

@@ -95,6 +95,8 @@ pub struct Status {
     pub millis_since_quorum_ack: Option<u64>,
     /// Blocks applied but not yet in the SQL index (None: no index).
     pub index_lag_blocks: Option<u64>,
+    /// A block the index cannot project, if any.
+    pub index_stuck_height: Option<u64>,
 }
 
 /// One member of the Raft membership.
@@ -140,8 +142,8 @@ struct Inner {
     snapshot_receiving: Mutex<Option<(String, u64)>>,
     /// Prometheus metrics.
     metrics: super::metrics::NodeMetrics,
-    /// The index checkpoint: the last height projected (when the node has an index).
-    index_projected_height: Arc<std::sync::atomic::AtomicU64>,
+    /// How far the index got (when the node has an index).
+    index_progress: Arc<crate::index::IndexProgress>,
 }
 
 /// The running node.
@@ -288,7 +290,7 @@ impl NodeHandle {
                 transport,
                 tasks: Mutex::new(Vec::new()),
                 snapshot_receiving: Mutex::new(None),
-                index_projected_height: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+                index_progress: Arc::default(),
                 metrics: super::metrics::NodeMetrics::new(),
             }),
         };
@@ -322,7 +324,7 @@ impl NodeHandle {
                     Arc::clone(&handle.inner.ledger),
                     handle.subscribe(),
                     settings,
-                    Arc::clone(&handle.inner.index_projected_height),
+                    Arc::clone(&handle.inner.index_progress),
                 ),
             );
         }
@@ -537,9 +539,20 @@ impl NodeHandle {
             connected_peers: connected.map_or(0, |c| c.len()),
             millis_since_quorum_ack: metrics.millis_since_quorum_ack,
             index_lag_blocks: self.inner.config.index_url.as_ref().map(|_| {
-                let projected =
-                    self.inner.index_projected_height.load(std::sync::atomic::Ordering::Relaxed);
+                let projected = self
+                    .inner
+                    .index_progress
+                    .projected_height
+                    .load(std::sync::atomic::Ordering::Relaxed);
                 position.height.saturating_sub(projected)
+            }),
+            index_stuck_height: self.inner.config.index_url.as_ref().and_then(|_| {
+                let stuck = self
+                    .inner
+                    .index_progress
+                    .stuck_height
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                (stuck > 0).then_some(stuck)
             }),
         })
     }
