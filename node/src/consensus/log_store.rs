@@ -91,6 +91,13 @@ impl LogStore {
     }
 }
 
+fn index_of_key(key: &[u8]) -> Result<u64, StorageError> {
+    let bytes: [u8; 8] = key.try_into().map_err(|_| {
+        StorageIOError::read_logs(&std::io::Error::other("raft log key is not 8 bytes"))
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
 fn decode_entry(bytes: &[u8]) -> Result<Entry, StorageError> {
     postcard::from_bytes(bytes).map_err(|e| StorageIOError::read_logs(&e).into())
 }
@@ -112,9 +119,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             .iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::From(&from, Direction::Forward))
         {
             let (key, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
-            let index = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
-                StorageIOError::read_logs(&std::io::Error::other("raft log key is not 8 bytes"))
-            })?);
+            let index = index_of_key(&key)?;
             if !range.contains(&index) {
                 break;
             }
@@ -136,9 +141,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             .iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::From(&from, Direction::Forward))
         {
             let (key, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
-            let index = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
-                StorageIOError::read_logs(&std::io::Error::other("raft log key is not 8 bytes"))
-            })?);
+            let index = index_of_key(&key)?;
             bytes = bytes.saturating_add(value.len() as u64);
             if index >= end || (!entries.is_empty() && bytes > self.replicate_bytes_max) {
                 break;

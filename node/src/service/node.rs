@@ -431,11 +431,7 @@ impl NodeHandle {
         timeout: Duration,
     ) -> Result<(TxId, Submitted), Refusal> {
         let inner = &self.inner;
-        let ctx = AdmissionContext {
-            chain_id: &inner.network.chain_id,
-            now_ms: now_ms(),
-            tx_bytes_max: inner.config.limits.tx_bytes_max,
-        };
+        let ctx = self.admission_context();
         let state = inner.ledger.state();
         let tx_id = admission::admit(
             &tx,
@@ -580,6 +576,27 @@ impl NodeHandle {
         }
     }
 
+    /// What admission checks against, now.
+    fn admission_context(&self) -> AdmissionContext<'_> {
+        AdmissionContext {
+            chain_id: &self.inner.network.chain_id,
+            now_ms: now_ms(),
+            tx_bytes_max: self.inner.config.limits.tx_bytes_max,
+        }
+    }
+
+    /// Puts an admitted transaction in this node's mempool.
+    fn queue_locally(&self, tx_id: TxId, tx: pb::SignedTx) -> Result<(), Refusal> {
+        let bytes = tx.encoded_len();
+        self.inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(|refusal| match refusal {
+            QueueRefusal::Full => Refusal::Busy { max: self.inner.config.limits.mempool_txs_max },
+            QueueRefusal::Duplicate => Refusal::Invalid {
+                code: ValidationCode::DuplicateTx,
+                message: format!("transaction {tx_id} is already waiting"),
+            },
+        })
+    }
+
     /// Queues an admitted transaction: in the mempool when this node leads,
     /// else on the leader's, through the transport.
     async fn enqueue(&self, tx_id: TxId, tx: pb::SignedTx) -> Result<(), Refusal> {
@@ -589,21 +606,7 @@ impl NodeHandle {
         let mut tx = Some(tx);
         loop {
             let last_problem = match self.leader() {
-                Leader::Me => {
-                    let tx = tx.take().expect("queued once");
-                    let bytes = tx.encoded_len();
-                    return inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(|refusal| {
-                        match refusal {
-                            QueueRefusal::Full => {
-                                Refusal::Busy { max: inner.config.limits.mempool_txs_max }
-                            }
-                            QueueRefusal::Duplicate => Refusal::Invalid {
-                                code: ValidationCode::DuplicateTx,
-                                message: format!("transaction {tx_id} is already waiting"),
-                            },
-                        }
-                    });
-                }
+                Leader::Me => return self.queue_locally(tx_id, tx.take().expect("queued once")),
                 Leader::Cut { ms } => format!(
                     "this node leads but no majority has acknowledged it for {ms} ms (a minority partition)"
                 ),
@@ -693,11 +696,7 @@ impl NodeHandle {
             }
         }
         let inner = &self.inner;
-        let ctx = AdmissionContext {
-            chain_id: &inner.network.chain_id,
-            now_ms: now_ms(),
-            tx_bytes_max: inner.config.limits.tx_bytes_max,
-        };
+        let ctx = self.admission_context();
         let state = inner.ledger.state();
         let verdicts = txs
             .into_iter()
@@ -713,18 +712,7 @@ impl NodeHandle {
                     message: format!("forwarded transaction does not decode: {e}"),
                 })?;
                 let tx_id = admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?;
-                let bytes = tx.encoded_len();
-                inner.mempool.push(PendingTx { tx_id, tx, bytes }).map_err(
-                    |refusal| match refusal {
-                        QueueRefusal::Full => {
-                            Refusal::Busy { max: inner.config.limits.mempool_txs_max }
-                        }
-                        QueueRefusal::Duplicate => Refusal::Invalid {
-                            code: ValidationCode::DuplicateTx,
-                            message: format!("transaction {tx_id} is already waiting"),
-                        },
-                    },
-                )
+                self.queue_locally(tx_id, tx)
             })
             .collect();
         PeerResponse::Forwarded(verdicts)
