@@ -298,6 +298,7 @@ async fn a_vote_admits_a_fourth_club_whose_node_becomes_a_voter_and_a_second_vot
         .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
         .args(["--p2p-address", &format!("/ip4/127.0.0.1/tcp/{p2p}")])
         .args(["--from-endpoint", net.endpoint(1)])
+        .args(["--http-listen", &format!("127.0.0.1:{}", common::free_port())])
         .output()
         .unwrap();
     assert!(out.status.success(), "new-club: {}", String::from_utf8_lossy(&out.stderr));

@@ -67,6 +67,9 @@ pub(crate) enum NetworkCommand {
         /// The node's gRPC listen address.
         #[arg(long)]
         grpc_listen: std::net::SocketAddr,
+        /// The node's HTTP listen address (health, readiness, metrics).
+        #[arg(long)]
+        http_listen: Option<std::net::SocketAddr>,
         /// The node's peer-to-peer address (multiaddr): it listens there and
         /// peers dial it there.
         #[arg(long)]
@@ -117,6 +120,7 @@ pub(crate) async fn run(command: NetworkCommand) -> anyhow::Result<()> {
             name,
             utc_offset_minutes,
             grpc_listen,
+            http_listen,
             p2p_address,
             out,
             from_endpoint,
@@ -132,6 +136,7 @@ pub(crate) async fn run(command: NetworkCommand) -> anyhow::Result<()> {
                 name: &name,
                 utc_offset_minutes,
                 grpc_listen,
+                http_listen,
                 p2p_address: &p2p_address,
                 out: &out,
                 bootstrap_peers: &bootstrap_peers,
@@ -157,6 +162,7 @@ pub(crate) struct NewClubSpec<'a> {
     pub(crate) name: &'a str,
     pub(crate) utc_offset_minutes: i32,
     pub(crate) grpc_listen: std::net::SocketAddr,
+    pub(crate) http_listen: Option<std::net::SocketAddr>,
     pub(crate) p2p_address: &'a str,
     pub(crate) out: &'a Path,
     pub(crate) bootstrap_peers: &'a [String],
@@ -218,13 +224,14 @@ pub(crate) fn new_club(spec: &NewClubSpec<'_>) -> anyhow::Result<PathBuf> {
     std::fs::write(&spec_path, toml::to_string(&club)?)?;
     let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
     let config = format!(
-        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis}\ngenesis_tx_file = {genesis_tx}\ngrpc_listen = \"{grpc}\"\np2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap}\nindex_url = \"sqlite://index.db\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
+        "# Node of {name} (joins after its admission vote).\nclub = \"{id}\"\ndata_dir = \"data\"\nnode_key_file = \"node.key\"\ngenesis_file = {genesis}\ngenesis_tx_file = {genesis_tx}\ngrpc_listen = \"{grpc}\"\n{http}p2p_listen = \"{p2p}\"\nbootstrap_peers = {bootstrap}\nindex_url = \"sqlite://index.db\"\n\n[limits]\n\n[raft]\n\n[p2p]\n",
         name = spec.name,
         id = spec.id,
         genesis = toml::Value::String(absolute(genesis).display().to_string()),
         genesis_tx =
             toml::Value::String(absolute(spec.network.join("genesis.tx")).display().to_string()),
         grpc = spec.grpc_listen,
+        http = spec.http_listen.map(|a| format!("http_listen = \"{a}\"\n")).unwrap_or_default(),
         p2p = spec.p2p_address,
         bootstrap = toml::Value::Array(
             spec.bootstrap_peers.iter().cloned().map(toml::Value::String).collect()
