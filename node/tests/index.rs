@@ -442,3 +442,40 @@ async fn a_block_the_database_refuses_stops_the_index_just_before_it_and_is_repo
     assert_eq!(store.checkpoint().await.unwrap(), first_vote - 1, "everything before it projected");
     assert_eq!(progress.projected_height.load(Ordering::Relaxed), first_vote - 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_another_chain_is_not_followed_and_is_reported() {
+    use reciprocity_node::index::IndexProgress;
+    use reciprocity_node::index::follower::{FollowerSettings, follow, same_chain};
+    use std::sync::atomic::Ordering;
+    let (_net, ledger, _dir, _) = sample_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("index.db").display());
+    let store = IndexStore::connect(&url).await.unwrap();
+    catch_up(&ledger, &store, 100, |_, _| {}).await.unwrap();
+    same_chain(&ledger, &store).await.unwrap();
+    // A different ledger (one more member at the start changes every hash).
+    let mut other = Net::new(&[("harbour", 0), ("alpine", 60), ("union", -300)]);
+    for _ in 0..ledger.height().unwrap() {
+        other.register_member("harbour", "full");
+    }
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_ledger = Arc::new(Ledger::open(other_dir.path(), CHAIN_ID).unwrap());
+    for (i, (ctx, txs)) in other.blocks.iter().enumerate() {
+        let candidate = pb::BlockCandidate { timestamp_ms: ctx.timestamp_ms, txs: txs.clone() };
+        other_ledger
+            .apply_candidate(&candidate, RaftPosition { term: 1, index: i as u64 + 1 }, &[])
+            .unwrap();
+    }
+    let refused = same_chain(&other_ledger, &store).await;
+    assert!(
+        matches!(refused, Err(IndexError::Projection(ref m)) if m.contains("another chain")),
+        "{refused:?}"
+    );
+    let progress = Arc::new(IndexProgress::default());
+    let (_applied_tx, applied) = tokio::sync::broadcast::channel(4);
+    let settings =
+        FollowerSettings { batch_blocks_max: 100, backoff_min_ms: 10, backoff_max_ms: 50 };
+    follow(other_ledger, store, applied, settings, Arc::clone(&progress)).await; // returns at once
+    assert_ne!(progress.stuck_height.load(Ordering::Relaxed), 0, "reported");
+}

@@ -100,6 +100,24 @@ pub async fn connect_and_follow(
     follow(ledger, store, applied, settings, progress).await;
 }
 
+/// Checks that the index was projected from this ledger: its checkpoint is
+/// not above the ledger's height and its state hash is the ledger's at that
+/// height.
+pub async fn same_chain(ledger: &Ledger, store: &IndexStore) -> Result<()> {
+    let Some((height, hash)) = store.checkpoint_with_hash().await? else { return Ok(()) };
+    let header = ledger.header(height).map_err(|e| IndexError::Ledger(e.to_string()))?;
+    match header {
+        None => Err(IndexError::Projection(format!(
+            "the index is at height {height}, above the ledger's {}",
+            ledger.height().unwrap_or(0)
+        ))),
+        Some(header) if hex::encode(&header.state_hash) != hash => Err(IndexError::Projection(
+            format!("the index's state hash at height {height} is not the ledger's: another chain"),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Runs until the applied-block feed closes: catches up after every block
 /// (and every second), backing off while the database fails. After a
 /// failure it goes one block at a time, so a block the database refuses
@@ -115,6 +133,13 @@ pub async fn follow(
 ) {
     if let Ok(at) = store.checkpoint().await {
         progress.projected_height.store(at, Ordering::Relaxed);
+    }
+    if let Err(problem) = same_chain(&ledger, &store).await {
+        tracing::error!(%problem, "not following: rebuild the index (recip index rebuild)");
+        progress
+            .stuck_height
+            .store(store.checkpoint().await.unwrap_or(0).max(1), Ordering::Relaxed);
+        return;
     }
     let mut backoff_ms = settings.backoff_min_ms;
     let mut batch = settings.batch_blocks_max;

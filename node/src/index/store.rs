@@ -191,6 +191,17 @@ impl IndexStore {
         Ok(height.map_or(0, |h| u64::try_from(h).unwrap_or(0)))
     }
 
+    /// The checkpoint with the state hash (hex) stored with it, if any.
+    pub async fn checkpoint_with_hash(&self) -> Result<Option<(u64, String)>> {
+        let sql = "SELECT height, state_hash FROM index_checkpoint WHERE id = 1";
+        let row: Option<(i64, String)> = match self {
+            IndexStore::Sqlite(pool) => sqlx::query_as(sql).fetch_optional(pool).await,
+            IndexStore::Postgres(pool) => sqlx::query_as(sql).fetch_optional(pool).await,
+        }
+        .map_err(db)?;
+        Ok(row.map(|(h, hash)| (u64::try_from(h).unwrap_or(0), hash)))
+    }
+
     /// Writes `blocks` (consecutive heights) and moves the checkpoint to the
     /// last, in one SQL transaction. Blocks at or below the checkpoint are
     /// skipped; a gap is refused. Returns the new checkpoint.
