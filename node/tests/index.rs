@@ -479,3 +479,22 @@ async fn an_index_of_another_chain_is_not_followed_and_is_reported() {
     follow(other_ledger, store, applied, settings, Arc::clone(&progress)).await; // returns at once
     assert_ne!(progress.stuck_height.load(Ordering::Relaxed), 0, "reported");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_on_one_database_project_each_block_once() {
+    let (_net, ledger, _dir, _) = sample_chain();
+    let backends = Backends::new().await;
+    let reference = Backends::new().await;
+    for (name, store) in backends.both() {
+        let (a, b) = tokio::join!(
+            catch_up(&ledger, store, 1, |_, _| {}),
+            catch_up(&ledger, store, 1, |_, _| {})
+        );
+        assert_eq!((a.unwrap(), b.unwrap()), (ledger.height().unwrap(), ledger.height().unwrap()));
+        let single = if name == "sqlite" { &reference.sqlite } else { &reference.postgres };
+        catch_up(&ledger, single, 1_000, |_, _| {}).await.unwrap();
+        assert_eq!(dump_all(store).await, dump_all(single).await, "{name}");
+    }
+    backends.drop_database().await;
+    reference.drop_database().await;
+}

@@ -27,6 +27,9 @@ pub const TABLES: [&str; 13] = [
     "votes",
 ];
 
+/// The PostgreSQL advisory lock that serializes index writers.
+const INDEX_WRITER_LOCK: i64 = 0x7265_6369_705f_6978; // "recip_ix"
+
 /// One block's statements, ready to write.
 #[derive(Debug, Clone)]
 pub struct ProjectedBlock {
@@ -70,8 +73,8 @@ macro_rules! bind_all {
 }
 
 macro_rules! project_in {
-    ($pool:expr, $blocks:expr) => {{
-        let mut tx = $pool.begin().await.map_err(db)?;
+    ($tx:expr, $blocks:expr) => {{
+        let mut tx = $tx;
         let checkpoint: Option<i64> =
             sqlx::query_scalar("SELECT height FROM index_checkpoint WHERE id = 1")
                 .fetch_optional(&mut *tx)
@@ -207,8 +210,22 @@ impl IndexStore {
     /// skipped; a gap is refused. Returns the new checkpoint.
     pub async fn project(&self, blocks: &[ProjectedBlock]) -> Result<u64> {
         match self {
-            IndexStore::Sqlite(pool) => project_in!(pool, blocks),
-            IndexStore::Postgres(pool) => project_in!(pool, blocks),
+            // Writers are serialized, so two followers (or a follower and a
+            // rebuild) on one database never interleave between reading
+            // and moving the checkpoint: SQLite takes the write lock at
+            // BEGIN, PostgreSQL an advisory lock held until commit.
+            IndexStore::Sqlite(pool) => {
+                project_in!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?, blocks)
+            }
+            IndexStore::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(db)?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(INDEX_WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                project_in!(tx, blocks)
+            }
         }
     }
 
@@ -216,8 +233,8 @@ impl IndexStore {
     /// transaction: either everything is gone or nothing is.
     pub async fn clear(&self) -> Result<()> {
         macro_rules! clear_in {
-            ($pool:expr) => {{
-                let mut tx = $pool.begin().await.map_err(db)?;
+            ($tx:expr) => {{
+                let mut tx = $tx;
                 for table in TABLES {
                     let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table}"));
                     sqlx::query(sql).execute(&mut *tx).await.map_err(db)?;
@@ -226,8 +243,18 @@ impl IndexStore {
             }};
         }
         match self {
-            IndexStore::Sqlite(pool) => clear_in!(pool),
-            IndexStore::Postgres(pool) => clear_in!(pool),
+            IndexStore::Sqlite(pool) => {
+                clear_in!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?)
+            }
+            IndexStore::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(db)?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(INDEX_WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                clear_in!(tx)
+            }
         }
     }
 
