@@ -120,6 +120,26 @@ macro_rules! project_in {
     }};
 }
 
+/// A SQLite transaction holding the database's write lock from its start.
+async fn sqlite_writer(
+    pool: &sqlx::SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+}
+
+/// A PostgreSQL transaction holding the index writers' advisory lock until it ends.
+async fn postgres_writer(
+    pool: &sqlx::PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(INDEX_WRITER_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    Ok(tx)
+}
+
 /// One row rendered as text, column by column, the same on both backends
 /// (for comparisons and dumps).
 fn render<R: Row>(row: &R) -> String
@@ -214,18 +234,8 @@ impl IndexStore {
             // rebuild) on one database never interleave between reading
             // and moving the checkpoint: SQLite takes the write lock at
             // BEGIN, PostgreSQL an advisory lock held until commit.
-            IndexStore::Sqlite(pool) => {
-                project_in!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?, blocks)
-            }
-            IndexStore::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(db)?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(INDEX_WRITER_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                project_in!(tx, blocks)
-            }
+            IndexStore::Sqlite(pool) => project_in!(sqlite_writer(pool).await?, blocks),
+            IndexStore::Postgres(pool) => project_in!(postgres_writer(pool).await?, blocks),
         }
     }
 
@@ -243,18 +253,8 @@ impl IndexStore {
             }};
         }
         match self {
-            IndexStore::Sqlite(pool) => {
-                clear_in!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?)
-            }
-            IndexStore::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(db)?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(INDEX_WRITER_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                clear_in!(tx)
-            }
+            IndexStore::Sqlite(pool) => clear_in!(sqlite_writer(pool).await?),
+            IndexStore::Postgres(pool) => clear_in!(postgres_writer(pool).await?),
         }
     }
 
