@@ -12,7 +12,7 @@
 //! bounded command channel ([`P2pHandle`]). Inbound requests are served on
 //! their own tasks, so a slow snapshot install never stalls heartbeats.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -371,9 +371,4 @@ impl P2pRunner {
 /// The allowlist for a set of Raft nodes (skipping keys that are not ed25519).
 pub fn allowlist_of<'a>(nodes: impl IntoIterator<Item = &'a PeerNode>) -> BTreeSet<PeerId> {
     nodes.into_iter().filter_map(|n| peer_id_of(&n.node_key)).collect()
-}
-
-/// Peer ids by Raft node id, for status output.
-pub fn peer_ids(nodes: &BTreeMap<u64, PeerNode>) -> BTreeMap<u64, PeerId> {
-    nodes.iter().filter_map(|(id, n)| Some((*id, peer_id_of(&n.node_key)?))).collect()
 }

@@ -559,7 +559,9 @@ impl NodeHandle {
 
     /// The current leader (other than this node) and how to reach it.
     fn leader(&self) -> Leader {
-        let metrics = self.inner.raft.metrics().borrow().clone();
+        // Read in place: this runs on every submission.
+        let receiver = self.inner.raft.metrics();
+        let metrics = receiver.borrow();
         match metrics.current_leader {
             Some(id) if id == self.inner.node_id => {
                 let window_ms = self.inner.config.raft.election_timeout_max_ms;
