@@ -18,6 +18,16 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/reciprocity/target
 
 test: deps postgres fmt-check lint unit-tests doc-tests
 
+deps:
+	@if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then \
+	  echo "make deps: installing libclang-dev (RocksDB's bindings are generated with libclang)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libclang-dev >/dev/null || { echo "make deps: could not install libclang-dev" >&2; exit 1; }; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo is not installed (install Rust 1.95+ with rustup)" >&2; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "make deps: rustfmt is missing (rustup component add rustfmt)" >&2; exit 1; }
+	@$(CARGO) clippy --version >/dev/null 2>&1 || { echo "make deps: clippy is missing (rustup component add clippy)" >&2; exit 1; }
+
 # The index tests run against a real PostgreSQL: reuse one answering on
 # 127.0.0.1:5432, else start the machine's cluster (creating it if missing),
 # else install Debian's. A server installed here gets password "postgres"
