@@ -8,12 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 macro_rules! validation_codes {
-    ($( $(#[$doc:meta])* $name:ident = $num:literal ),+ $(,)?) => {
+    ($( #[doc = $doc:literal] $name:ident = $num:literal ),+ $(,)?) => {
         /// The outcome of validating one transaction (or one visit check).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[repr(u32)]
         pub enum ValidationCode {
-            $( $(#[$doc])* $name = $num, )+
+            $( #[doc = $doc] $name = $num, )+
         }
 
         impl ValidationCode {
@@ -29,6 +29,14 @@ macro_rules! validation_codes {
             pub const fn name(self) -> &'static str {
                 match self {
                     $(ValidationCode::$name => stringify!($name),)+
+                }
+            }
+
+            /// What the code means, in words (its documentation), e.g.
+            /// "The member has used this month's visit-days at this host."
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ValidationCode::$name => $doc.trim_start(),)+
                 }
             }
 
@@ -224,5 +232,9 @@ mod tests {
             assert_eq!(ValidationCode::from_name(code.name()), Some(*code));
         }
         assert_eq!(ValidationCode::from_number(9999), None);
+        assert_eq!(
+            ValidationCode::MonthlyQuotaExceeded.description(),
+            "The member has used this month's visit-days at this host."
+        );
     }
 }

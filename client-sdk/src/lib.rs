@@ -9,6 +9,7 @@
 //!   club signs).
 //! - [`decode`]: decoding envelopes and payloads, transaction ids, local
 //!   signature checks, validation-code names.
+//! - [`auth`]: the key-login challenge a node's REST API asks to be signed.
 //! - [`dates`]: calendar dates to and from the day numbers the wire uses.
 //! - `client` (feature `grpc`): the gRPC client of a node.
 //!
@@ -23,6 +24,7 @@
 //! assert_eq!(decoded.chain_id, "demo-chain");
 //! ```
 
+pub mod auth;
 #[cfg(feature = "grpc")]
 pub mod client;
 pub mod dates;

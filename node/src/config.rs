@@ -157,6 +157,71 @@ impl Default for IndexSettings {
     }
 }
 
+/// The staff REST API (`/v1`, on `http_listen`; needs `index_url`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// Directory of the club's identity keys the API signs with (`*.key`,
+    /// relative to the config file). Staff act on-chain through them.
+    pub keystore_dir: PathBuf,
+    /// Lifetime of a bearer token.
+    pub token_ttl_ms: u64,
+    /// Most live tokens; a login beyond it is answered "busy".
+    pub sessions_max: usize,
+    /// Lifetime of a key-login challenge.
+    pub challenge_ttl_ms: u64,
+    /// Most outstanding challenges.
+    pub challenges_max: usize,
+    /// Largest JSON request body.
+    pub body_bytes_max: usize,
+    /// Largest CSV import body.
+    pub import_bytes_max: usize,
+    /// Most rows in one CSV import.
+    pub import_rows_max: usize,
+    /// Registrations of one import in flight at once.
+    pub import_in_flight_max: usize,
+    /// Import jobs remembered for their progress (oldest finished go first).
+    pub imports_kept_max: usize,
+    /// How long a write waits for its commit before answering 202 (pending).
+    pub commit_timeout_ms: u64,
+    /// Largest page of a listing.
+    pub page_size_max: u32,
+    /// Requests per second per admin caller (bursts of twice as many).
+    pub admin_requests_per_s: u32,
+    /// Requests per second per registrar caller.
+    pub registrar_requests_per_s: u32,
+    /// Requests per second per front-desk caller.
+    pub front_desk_requests_per_s: u32,
+    /// Requests per second per governor caller.
+    pub governor_requests_per_s: u32,
+    /// Login attempts per minute per username or key.
+    pub logins_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            keystore_dir: PathBuf::from("keystore"),
+            token_ttl_ms: 15 * 60 * 1000,
+            sessions_max: 10_000,
+            challenge_ttl_ms: 60_000,
+            challenges_max: 10_000,
+            body_bytes_max: 64 * 1024,
+            import_bytes_max: 16 * 1024 * 1024,
+            import_rows_max: 100_000,
+            import_in_flight_max: 128,
+            imports_kept_max: 64,
+            commit_timeout_ms: 10_000,
+            page_size_max: 500,
+            admin_requests_per_s: 20,
+            registrar_requests_per_s: 200,
+            front_desk_requests_per_s: 1_000,
+            governor_requests_per_s: 20,
+            logins_per_minute: 10,
+        }
+    }
+}
+
 /// The node configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,6 +265,9 @@ pub struct NodeConfig {
     /// Index follower settings.
     #[serde(default)]
     pub index: IndexSettings,
+    /// Staff REST API settings.
+    #[serde(default)]
+    pub api: ApiSettings,
 }
 
 /// A configuration problem, naming the field.
@@ -260,6 +328,7 @@ impl NodeConfig {
             &mut config.node_key_file,
             &mut config.genesis_file,
             &mut config.genesis_tx_file,
+            &mut config.api.keystore_dir,
         ] {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -295,6 +364,14 @@ impl NodeConfig {
             };
         }
         env_override("RECIP_INDEX_BACKOFF_MAX_MS", &mut self.index.backoff_max_ms)?;
+        let a = &mut self.api;
+        env_override("RECIP_API_KEYSTORE_DIR", &mut a.keystore_dir)?;
+        env_override("RECIP_API_TOKEN_TTL_MS", &mut a.token_ttl_ms)?;
+        env_override("RECIP_API_ADMIN_REQUESTS_PER_S", &mut a.admin_requests_per_s)?;
+        env_override("RECIP_API_REGISTRAR_REQUESTS_PER_S", &mut a.registrar_requests_per_s)?;
+        env_override("RECIP_API_FRONT_DESK_REQUESTS_PER_S", &mut a.front_desk_requests_per_s)?;
+        env_override("RECIP_API_GOVERNOR_REQUESTS_PER_S", &mut a.governor_requests_per_s)?;
+        env_override("RECIP_API_LOGINS_PER_MINUTE", &mut a.logins_per_minute)?;
         if let Ok(url) = std::env::var("RECIP_INDEX_URL") {
             self.index_url = (!url.is_empty()).then_some(url);
         }
@@ -425,6 +502,33 @@ impl NodeConfig {
             return Err(field(
                 "index",
                 "batch_blocks_max and backoff_min_ms must be at least 1, backoff_max_ms at least backoff_min_ms",
+            ));
+        }
+        let a = &self.api;
+        for (name, value) in [
+            ("api.token_ttl_ms", a.token_ttl_ms),
+            ("api.challenge_ttl_ms", a.challenge_ttl_ms),
+            ("api.commit_timeout_ms", a.commit_timeout_ms),
+            ("api.sessions_max", a.sessions_max as u64),
+            ("api.challenges_max", a.challenges_max as u64),
+            ("api.import_rows_max", a.import_rows_max as u64),
+            ("api.import_in_flight_max", a.import_in_flight_max as u64),
+            ("api.imports_kept_max", a.imports_kept_max as u64),
+            ("api.page_size_max", u64::from(a.page_size_max)),
+            ("api.admin_requests_per_s", u64::from(a.admin_requests_per_s)),
+            ("api.registrar_requests_per_s", u64::from(a.registrar_requests_per_s)),
+            ("api.front_desk_requests_per_s", u64::from(a.front_desk_requests_per_s)),
+            ("api.governor_requests_per_s", u64::from(a.governor_requests_per_s)),
+            ("api.logins_per_minute", u64::from(a.logins_per_minute)),
+        ] {
+            if value == 0 {
+                return Err(field(name, "must be at least 1"));
+            }
+        }
+        if a.body_bytes_max < 1024 || a.import_bytes_max < a.body_bytes_max {
+            return Err(field(
+                "api.body_bytes_max",
+                "must be at least 1024, and import_bytes_max at least body_bytes_max",
             ));
         }
         let p = &self.p2p;

@@ -1,46 +1,122 @@
 //! The HTTP side of the node (axum): `GET /healthz` (the process answers),
 //! `GET /readyz` (ledger, consensus and index ready, with the reasons when
-//! not) and `GET /metrics` (Prometheus text). The REST API for staff
-//! arrives on the same server.
+//! not), `GET /metrics` (Prometheus text), the staff REST API under `/v1`
+//! ([`super::rest`]) and `GET /openapi.json`, the OpenAPI document generated
+//! from the handlers. Every request runs in a `tracing` span and is timed
+//! into `recip_http_request_seconds{method,route,status}`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
+use tracing::Instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::rest::error::{ApiError, ErrorBody};
+use super::rest::{self, ApiState};
 use crate::service::node::NodeHandle;
 
-/// The HTTP routes.
-pub fn router(node: NodeHandle) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(node)
+/// The HTTP routes and the OpenAPI document that describes them.
+pub fn router(node: NodeHandle) -> crate::Result<Router> {
+    let state = ApiState::new(node.clone()).map_err(crate::NodeError::Startup)?;
+    let (v1, openapi) = rest::router(state.clone());
+    let (probes, probes_api) = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .with_state(state)
+        .split_for_parts();
+    let mut document = openapi;
+    document.merge(probes_api);
+    let document = Arc::new(
+        document
+            .to_json()
+            .map_err(|e| crate::NodeError::Startup(format!("OpenAPI document: {e}")))?,
+    );
+    Ok(probes
+        .merge(v1)
+        .layer(axum::Extension(OpenApiJson(document)))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(node, observe)))
 }
 
-async fn healthz() -> Response {
-    (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response()
+#[derive(Clone)]
+struct OpenApiJson(Arc<String>);
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; GET /openapi.json lists them")
 }
 
-fn internal(error: &dyn std::fmt::Display) -> Response {
-    tracing::error!(%error, "internal error");
-    let body =
-        json!({ "error": { "code": "internal", "message": "internal error; see the node's log" } });
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+/// Times every request and runs it in a span named after its route.
+async fn observe(State(node): State<NodeHandle>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let span =
+        tracing::debug_span!("http", %method, route = %route, status = tracing::field::Empty);
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    span.record("status", status.as_u16());
+    node.metrics()
+        .http_request_seconds
+        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The process answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "probes",
+    responses((status = 200, description = "Alive", body = Health)))]
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok".to_owned() })
+}
+
+/// Readiness and, when not ready, why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// Whether the node can serve.
+    pub ready: bool,
+    /// What is missing, in words.
+    pub problems: Vec<String>,
+    /// Ledger height.
+    pub height: u64,
+    /// `leader`, `follower`, `candidate` or `learner`.
+    pub role: String,
+    /// The leader's club, when known.
+    pub leader_club: Option<String>,
+    /// Blocks applied but not yet indexed (none without an index).
+    pub index_lag_blocks: Option<u64>,
 }
 
 /// Ready when the ledger holds genesis, a leader is known (this node leads
 /// with a majority, or follows one), the node's club is active, and the
 /// index (if any) is within `index.ready_lag_blocks_max`.
-async fn readyz(State(node): State<NodeHandle>) -> Response {
+#[utoipa::path(get, path = "/readyz", tag = "probes",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready; `problems` says why", body = Readiness)))]
+async fn readyz(State(state): State<ApiState>) -> Response {
+    let node = state.node();
     let status = match node.status() {
         Ok(status) => status,
-        Err(error) => return internal(&error),
+        Err(error) => return ApiError::internal(&error).into_response(),
     };
     let mut problems = Vec::new();
     if status.height == 0 {
@@ -63,23 +139,35 @@ async fn readyz(State(node): State<NodeHandle>) -> Response {
             "index: {lag} blocks behind (more than ready_lag_blocks_max = {lag_max})"
         ));
     }
-    let body = json!({
-        "ready": problems.is_empty(),
-        "problems": problems,
-        "height": status.height,
-        "role": status.role,
-        "leader_club": status.leader_club,
-        "index_lag_blocks": status.index_lag_blocks,
-    });
     let code = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = Readiness {
+        ready: problems.is_empty(),
+        problems,
+        height: status.height,
+        role: status.role,
+        leader_club: status.leader_club,
+        index_lag_blocks: status.index_lag_blocks,
+    };
     (code, axum::Json(body)).into_response()
 }
 
-async fn metrics(State(node): State<NodeHandle>) -> Response {
-    match node.render_metrics() {
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "probes",
+    responses(
+        (status = 200, description = "Metrics", body = String, content_type = "text/plain"),
+        (status = 500, description = "Internal error", body = ErrorBody)))]
+async fn metrics(State(state): State<ApiState>) -> Response {
+    match state.node().render_metrics() {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
-        Err(error) => internal(&error),
+        Err(error) => ApiError::internal(&error).into_response(),
     }
+}
+
+/// This document: the OpenAPI 3.1 description of every endpoint.
+#[utoipa::path(get, path = "/openapi.json", tag = "probes",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+async fn openapi_json(axum::Extension(document): axum::Extension<OpenApiJson>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document.0.as_str().to_owned()).into_response()
 }
 
 /// Serves HTTP on `addr` until `shutdown` resolves.
@@ -89,7 +177,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     let api = |e: &dyn std::fmt::Display| crate::NodeError::Api(format!("HTTP on {addr}: {e}"));
+    let routes = router(node)?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| api(&e))?;
-    tracing::info!(%addr, "HTTP listening");
-    axum::serve(listener, router(node)).with_graceful_shutdown(shutdown).await.map_err(|e| api(&e))
+    tracing::info!(%addr, "HTTP listening (REST API under /v1, /openapi.json)");
+    axum::serve(listener, routes).with_graceful_shutdown(shutdown).await.map_err(|e| api(&e))
 }

@@ -1,6 +1,8 @@
 //! The node's external APIs: [`grpc`] (tonic: submit, query, stream,
-//! status) and [`http`] (axum: health, readiness, Prometheus metrics; the
-//! staff REST API arrives on the same server).
+//! status), [`http`] (axum: health, readiness, Prometheus metrics, the
+//! OpenAPI document) and [`rest`] (the staff REST API under `/v1`, served
+//! by the same HTTP server).
 
 pub mod grpc;
 pub mod http;
+pub mod rest;

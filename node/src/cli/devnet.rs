@@ -3,8 +3,11 @@
 //! Creates the network on first use (`DIR/genesis.toml`), starts every
 //! club's node as a child process on loopback (they find each other over
 //! libp2p and elect a leader), seeds sample data once through the first node
-//! (members, an agreement, visits, a proposal), prints each node's endpoints
-//! and the leader, writes `DIR/devnet.json`, and stops the nodes on Ctrl-C.
+//! (members with profiles, an agreement, visits, a proposal), gives every
+//! club a keystore of role keys (enrolled on-chain) and staff logins for the
+//! REST API (one per role, passwords generated once and kept in
+//! `DIR/<club>/staff.json`), prints each node's endpoints, logins and the
+//! leader, writes `DIR/devnet.json`, and stops the nodes on Ctrl-C.
 //! Nodes run with short Raft timings suited to loopback (`RECIP_RAFT_*`
 //! variables in the environment override them).
 //! Data persists across runs.
@@ -52,8 +55,100 @@ pub(crate) const LOOPBACK_RAFT: [(&str, &str); 3] = [
     ("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", "1000"),
 ];
 
+/// The staff accounts the devnet creates on each node, one per role.
+const STAFF_ROLES: [(&str, &str); 4] = [
+    ("admin", "admin"),
+    ("registrar", "registrar"),
+    ("frontdesk", "front_desk"),
+    ("governor", "governor"),
+];
+
+/// A staff login the devnet created.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct StaffLogin {
+    username: String,
+    password: String,
+    role: String,
+}
+
+/// Creates (once) the club's keystore of role keys and its staff accounts;
+/// returns the logins.
+async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> anyhow::Result<Vec<StaffLogin>> {
+    let keystore = &config.api.keystore_dir;
+    std::fs::create_dir_all(keystore)?;
+    for (_, role) in STAFF_ROLES {
+        let path = keystore.join(format!("{role}.key"));
+        if !path.exists() {
+            Keypair::generate()?.write_file(&path)?;
+        }
+    }
+    let logins_path = club_dir.join("staff.json");
+    if logins_path.exists() {
+        return Ok(serde_json::from_str(&std::fs::read_to_string(&logins_path)?)?);
+    }
+    let url = config.index_url.clone().context("the devnet's node config has no index_url")?;
+    let store = reciprocity_node::index::IndexStore::connect(&url).await?;
+    let mut logins = Vec::new();
+    for (username, role) in STAFF_ROLES {
+        let password = super::staff::generate_password()?;
+        reciprocity_node::api::rest::staff::create_account(
+            &store,
+            username,
+            &password,
+            &[role.to_owned()],
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+        logins.push(StaffLogin { username: username.to_owned(), password, role: role.to_owned() });
+    }
+    store.close().await;
+    write_private(&logins_path, &serde_json::to_string_pretty(&logins)?)?;
+    Ok(logins)
+}
+
+/// Writes a file readable by its owner only (it holds passwords).
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Enrolls the keystore's role keys on-chain (signed by the club key), once.
+async fn enroll_keystore(
+    client: &mut NodeClient,
+    chain: &str,
+    club_dir: &Path,
+    config: &NodeConfig,
+) -> anyhow::Result<()> {
+    let marker = config.api.keystore_dir.join("enrolled");
+    if marker.exists() {
+        return Ok(());
+    }
+    let club_key = Keypair::read_file(&club_dir.join("club.key"))?;
+    for (_, role) in STAFF_ROLES {
+        let key = Keypair::read_file(&config.api.keystore_dir.join(format!("{role}.key")))?;
+        let wire_role = match role {
+            "admin" => wire::Role::Admin,
+            "registrar" => wire::Role::Registrar,
+            "front_desk" => wire::Role::FrontDesk,
+            _ => wire::Role::Governor,
+        };
+        submit(client, chain, &club_key, body::enroll_identity(&key.public_key(), &[wire_role]))
+            .await?;
+    }
+    std::fs::write(marker, "keystore keys enrolled on-chain\n")?;
+    Ok(())
+}
+
 struct Running {
     club: String,
+    logins: Vec<StaffLogin>,
     endpoint: String,
     p2p: String,
     http: Option<String>,
@@ -88,6 +183,20 @@ async fn wait_ready(
     anyhow::bail!("the node at {endpoint} was not ready within 60 s; see {}", log.display())
 }
 
+/// Waits until the node's HTTP server accepts connections.
+async fn wait_listening(addr: std::net::SocketAddr, log: &Path) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!(
+        "the node's HTTP server on {addr} did not start within 15 s; see {}",
+        log.display()
+    )
+}
+
 async fn submit(
     client: &mut NodeClient,
     chain: &str,
@@ -108,6 +217,7 @@ async fn submit(
 
 /// Seeds sample data through the first club's node: staff, members, an agreement, visits, a proposal.
 async fn seed(dir: &Path, client: &mut NodeClient) -> anyhow::Result<()> {
+    const NAMES: [&str; 3] = ["Ada Lovelace", "Grace Hopper", "Alan Turing"];
     let network = reciprocity_network_config::NetworkConfig::load(&dir.join("genesis.toml"))?;
     let chain = network.chain_id.clone();
     let keys: Vec<(String, Keypair)> = network
@@ -118,8 +228,31 @@ async fn seed(dir: &Path, client: &mut NodeClient) -> anyhow::Result<()> {
     let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
     let mut members = Vec::new();
     for (club, key) in &keys {
+        // Profiles live in the club's own index database, never on the ledger.
+        let config = NodeConfig::load(&dir.join(club).join("node.toml"))?;
+        let store = match &config.index_url {
+            Some(url) => Some(reciprocity_node::index::IndexStore::connect(url).await?),
+            None => None,
+        };
         for (i, tier) in ["full", "full", "junior"].iter().enumerate() {
             let member = reciprocity_sdk::random_member_id()?;
+            if let Some(store) = &store {
+                let now = i64::try_from(reciprocity_node::service::node::now_ms()).unwrap_or(0);
+                store
+                    .profiles_insert(&[reciprocity_node::index::offchain::MemberProfile {
+                        member_id: member.to_hex(),
+                        home_club: club.clone(),
+                        member_number: format!("{}-{:04}", club.to_uppercase(), i + 1),
+                        full_name: format!("{} ({club})", NAMES[i]),
+                        email: Some(format!("member{}@{club}.example", i + 1)),
+                        phone: None,
+                        date_of_birth: None,
+                        notes: None,
+                        created_at_ms: now,
+                        updated_at_ms: now,
+                    }])
+                    .await?;
+            }
             submit(
                 client,
                 &chain,
@@ -185,6 +318,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let mut starting = Vec::new();
     for (club, config_path) in clubs {
         let config = NodeConfig::load(&config_path)?;
+        let logins = prepare_club(&dir.join(&club), &config).await?;
         let log = config_path.with_file_name("node.log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
         let mut command = tokio::process::Command::new(&exe);
@@ -203,16 +337,33 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             .context("starting a node process")?;
         let endpoint = format!("http://{}", config.grpc_listen);
         let http = config.http_listen.map(|a| format!("http://{a}"));
-        starting.push((club, endpoint, child, log, config.p2p_listen, http));
+        starting.push((
+            club,
+            endpoint,
+            child,
+            log,
+            config.p2p_listen.clone(),
+            http,
+            logins,
+            config,
+        ));
     }
     let mut running = Vec::new();
     let mut first_client = None;
-    for (club, endpoint, mut child, log, p2p, http) in starting {
+    let mut configs = Vec::new();
+    for (club, endpoint, mut child, log, p2p, http, logins, config) in starting {
         let client = wait_ready(&endpoint, &mut child, &log).await?;
+        if let Some(addr) = config.http_listen {
+            wait_listening(addr, &log).await?;
+        }
         first_client.get_or_insert(client);
-        running.push(Running { club, endpoint, p2p, http, child });
+        configs.push((club.clone(), config));
+        running.push(Running { club, logins, endpoint, p2p, http, child });
     }
     let mut client = first_client.context("the network has no clubs")?;
+    for (club, config) in &configs {
+        enroll_keystore(&mut client, &chain_id, &dir.join(club), config).await?;
+    }
     if !dir.join("seeded").exists() {
         seed(&dir, &mut client).await?;
     }
@@ -226,6 +377,8 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             "grpc": r.endpoint,
             "p2p": r.p2p,
             "http": r.http,
+            "openapi": r.http.as_ref().map(|h| format!("{h}/openapi.json")),
+            "staff": r.logins,
             "pid": r.child.id(),
         })).collect::<Vec<_>>(),
     });
@@ -240,6 +393,12 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             r.p2p,
             r.endpoint
         ));
+    }
+    say("staff logins (POST <HTTP>/v1/auth/login with {\"username\", \"password\"}):");
+    for r in &running {
+        let logins: Vec<String> =
+            r.logins.iter().map(|l| format!("{}/{}", l.username, l.password)).collect();
+        say(format_args!("  {:<10} {}", r.club, logins.join("  ")));
     }
     say(format_args!("  listing: {}", dir.join("devnet.json").display()));
     if args.detach {

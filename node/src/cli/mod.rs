@@ -8,6 +8,7 @@ mod keys;
 mod network;
 mod node;
 mod query;
+mod staff;
 mod tx;
 
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ enum Command {
     /// Manage a node's off-chain SQL index.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// Manage a node's staff accounts.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
     /// Show a node's status.
     Status {
         /// The node's gRPC endpoint.
@@ -79,6 +83,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Status { endpoint, json } => query::status(&endpoint, json).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Index(command) => index::run(command).await,
+            Command::Staff(command) => staff::run(command).await,
         }
     })
 }

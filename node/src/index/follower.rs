@@ -97,6 +97,7 @@ pub async fn connect_and_follow(
         }
     };
     tracing::info!("index connected");
+    let _ = progress.connected.set(store.clone());
     follow(ledger, store, applied, settings, progress).await;
 }
 

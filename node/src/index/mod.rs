@@ -8,11 +8,17 @@
 //! - [`follower`]: the task that keeps the index up to the ledger, retrying
 //!   with backoff while the database is down, and the full rebuild.
 //!
+//! - [`offchain`]: the REST API's own tables (staff accounts, member
+//!   profiles, audit log), which are not derived from the ledger.
+//! - [`read`]: the listings the REST API serves from the projection.
+//!
 //! The index is derived data: ordering and the front-desk checks never wait
 //! for it, and it can be dropped and rebuilt from the ledger at any time.
 
 pub mod follower;
+pub mod offchain;
 pub mod projection;
+pub mod read;
 pub mod store;
 
 pub use store::IndexStore;
@@ -60,6 +66,9 @@ pub struct IndexProgress {
     pub projected_height: std::sync::atomic::AtomicU64,
     /// A block the index cannot project (0 when none).
     pub stuck_height: std::sync::atomic::AtomicU64,
+    /// The index database, once the follower has connected (the REST API
+    /// shares its pool).
+    pub connected: std::sync::OnceLock<IndexStore>,
 }
 
 /// Result alias of the index.

@@ -30,6 +30,18 @@ pub const TABLES: [&str; 13] = [
 /// The PostgreSQL advisory lock that serializes index writers.
 const INDEX_WRITER_LOCK: i64 = 0x7265_6369_705f_6978; // "recip_ix"
 
+/// Runs `$body` with `$pool` bound to the store's pool, whichever the
+/// backend: one query text, written once, for both.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::index::store::IndexStore::Sqlite($pool) => $body,
+            $crate::index::store::IndexStore::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
 /// One block's statements, ready to write.
 #[derive(Debug, Clone)]
 pub struct ProjectedBlock {
@@ -181,7 +193,8 @@ impl IndexStore {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(8)
+                .acquire_timeout(std::time::Duration::from_secs(10))
                 .connect_with(options)
                 .await
                 .map_err(db)?;
@@ -201,6 +214,11 @@ impl IndexStore {
             return Err(IndexError::Url(url.to_owned()));
         };
         Ok(store)
+    }
+
+    /// Closes the pool's connections (waits for those in use).
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
     }
 
     /// The last projected height (0 when nothing is).

@@ -3,8 +3,8 @@
 //! time.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// The node's metrics registry.
@@ -19,6 +19,8 @@ pub struct NodeMetrics {
     pub blocks_applied: IntCounter,
     /// Transactions applied (any code).
     pub txs_applied: IntCounter,
+    /// HTTP request latency by method, route template and status.
+    pub http_request_seconds: HistogramVec,
     height: IntGauge,
     mempool_txs: IntGauge,
     raft_term: IntGauge,
@@ -51,11 +53,19 @@ impl NodeMetrics {
             .buckets(vec![0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
         )
         .expect("valid metric");
+        let http_request_seconds = HistogramVec::new(
+            HistogramOpts::new("recip_http_request_seconds", "HTTP request latency").buckets(vec![
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
+            ]),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
         let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("valid metric");
         let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
         let metrics = NodeMetrics {
             submissions,
             submit_commit_seconds,
+            http_request_seconds,
             blocks_applied: counter("recip_blocks_applied_total", "Blocks applied to the ledger"),
             txs_applied: counter("recip_txs_applied_total", "Transactions applied (any code)"),
             height: gauge("recip_ledger_height", "Height of the last applied block"),
@@ -73,7 +83,8 @@ impl NodeMetrics {
             ),
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 11] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 12] = [
+            Box::new(metrics.http_request_seconds.clone()),
             Box::new(metrics.index_stuck_height.clone()),
             Box::new(metrics.submissions.clone()),
             Box::new(metrics.submit_commit_seconds.clone()),

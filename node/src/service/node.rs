@@ -41,12 +41,24 @@ use crate::network::p2p::{self, P2pHandle};
 use crate::network::raft::{Backoff, PeerNetwork};
 use crate::network::{PeerRequest, PeerResponse, PeerService, Transport, protocol};
 
-/// The wall clock in Unix ms (the leader's block stamp and admission's "now").
+/// The wall clock in Unix ms (the leader's block stamp, admission's "now",
+/// the front-desk check's "now" and the creation time of transactions the
+/// REST API signs).
+///
+/// `RECIP_TEST_CLOCK_OFFSET_MS` (read once per process) moves this clock
+/// forward: a test hook for calendar rules (monthly caps) with real
+/// processes. Every node of a network must run with the same offset; never
+/// set it in production.
 pub fn now_ms() -> u64 {
+    static OFFSET_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let offset_ms = *OFFSET_MS.get_or_init(|| {
+        std::env::var("RECIP_TEST_CLOCK_OFFSET_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+    });
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+        .saturating_add(offset_ms)
 }
 
 /// How a submission ended.
@@ -383,9 +395,19 @@ impl NodeHandle {
         &self.inner.network
     }
 
+    /// The node's metrics (the HTTP layer records request latencies in them).
+    pub fn metrics(&self) -> &super::metrics::NodeMetrics {
+        &self.inner.metrics
+    }
+
     /// The Prometheus text exposition of this node's metrics.
     pub fn render_metrics(&self) -> Result<String> {
         Ok(self.inner.metrics.render(&self.status()?))
+    }
+
+    /// The index database, once connected (none without `index_url`).
+    pub fn index_store(&self) -> Option<crate::index::IndexStore> {
+        self.inner.index_progress.connected.get().cloned()
     }
 
     /// Applied blocks as they come.

@@ -366,3 +366,210 @@ impl Drop for ProcNet {
         }
     }
 }
+
+/// Stops a detached process when dropped, pass or fail.
+pub struct StopOnDrop(pub u64);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.to_string()).status();
+    }
+}
+
+/// A `recip devnet --detach` network (the README's first command) in a
+/// temp dir: processes, staff logins, keystores.
+pub struct Devnet {
+    pub dir: tempfile::TempDir,
+    pub listing: serde_json::Value,
+    pub env: Vec<(String, String)>,
+    stop: Vec<StopOnDrop>,
+    ports: (u16, u16, u16),
+    clubs: usize,
+}
+
+impl Devnet {
+    /// Starts a devnet of `clubs` clubs with extra node environment `env`.
+    pub fn start(clubs: usize, env: &[(&str, &str)]) -> Devnet {
+        let n = u16::try_from(clubs).unwrap();
+        let mut devnet = Devnet {
+            dir: tempfile::tempdir().unwrap(),
+            listing: serde_json::Value::Null,
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            stop: Vec::new(),
+            ports: (free_ports(n), free_ports(n), free_ports(n)),
+            clubs,
+        };
+        devnet.run(&[]);
+        devnet
+    }
+
+    fn run(&mut self, extra_env: &[(&str, &str)]) {
+        let path = self.dir.path().join("devnet");
+        let mut command = recip();
+        command
+            .args(["devnet", "--detach", "--clubs", &self.clubs.to_string()])
+            .args(["--grpc-port-base", &self.ports.0.to_string()])
+            .args(["--p2p-port-base", &self.ports.1.to_string()])
+            .args(["--http-port-base", &self.ports.2.to_string(), "--dir"])
+            .arg(&path);
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let out = command.output().unwrap();
+        let listing: Option<serde_json::Value> = std::fs::read_to_string(path.join("devnet.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        if let Some(listing) = &listing {
+            self.stop = listing["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|n| n["pid"].as_u64().map(StopOnDrop))
+                .collect();
+        }
+        assert!(out.status.success(), "devnet failed: {}", String::from_utf8_lossy(&out.stderr));
+        self.listing = listing.expect("devnet.json");
+    }
+
+    /// Stops every node (SIGTERM, waits) and starts them again with `extra_env`.
+    pub async fn restart(&mut self, extra_env: &[(&str, &str)]) {
+        let pids: Vec<u64> = self.stop.iter().map(|s| s.0).collect();
+        self.stop.clear();
+        for pid in pids {
+            while Command::new("kill").args(["-0", &pid.to_string()]).status().unwrap().success() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        self.run(extra_env);
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("devnet")
+    }
+
+    pub fn club(&self, i: usize) -> String {
+        self.listing["nodes"][i]["club"].as_str().unwrap().to_owned()
+    }
+
+    pub fn http(&self, i: usize) -> String {
+        self.listing["nodes"][i]["http"].as_str().unwrap().to_owned()
+    }
+
+    pub fn grpc(&self, i: usize) -> String {
+        self.listing["nodes"][i]["grpc"].as_str().unwrap().to_owned()
+    }
+
+    /// The devnet's login of `role` at node `i`: (username, password).
+    pub fn login(&self, i: usize, role: &str) -> (String, String) {
+        let staff = self.listing["nodes"][i]["staff"].as_array().unwrap();
+        let login = staff.iter().find(|l| l["role"] == role).unwrap();
+        (
+            login["username"].as_str().unwrap().to_owned(),
+            login["password"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A keystore key of club `i` (`admin`, `registrar`, `front_desk`, `governor`).
+    pub fn keystore_key(&self, i: usize, role: &str) -> Keypair {
+        Keypair::read_file(
+            &self.path().join(self.club(i)).join("keystore").join(format!("{role}.key")),
+        )
+        .unwrap()
+    }
+
+    pub fn chain_id(&self) -> String {
+        self.listing["chain_id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A REST client of one node, logged in as one principal.
+pub struct Rest {
+    pub base: String,
+    pub token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl Rest {
+    pub fn new(base: &str) -> Rest {
+        Rest { base: base.to_owned(), token: None, client: reqwest::Client::new() }
+    }
+
+    /// Logs in with a password; panics on failure.
+    /// Retries while the node answers 503 (its index still connecting).
+    pub async fn login(base: &str, (username, password): (String, String)) -> Rest {
+        let mut rest = Rest::new(base);
+        let credentials = serde_json::json!({"username": username, "password": password});
+        let (mut code, mut body) =
+            rest.send("POST", "/v1/auth/login", Some(credentials.clone())).await;
+        for _ in 0..100 {
+            if code != 503 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            (code, body) = rest.send("POST", "/v1/auth/login", Some(credentials.clone())).await;
+        }
+        assert_eq!(code, 200, "login of {username}: {body}");
+        rest.token = Some(body["token"].as_str().unwrap().to_owned());
+        rest
+    }
+
+    /// [`Rest::login`] taking its base URL by value (for joined futures).
+    pub async fn login_owned(base: String, credentials: (String, String)) -> Rest {
+        Rest::login(&base, credentials).await
+    }
+
+    /// Sends a request with an optional JSON body; the status and the JSON answer.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request =
+            self.client.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let code = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let code = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)), headers)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send("POST", path, Some(body)).await
+    }
+}

@@ -1,0 +1,557 @@
+//! Agreements between the caller's club and another (propose, accept the
+//! exact terms by their hash, amend, suspend, resume, terminate, list, get
+//! with history) and letters of introduction.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use reciprocity_chaincode::{Agreement, ClubId, FeeSettlement, MemberId, Role, Terms};
+use reciprocity_proto::v1 as pb;
+use reciprocity_sdk::dates;
+use reciprocity_sdk::tx::body;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::{ApiState, TxReceipt};
+use crate::index::read::{AgreementEventRow, AgreementRow, IntroductionRow};
+use crate::service::node::now_ms;
+
+/// A blackout: no reciprocal visits from `from` to `to` (inclusive).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Blackout {
+    /// First date, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last date, `YYYY-MM-DD`.
+    pub to: String,
+}
+
+/// Agreement terms as people write them (dates, names).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TermsInput {
+    /// Member tiers admitted.
+    pub tiers_covered: Vec<String>,
+    /// Visit-days per member at one host per calendar month.
+    pub visit_days_per_month_max: u32,
+    /// Visit-days per member at one host per calendar year.
+    pub visit_days_per_year_max: u32,
+    /// Guests per visit.
+    #[serde(default)]
+    pub guests_per_visit_max: u32,
+    /// Fee per visit, minor units.
+    #[serde(default)]
+    pub visit_fee_minor: u64,
+    /// ISO 4217 currency, e.g. `EUR`.
+    pub fee_currency: String,
+    /// `on_site` (default) or `billed_to_home_club`.
+    #[serde(default)]
+    pub fee_settlement: Option<String>,
+    /// First date of validity, `YYYY-MM-DD`.
+    pub valid_from: String,
+    /// Last date of validity, `YYYY-MM-DD`; none for open-ended terms.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// Blackout ranges (host's calendar).
+    #[serde(default)]
+    pub blackouts: Vec<Blackout>,
+    /// Days of notice for termination.
+    #[serde(default)]
+    pub notice_days: u32,
+    /// Whether a letter of introduction is needed.
+    #[serde(default)]
+    pub introduction_required: bool,
+}
+
+fn date(field: &str, text: &str) -> ApiResult<u32> {
+    dates::parse_day(text)
+        .map_err(|_| ApiError::bad_request(format!("{field} {text:?} is not a date YYYY-MM-DD")))
+}
+
+fn settlement_name(settlement: FeeSettlement) -> &'static str {
+    match settlement {
+        FeeSettlement::OnSite => "on_site",
+        FeeSettlement::BilledToHomeClub => "billed_to_home_club",
+    }
+}
+
+impl TermsInput {
+    fn to_wire(&self) -> ApiResult<pb::AgreementTerms> {
+        let settlement = match self.fee_settlement.as_deref() {
+            None | Some("on_site") => pb::FeeSettlement::OnSite,
+            Some("billed_to_home_club") => pb::FeeSettlement::BilledToHomeClub,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "fee_settlement {other:?} is not on_site or billed_to_home_club"
+                )));
+            }
+        };
+        let blackouts = self
+            .blackouts
+            .iter()
+            .map(|b| {
+                Ok(pb::DayRange {
+                    first_day: date("blackouts.from", &b.from)?,
+                    last_day: date("blackouts.to", &b.to)?,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let terms = pb::AgreementTerms {
+            tiers_covered: self.tiers_covered.clone(),
+            visit_days_per_month_max: self.visit_days_per_month_max,
+            visit_days_per_year_max: self.visit_days_per_year_max,
+            guests_per_visit_max: self.guests_per_visit_max,
+            visit_fee_minor: self.visit_fee_minor,
+            fee_currency: self.fee_currency.clone(),
+            fee_settlement: settlement as i32,
+            valid_from_day: date("valid_from", &self.valid_from)?,
+            valid_until_day: self
+                .valid_until
+                .as_deref()
+                .map(|d| date("valid_until", d))
+                .transpose()?
+                .unwrap_or(0),
+            blackouts,
+            notice_days: self.notice_days,
+            introduction_required: self.introduction_required,
+        };
+        // The chaincode's own check, so that bad terms never reach the ledger.
+        reciprocity_sdk::terms::validate(&reciprocity_sdk::terms::encode(&terms))
+            .map_err(|code| ApiError::refused(code, "the terms"))?;
+        Ok(terms)
+    }
+
+    fn of(terms: &Terms) -> TermsInput {
+        TermsInput {
+            tiers_covered: terms.tiers_covered.clone(),
+            visit_days_per_month_max: terms.visit_days_per_month_max,
+            visit_days_per_year_max: terms.visit_days_per_year_max,
+            guests_per_visit_max: terms.guests_per_visit_max,
+            visit_fee_minor: terms.visit_fee_minor,
+            fee_currency: terms.fee_currency.clone(),
+            fee_settlement: Some(settlement_name(terms.fee_settlement).to_owned()),
+            valid_from: dates::format_day(terms.valid_from_day),
+            valid_until: terms.valid_until_day.map(dates::format_day),
+            blackouts: terms
+                .blackouts
+                .iter()
+                .map(|b| Blackout {
+                    from: dates::format_day(b.first_day),
+                    to: dates::format_day(b.last_day),
+                })
+                .collect(),
+            notice_days: terms.notice_days,
+            introduction_required: terms.introduction_required,
+        }
+    }
+}
+
+fn counterparty(text: &str) -> ApiResult<ClubId> {
+    ClubId::parse(text).ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a club id")))
+}
+
+/// An offer of terms to another club.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeRequest {
+    /// The other club.
+    pub counterparty: String,
+    /// The terms offered.
+    pub terms: TermsInput,
+}
+
+/// An offer made.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Offered {
+    /// The hash the other club accepts (64 hex digits).
+    pub terms_hash: String,
+    /// The transaction.
+    pub transaction: TxReceipt,
+}
+
+async fn offer(
+    state: &ApiState,
+    caller: &Caller,
+    other: &ClubId,
+    terms: &TermsInput,
+    amend: bool,
+) -> ApiResult<(StatusCode, axum::Json<Offered>)> {
+    state.authorize(caller, Some(Role::Admin))?;
+    let wire = terms.to_wire()?;
+    let encoded = reciprocity_sdk::terms::encode(&wire);
+    let terms_hash = hex::encode(reciprocity_sdk::terms::hash(&encoded));
+    let body = if amend {
+        body::amend_agreement(other.as_str(), &wire)
+    } else {
+        body::propose_agreement_bytes(other.as_str(), encoded)
+    };
+    let action = if amend { "agreement.amend" } else { "agreement.propose" };
+    let (status, receipt) =
+        state.act(caller, Role::Admin, action, Some(other.as_str()), body).await?;
+    Ok((status, axum::Json(Offered { terms_hash, transaction: receipt })))
+}
+
+/// Offers terms to another club.
+#[utoipa::path(post, path = "/v1/agreements", tag = "agreements", security(("bearer" = [])),
+    request_body = ProposeRequest,
+    responses(
+        (status = 201, description = "Offered", body = Offered),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Refused (an agreement exists...)", body = ErrorBody),
+        (status = 422, description = "Invalid terms", body = ErrorBody)))]
+pub async fn propose_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<ProposeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Offered>)> {
+    let other = counterparty(&request.counterparty)?;
+    offer(&state, &caller, &other, &request.terms, false).await
+}
+
+/// Offers amended terms for an agreement in force.
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/amend", tag = "agreements", security(("bearer" = [])),
+    params(("counterparty" = String, Path, description = "The other club")),
+    request_body = TermsInput,
+    responses(
+        (status = 201, description = "Amendment offered", body = Offered),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Refused (no agreement...)", body = ErrorBody),
+        (status = 422, description = "Invalid terms", body = ErrorBody)))]
+pub async fn amend_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(other): ApiPath<String>,
+    ApiJson(terms): ApiJson<TermsInput>,
+) -> ApiResult<(StatusCode, axum::Json<Offered>)> {
+    let other = counterparty(&other)?;
+    offer(&state, &caller, &other, &terms, true).await
+}
+
+/// Acceptance of a pending offer.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// The hash of the exact terms accepted (64 hex digits).
+    pub terms_hash: String,
+}
+
+/// Accepts the other club's pending offer, by its terms hash.
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/accept", tag = "agreements", security(("bearer" = [])),
+    params(("counterparty" = String, Path, description = "The club that offered")),
+    request_body = AcceptRequest,
+    responses(
+        (status = 201, description = "Accepted", body = TxReceipt),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Refused (no offer, hash mismatch...)", body = ErrorBody)))]
+pub async fn accept_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(other): ApiPath<String>,
+    ApiJson(request): ApiJson<AcceptRequest>,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    state.authorize(&caller, Some(Role::Admin))?;
+    let other = counterparty(&other)?;
+    let hash: [u8; 32] = hex::decode(&request.terms_hash)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ApiError::bad_request("terms_hash is not 64 hex digits"))?;
+    let (status, receipt) = state
+        .act(
+            &caller,
+            Role::Admin,
+            "agreement.accept",
+            Some(other.as_str()),
+            body::accept_agreement(other.as_str(), hash),
+        )
+        .await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+async fn side_action(
+    state: &ApiState,
+    caller: &Caller,
+    other: &str,
+    action: &str,
+    make: fn(&str) -> pb::tx_payload::Body,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    state.authorize(caller, Some(Role::Admin))?;
+    let other = counterparty(other)?;
+    let (status, receipt) =
+        state.act(caller, Role::Admin, action, Some(other.as_str()), make(other.as_str())).await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Suspends the agreement on the caller's side.
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/suspend", tag = "agreements", security(("bearer" = [])),
+    params(("counterparty" = String, Path, description = "The other club")),
+    responses(
+        (status = 201, description = "Suspended", body = TxReceipt),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Refused", body = ErrorBody)))]
+pub async fn suspend_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(other): ApiPath<String>,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    side_action(&state, &caller, &other, "agreement.suspend", body::suspend_agreement).await
+}
+
+/// Lifts the caller's side's suspension.
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/resume", tag = "agreements", security(("bearer" = [])),
+    params(("counterparty" = String, Path, description = "The other club")),
+    responses(
+        (status = 201, description = "Resumed", body = TxReceipt),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Refused", body = ErrorBody)))]
+pub async fn resume_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(other): ApiPath<String>,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    side_action(&state, &caller, &other, "agreement.resume", body::resume_agreement).await
+}
+
+/// Terminates the agreement with the notice of the terms in effect.
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/terminate", tag = "agreements", security(("bearer" = [])),
+    params(("counterparty" = String, Path, description = "The other club")),
+    responses(
+        (status = 201, description = "Terminating", body = TxReceipt),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Refused", body = ErrorBody)))]
+pub async fn terminate_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(other): ApiPath<String>,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    side_action(&state, &caller, &other, "agreement.terminate", body::terminate_agreement).await
+}
+
+/// A page query.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+}
+
+/// A page of agreements.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgreementPage {
+    /// Agreements of the caller's club (as indexed).
+    pub agreements: Vec<AgreementRow>,
+    /// Offset of the next page, when there may be one.
+    pub next_offset: Option<u32>,
+}
+
+/// Lists the caller's club's agreements.
+#[utoipa::path(get, path = "/v1/agreements", tag = "agreements", security(("bearer" = [])),
+    params(Page),
+    responses((status = 200, description = "A page of agreements", body = AgreementPage)))]
+pub async fn list_agreements(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<axum::Json<AgreementPage>> {
+    state.authorize(&caller, None)?;
+    let limit = state.page_size(page.limit)?;
+    let offset = page.offset.unwrap_or(0);
+    let agreements = state.store()?.agreements_of(caller.club.as_str(), limit, offset).await?;
+    let next_offset = (agreements.len() == limit as usize).then_some(offset + limit);
+    Ok(axum::Json(AgreementPage { agreements, next_offset }))
+}
+
+/// One accepted version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionView {
+    /// Version number.
+    pub version: u32,
+    /// Terms hash (hex).
+    pub terms_hash: String,
+    /// The club that offered it.
+    pub offered_by: String,
+    /// Height of acceptance.
+    pub accepted_height: u64,
+    /// The terms.
+    pub terms: TermsInput,
+}
+
+/// A pending offer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OfferView {
+    /// The offering club.
+    pub offered_by: String,
+    /// The hash to accept.
+    pub terms_hash: String,
+    /// Whether it amends terms in force.
+    pub is_amendment: bool,
+    /// The terms offered.
+    pub terms: TermsInput,
+}
+
+/// An agreement as the ledger has it now, with its history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgreementView {
+    /// The two clubs, ascending.
+    pub clubs: Vec<String>,
+    /// `proposed`, `not_yet_in_effect`, `active`, `suspended`, `terminating`, `terminated`, `expired`.
+    pub status: String,
+    /// Accepted versions still relevant.
+    pub versions: Vec<VersionView>,
+    /// The pending offer.
+    pub pending: Option<OfferView>,
+    /// Clubs suspending it.
+    pub suspended_by: Vec<String>,
+    /// When a termination takes effect (Unix ms), and by whom.
+    pub terminates_at_ms: Option<u64>,
+    /// The terminating club.
+    pub terminated_by: Option<String>,
+    /// Every event, in chain order (as indexed).
+    pub history: Vec<AgreementEventRow>,
+}
+
+fn status_name(status: reciprocity_chaincode::AgreementStatus) -> &'static str {
+    use reciprocity_chaincode::AgreementStatus as S;
+    match status {
+        S::Proposed => "proposed",
+        S::NotYetInEffect => "not_yet_in_effect",
+        S::Active => "active",
+        S::Suspended => "suspended",
+        S::Terminating => "terminating",
+        S::Terminated => "terminated",
+        S::Expired => "expired",
+    }
+}
+
+fn view_of(agreement: &Agreement, today: u32, history: Vec<AgreementEventRow>) -> AgreementView {
+    AgreementView {
+        clubs: vec![agreement.clubs.0.to_string(), agreement.clubs.1.to_string()],
+        status: status_name(agreement.status_at(now_ms(), today)).to_owned(),
+        versions: agreement
+            .versions
+            .iter()
+            .map(|v| VersionView {
+                version: v.version,
+                terms_hash: hex::encode(v.terms_hash),
+                offered_by: v.offered_by.to_string(),
+                accepted_height: v.accepted_height,
+                terms: TermsInput::of(&v.terms),
+            })
+            .collect(),
+        pending: agreement.pending.as_ref().map(|o| OfferView {
+            offered_by: o.offered_by.to_string(),
+            terms_hash: hex::encode(o.terms_hash),
+            is_amendment: o.is_amendment,
+            terms: TermsInput::of(&o.terms),
+        }),
+        suspended_by: agreement.suspended_by.iter().map(ToString::to_string).collect(),
+        terminates_at_ms: agreement.termination.as_ref().map(|t| t.effective_at_ms),
+        terminated_by: agreement.termination.as_ref().map(|t| t.by.to_string()),
+        history,
+    }
+}
+
+/// The agreement between the caller's club and another, with its history.
+#[utoipa::path(get, path = "/v1/agreements/{counterparty}", tag = "agreements", security(("bearer" = [])),
+    params(("counterparty" = String, Path, description = "The other club")),
+    responses(
+        (status = 200, description = "The agreement", body = AgreementView),
+        (status = 404, description = "No agreement or offer", body = ErrorBody)))]
+pub async fn get_agreement(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(other): ApiPath<String>,
+) -> ApiResult<axum::Json<AgreementView>> {
+    state.authorize(&caller, None)?;
+    let other = counterparty(&other)?;
+    let agreement = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::query::agreement(&view, &caller.club, &other)?
+    }
+    .ok_or_else(|| {
+        ApiError::not_found(format!("no agreement or offer between {} and {other}", caller.club))
+    })?;
+    let history = state.store()?.agreement_history(caller.club.as_str(), other.as_str()).await?;
+    Ok(axum::Json(view_of(&agreement, dates::day_of_ms(now_ms()), history)))
+}
+
+/// A letter of introduction to issue.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntroductionRequest {
+    /// A member of the caller's club.
+    pub member_id: String,
+    /// The club the member is introduced to.
+    pub host_club: String,
+    /// First date covered, `YYYY-MM-DD`.
+    pub valid_from: String,
+    /// Last date covered, `YYYY-MM-DD`.
+    pub valid_until: String,
+}
+
+/// Issues a letter of introduction for a member of the caller's club.
+#[utoipa::path(post, path = "/v1/introductions", tag = "agreements", security(("bearer" = [])),
+    request_body = IntroductionRequest,
+    responses(
+        (status = 201, description = "Issued", body = TxReceipt),
+        (status = 403, description = "Not a registrar, or another club's member", body = ErrorBody),
+        (status = 409, description = "Refused", body = ErrorBody)))]
+pub async fn issue_introduction(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<IntroductionRequest>,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    state.authorize(&caller, Some(Role::Registrar))?;
+    let member = MemberId::from_hex(&request.member_id).ok_or_else(|| {
+        ApiError::bad_request(format!("member_id {:?} is not 32 hex digits", request.member_id))
+    })?;
+    let host = counterparty(&request.host_club)?;
+    let from = date("valid_from", &request.valid_from)?;
+    let until = date("valid_until", &request.valid_until)?;
+    let record = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::query::member(&view, &member)?
+    };
+    if let Some(record) = record {
+        state.own_club(&caller, &record.home_club, &format!("member {}", request.member_id))?;
+    }
+    let (status, receipt) = state
+        .act(
+            &caller,
+            Role::Registrar,
+            "introduction.issue",
+            Some(&request.member_id),
+            body::issue_introduction(&member, host.as_str(), from, until),
+        )
+        .await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// A page of introductions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IntroductionPage {
+    /// Introductions issued by or to the caller's club, newest first.
+    pub introductions: Vec<IntroductionRow>,
+    /// Offset of the next page, when there may be one.
+    pub next_offset: Option<u32>,
+}
+
+/// Lists introductions issued by or to the caller's club.
+#[utoipa::path(get, path = "/v1/introductions", tag = "agreements", security(("bearer" = [])),
+    params(Page),
+    responses((status = 200, description = "A page of introductions", body = IntroductionPage)))]
+pub async fn list_introductions(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<axum::Json<IntroductionPage>> {
+    state.authorize(&caller, None)?;
+    let limit = state.page_size(page.limit)?;
+    let offset = page.offset.unwrap_or(0);
+    let introductions =
+        state.store()?.introductions_of(caller.club.as_str(), limit, offset).await?;
+    let next_offset = (introductions.len() == limit as usize).then_some(offset + limit);
+    Ok(axum::Json(IntroductionPage { introductions, next_offset }))
+}

@@ -1,0 +1,225 @@
+//! The REST API's one error type. Every 4xx names what was wrong in a JSON
+//! body `{"error": {"code": "...", "message": "..."}}`; chaincode refusals
+//! carry the validation code's name (409 for a conflict with the ledger's
+//! state, 422 for a request the rules reject as malformed); internal errors
+//! are logged and answered with a generic 500.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use reciprocity_chaincode::ValidationCode;
+use serde::Serialize;
+
+use crate::service::admission::Refusal;
+
+/// An error answer of the REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `unauthorized` or `MonthlyQuotaExceeded`.
+    pub code: String,
+    /// What was wrong, in words.
+    pub message: String,
+    /// Seconds to wait before retrying (429 and 503).
+    pub retry_after_s: Option<u64>,
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// Result alias of the REST API.
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code: code.to_owned(), message: message.into(), retry_after_s: None }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401: no valid token.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403: authenticated, not allowed.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404: no such thing.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409: conflicts with what exists.
+    pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 422: well-formed but invalid.
+    pub fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 503: cannot serve now; retry.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            retry_after_s: Some(1),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
+    }
+
+    /// 500: logs `error` and answers without details.
+    pub fn internal(error: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(%error, "internal error in the REST API");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the node's log has the details",
+        )
+    }
+
+    /// The chaincode's refusal with `code`.
+    pub fn refused(code: ValidationCode, detail: &str) -> ApiError {
+        let status = if is_malformed(code) {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::CONFLICT
+        };
+        let message = if detail.is_empty() || detail == code.description() {
+            code.description().to_owned()
+        } else {
+            format!("{} ({detail})", code.description())
+        };
+        ApiError::new(status, code.name(), message)
+    }
+}
+
+/// Codes that say the request itself is malformed or out of range (422);
+/// every other refusal conflicts with the ledger's state (409).
+fn is_malformed(code: ValidationCode) -> bool {
+    use ValidationCode as C;
+    matches!(
+        code,
+        C::MalformedPayload
+            | C::MissingBody
+            | C::WrongChain
+            | C::ValidityWindowTooLong
+            | C::BadSignature
+            | C::InvalidGenesis
+            | C::InvalidPublicKey
+            | C::WeakKey
+            | C::InvalidRoles
+            | C::InvalidMemberId
+            | C::InvalidTier
+            | C::InvalidStatus
+            | C::InvalidDate
+            | C::EmptyUpdate
+            | C::InvalidTerms
+            | C::AgreementWithSelf
+            | C::InvalidIntroduction
+            | C::InvalidProposal
+            | C::VotingPeriodOutOfBounds
+            | C::InvalidVote
+            | C::InvalidPolicy
+            | C::InvalidClub
+    )
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::TooLarge { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "transaction_too_large",
+                refusal.to_string(),
+            ),
+            Refusal::Invalid { code, message } => ApiError::refused(code, &message),
+            Refusal::Busy { .. } => ApiError {
+                retry_after_s: Some(1),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", refusal.to_string())
+            },
+            Refusal::Unavailable { .. } => ApiError::unavailable(refusal.to_string()),
+        }
+    }
+}
+
+impl From<crate::index::IndexError> for ApiError {
+    fn from(error: crate::index::IndexError) -> ApiError {
+        match error {
+            crate::index::IndexError::Database(_) => {
+                tracing::warn!(%error, "index database unavailable");
+                ApiError::unavailable("the index database is unavailable; retry shortly")
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<crate::error::NodeError> for ApiError {
+    fn from(error: crate::error::NodeError) -> ApiError {
+        ApiError::internal(&error)
+    }
+}
+
+impl From<reciprocity_chaincode::ChaincodeError> for ApiError {
+    fn from(error: reciprocity_chaincode::ChaincodeError) -> ApiError {
+        ApiError::internal(&error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message } };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_refusal_is_a_conflict_named_by_its_code() {
+        let error = ApiError::refused(ValidationCode::MonthlyQuotaExceeded, "");
+        assert_eq!(error.status, StatusCode::CONFLICT);
+        assert_eq!(error.code, "MonthlyQuotaExceeded");
+        assert!(error.message.contains("this month"));
+    }
+
+    #[test]
+    fn malformed_terms_are_unprocessable() {
+        let error = ApiError::refused(ValidationCode::InvalidTerms, "fee currency");
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(error.message.ends_with("(fee currency)"));
+    }
+
+    #[test]
+    fn busy_mempool_answers_503_with_retry_after() {
+        let error = ApiError::from(Refusal::Busy { max: 10 });
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.retry_after_s, Some(1));
+    }
+}

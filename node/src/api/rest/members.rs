@@ -1,0 +1,945 @@
+//! Members: personal data (name, e-mail, phone, date of birth, notes) in the
+//! index database of the home club's node only; the on-chain record holds
+//! an opaque id, tier, status and validity. Registering writes the profile,
+//! then the on-chain record, and removes the profile again if the ledger
+//! refuses: no profile without a record is left behind.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use reciprocity_chaincode::{MemberId, MemberStatus, Role};
+use reciprocity_proto::v1 as pb;
+use reciprocity_sdk::dates;
+use reciprocity_sdk::tx::{TxBuilder, body};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
+use super::extract::{ApiJson, ApiPath, ApiQuery, body_too_large};
+use super::{ApiState, TxReceipt};
+use crate::index::offchain::{MemberProfile, MemberQuery};
+use crate::service::node::now_ms;
+
+/// Profile fields as entered by a registrar.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterMemberRequest {
+    /// The club's own membership number (1-32 of `A-Z a-z 0-9 - _ / .`), unique in the club.
+    pub member_number: String,
+    /// Full name (1-200 characters).
+    pub full_name: String,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number (digits, spaces, `+ - ( )`).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Date of birth, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// Notes (up to 2000 characters).
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Membership tier (1-32 of `a-z 0-9 - _`), as agreements name tiers.
+    pub tier: String,
+    /// Last day of validity, `YYYY-MM-DD`.
+    pub valid_until: String,
+}
+
+/// A member: the profile and the on-chain record.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    /// On-chain id (32 hex digits).
+    pub member_id: String,
+    /// Home club.
+    pub home_club: String,
+    /// Membership number.
+    pub member_number: String,
+    /// Full name.
+    pub full_name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Tier (on-chain; absent while the record is not committed or indexed).
+    pub tier: Option<String>,
+    /// `active`, `suspended`, `expired` or `resigned` (on-chain).
+    pub status: Option<String>,
+    /// Last day of validity (on-chain).
+    pub valid_until: Option<String>,
+}
+
+/// A registration's answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegisteredMember {
+    /// The member.
+    pub member: MemberView,
+    /// The registering transaction.
+    pub transaction: TxReceipt,
+}
+
+fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), String> {
+    let chars = value.chars().count();
+    if chars < min || chars > max {
+        return Err(format!("{field} must have {min} to {max} characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{field} must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_member_number(number: &str) -> Result<(), String> {
+    check_len("member_number", number, 1, 32)?;
+    if !number.chars().all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c)) {
+        return Err("member_number may hold only A-Z, a-z, 0-9, '-', '_', '/', '.'".to_owned());
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<(), String> {
+    check_len("email", email, 3, 254)?;
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.contains('@')
+    }) && !email.contains(char::is_whitespace);
+    if valid { Ok(()) } else { Err(format!("email {email:?} is not an e-mail address")) }
+}
+
+fn check_phone(phone: &str) -> Result<(), String> {
+    check_len("phone", phone, 3, 32)?;
+    if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        return Err("phone may hold only digits, spaces and + - ( )".to_owned());
+    }
+    Ok(())
+}
+
+fn parse_date(field: &str, text: &str) -> Result<u32, String> {
+    dates::parse_day(text).map_err(|_| format!("{field} {text:?} is not a date YYYY-MM-DD"))
+}
+
+fn check_tier(tier: &str) -> Result<(), String> {
+    reciprocity_chaincode::decode::tier(tier)
+        .map(|_| ())
+        .map_err(|_| format!("tier {tier:?} must be 1-32 of a-z, 0-9, '-', '_'"))
+}
+
+/// Empty strings count as absent.
+fn present(value: Option<&String>) -> Option<&str> {
+    value.map(String::as_str).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Checks every field; on success the validity day.
+fn validate(request: &RegisterMemberRequest) -> Result<u32, String> {
+    check_member_number(&request.member_number)?;
+    check_len("full_name", request.full_name.trim(), 1, 200)?;
+    if let Some(email) = present(request.email.as_ref()) {
+        check_email(email)?;
+    }
+    if let Some(phone) = present(request.phone.as_ref()) {
+        check_phone(phone)?;
+    }
+    if let Some(born) = present(request.date_of_birth.as_ref()) {
+        let day = parse_date("date_of_birth", born)?;
+        if day > dates::day_of_ms(now_ms()) {
+            return Err("date_of_birth is in the future".to_owned());
+        }
+    }
+    if let Some(notes) = present(request.notes.as_ref())
+        && notes.chars().count() > 2_000
+    {
+        return Err("notes must have at most 2000 characters".to_owned());
+    }
+    check_tier(&request.tier)?;
+    let until = parse_date("valid_until", &request.valid_until)?;
+    Ok(until)
+}
+
+fn profile_of(club: &str, member_id: &MemberId, request: &RegisterMemberRequest) -> MemberProfile {
+    let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+    MemberProfile {
+        member_id: member_id.to_hex(),
+        home_club: club.to_owned(),
+        member_number: request.member_number.clone(),
+        full_name: request.full_name.trim().to_owned(),
+        email: present(request.email.as_ref()).map(str::to_owned),
+        phone: present(request.phone.as_ref()).map(str::to_owned),
+        date_of_birth: present(request.date_of_birth.as_ref()).map(str::to_owned),
+        notes: present(request.notes.as_ref()).map(str::to_owned),
+        created_at_ms: now,
+        updated_at_ms: now,
+    }
+}
+
+fn status_name(status: MemberStatus) -> &'static str {
+    match status {
+        MemberStatus::Active => "active",
+        MemberStatus::Suspended => "suspended",
+        MemberStatus::Expired => "expired",
+        MemberStatus::Resigned => "resigned",
+    }
+}
+
+fn view_of(profile: MemberProfile, record: Option<&reciprocity_chaincode::Member>) -> MemberView {
+    MemberView {
+        member_id: profile.member_id,
+        home_club: profile.home_club,
+        member_number: profile.member_number,
+        full_name: profile.full_name,
+        email: profile.email,
+        phone: profile.phone,
+        date_of_birth: profile.date_of_birth,
+        notes: profile.notes,
+        tier: record.map(|m| m.tier.clone()),
+        status: record.map(|m| status_name(m.status).to_owned()),
+        valid_until: record.map(|m| dates::format_day(m.valid_until_day)),
+    }
+}
+
+fn taken_number(number: &str) -> ApiError {
+    ApiError::conflict(
+        "member_number_taken",
+        format!("member_number {number:?} is already used in this club"),
+    )
+}
+
+/// Registers a member: profile off-chain, record on-chain.
+#[utoipa::path(post, path = "/v1/members", tag = "members", security(("bearer" = [])),
+    request_body = RegisterMemberRequest,
+    responses(
+        (status = 201, description = "Registered and committed", body = RegisteredMember),
+        (status = 202, description = "Registered; commit pending", body = RegisteredMember),
+        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a registrar of this club", body = ErrorBody),
+        (status = 409, description = "Membership number taken, or refused by the ledger", body = ErrorBody)))]
+pub async fn register_member(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<RegisterMemberRequest>,
+) -> ApiResult<(StatusCode, axum::Json<RegisteredMember>)> {
+    state.authorize(&caller, Some(Role::Registrar))?;
+    let until = validate(&request).map_err(ApiError::bad_request)?;
+    let key = state.signer(&caller, Role::Registrar)?;
+    let store = state.store()?;
+    let club = state.club().to_string();
+    let member_id = reciprocity_sdk::random_member_id().map_err(|e| ApiError::internal(&e))?;
+    let profile = profile_of(&club, &member_id, &request);
+    if let Err(error) = store.profiles_insert(std::slice::from_ref(&profile)).await {
+        return Err(match error {
+            crate::index::IndexError::Refused(_) => taken_number(&request.member_number),
+            other => other.into(),
+        });
+    }
+    let tx = TxBuilder::new(state.node().ledger().chain_id(), now_ms())
+        .sign(&key, body::register_member(&member_id, &request.tier, until));
+    let result = state.submit(tx).await;
+    let target = member_id.to_hex();
+    let (outcome, tx_id) = match &result {
+        Ok((_, receipt)) => ("ok".to_owned(), Some(receipt.tx_id.clone())),
+        Err(error) => (error.code.clone(), None),
+    };
+    state
+        .audit(&caller.principal, "member.register", Some(&target), &outcome, tx_id.as_deref())
+        .await;
+    match result {
+        Ok((status, receipt)) => {
+            let view = state.node().ledger().state();
+            let record = reciprocity_chaincode::query::member(&view, &member_id)?;
+            Ok((
+                status,
+                axum::Json(RegisteredMember {
+                    member: view_of(profile, record.as_ref()),
+                    transaction: receipt,
+                }),
+            ))
+        }
+        Err(error) => {
+            // The ledger refused: the profile goes too.
+            store.profiles_delete(&[target]).await?;
+            Err(error)
+        }
+    }
+}
+
+fn parse_member_id(text: &str) -> ApiResult<MemberId> {
+    MemberId::from_hex(text)
+        .ok_or_else(|| ApiError::bad_request(format!("member id {text:?} is not 32 hex digits")))
+}
+
+/// A member of the caller's club, by id.
+#[utoipa::path(get, path = "/v1/members/{member_id}", tag = "members", security(("bearer" = [])),
+    params(("member_id" = String, Path, description = "Member id, 32 hex digits")),
+    responses(
+        (status = 200, description = "The member", body = MemberView),
+        (status = 403, description = "A member of another club", body = ErrorBody),
+        (status = 404, description = "No such member", body = ErrorBody)))]
+pub async fn get_member(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(member_id): ApiPath<String>,
+) -> ApiResult<axum::Json<MemberView>> {
+    state.authorize(&caller, None)?;
+    let id = parse_member_id(&member_id)?;
+    let record = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::query::member(&view, &id)?
+    };
+    if let Some(record) = &record {
+        state.own_club(&caller, &record.home_club, &format!("member {member_id}"))?;
+    }
+    let profile = state.store()?.profile_get(&id.to_hex()).await?;
+    match profile {
+        Some(profile) if profile.home_club == caller.club.as_str() => {
+            Ok(axum::Json(view_of(profile, record.as_ref())))
+        }
+        Some(_) => {
+            Err(ApiError::forbidden(format!("member {member_id} is not of club {}", caller.club)))
+        }
+        None => Err(ApiError::not_found(format!("no member {member_id} in club {}", caller.club))),
+    }
+}
+
+/// Changes to a member: on-chain fields (status, tier, validity) and
+/// profile fields; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    /// `active`, `suspended`, `expired` or `resigned`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// New tier.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// New last day of validity, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// New membership number.
+    #[serde(default)]
+    pub member_number: Option<String>,
+    /// New full name.
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// New e-mail (empty string clears it).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// New phone (empty string clears it).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// New date of birth (empty string clears it).
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// New notes (empty string clears them).
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// An update's answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UpdatedMember {
+    /// The member after the change.
+    pub member: MemberView,
+    /// The on-chain change, when there was one.
+    pub transaction: Option<TxReceipt>,
+}
+
+fn parse_status(text: &str) -> ApiResult<pb::MemberStatus> {
+    match text {
+        "active" => Ok(pb::MemberStatus::Active),
+        "suspended" => Ok(pb::MemberStatus::Suspended),
+        "expired" => Ok(pb::MemberStatus::Expired),
+        "resigned" => Ok(pb::MemberStatus::Resigned),
+        other => Err(ApiError::bad_request(format!(
+            "status {other:?} is not active, suspended, expired or resigned"
+        ))),
+    }
+}
+
+/// Updates a member of the caller's club.
+#[utoipa::path(patch, path = "/v1/members/{member_id}", tag = "members", security(("bearer" = [])),
+    params(("member_id" = String, Path, description = "Member id, 32 hex digits")),
+    request_body = UpdateMemberRequest,
+    responses(
+        (status = 200, description = "Updated", body = UpdatedMember),
+        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 403, description = "Not a registrar, or a member of another club", body = ErrorBody),
+        (status = 404, description = "No such member", body = ErrorBody),
+        (status = 409, description = "Refused by the ledger", body = ErrorBody)))]
+pub async fn update_member(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(member_id): ApiPath<String>,
+    ApiJson(request): ApiJson<UpdateMemberRequest>,
+) -> ApiResult<axum::Json<UpdatedMember>> {
+    state.authorize(&caller, Some(Role::Registrar))?;
+    let id = parse_member_id(&member_id)?;
+    let store = state.store()?;
+    let mut profile = store
+        .profile_get(&id.to_hex())
+        .await?
+        .filter(|p| p.home_club == caller.club.as_str())
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no member {member_id} in club {}", caller.club))
+        })?;
+    // Validate everything before changing anything.
+    let status = request.status.as_deref().map(parse_status).transpose()?;
+    if let Some(tier) = &request.tier {
+        check_tier(tier).map_err(ApiError::bad_request)?;
+    }
+    let until = request
+        .valid_until
+        .as_deref()
+        .map(|d| parse_date("valid_until", d))
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let mut edited = RegisterMemberRequest {
+        member_number: request
+            .member_number
+            .clone()
+            .unwrap_or_else(|| profile.member_number.clone()),
+        full_name: request.full_name.clone().unwrap_or_else(|| profile.full_name.clone()),
+        email: request.email.clone().or_else(|| profile.email.clone()),
+        phone: request.phone.clone().or_else(|| profile.phone.clone()),
+        date_of_birth: request.date_of_birth.clone().or_else(|| profile.date_of_birth.clone()),
+        notes: request.notes.clone().or_else(|| profile.notes.clone()),
+        tier: "checked".to_owned(),
+        valid_until: "2000-01-01".to_owned(),
+    };
+    validate(&edited).map_err(ApiError::bad_request)?;
+    let on_chain = status.is_some() || request.tier.is_some() || until.is_some();
+    let profile_changed = request.member_number.is_some()
+        || request.full_name.is_some()
+        || request.email.is_some()
+        || request.phone.is_some()
+        || request.date_of_birth.is_some()
+        || request.notes.is_some();
+    if !on_chain && !profile_changed {
+        return Err(ApiError::bad_request("the update names no field"));
+    }
+    let transaction = if on_chain {
+        let body = body::update_member(&id, status, request.tier.as_deref(), until);
+        let (_, receipt) =
+            state.act(&caller, Role::Registrar, "member.update", Some(&id.to_hex()), body).await?;
+        Some(receipt)
+    } else {
+        None
+    };
+    if profile_changed {
+        edited.tier = String::new();
+        let updated = profile_of(&profile.home_club, &id, &edited);
+        profile = MemberProfile { created_at_ms: profile.created_at_ms, ..updated };
+        if let Err(error) = store.profile_update(&profile).await {
+            return Err(match error {
+                crate::index::IndexError::Refused(_) => taken_number(&profile.member_number),
+                other => other.into(),
+            });
+        }
+        state
+            .audit(&caller.principal, "member.update_profile", Some(&id.to_hex()), "ok", None)
+            .await;
+    }
+    let record = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::query::member(&view, &id)?
+    };
+    Ok(axum::Json(UpdatedMember { member: view_of(profile, record.as_ref()), transaction }))
+}
+
+/// Search filters and page.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MemberSearch {
+    /// Case-insensitive part of the name.
+    pub name: Option<String>,
+    /// Exact membership number.
+    pub number: Option<String>,
+    /// `active`, `suspended`, `expired` or `resigned` (as last indexed).
+    pub status: Option<String>,
+    /// Page size (default 50, at most `api.page_size_max`).
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+}
+
+/// A page of members.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberPage {
+    /// The members, by name.
+    pub members: Vec<MemberView>,
+    /// Offset of the next page, when there may be one.
+    pub next_offset: Option<u32>,
+}
+
+/// Searches the caller's club's members by name, number or status.
+#[utoipa::path(get, path = "/v1/members", tag = "members", security(("bearer" = [])),
+    params(MemberSearch),
+    responses(
+        (status = 200, description = "A page of members", body = MemberPage),
+        (status = 400, description = "Bad filter", body = ErrorBody)))]
+pub async fn search_members(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiQuery(search): ApiQuery<MemberSearch>,
+) -> ApiResult<axum::Json<MemberPage>> {
+    state.authorize(&caller, None)?;
+    if caller.club != *state.club() {
+        return Err(ApiError::forbidden(format!(
+            "this node holds the members of club {} only",
+            state.club()
+        )));
+    }
+    let limit = state.page_size(search.limit)?;
+    let offset = search.offset.unwrap_or(0);
+    if let Some(name) = &search.name {
+        check_len("name", name, 1, 200).map_err(ApiError::bad_request)?;
+    }
+    let status = search
+        .status
+        .as_deref()
+        .map(|s| {
+            parse_status(s).map(|_| {
+                let mut chars = s.chars();
+                chars.next().map_or_else(String::new, |c| {
+                    c.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+        })
+        .transpose()?;
+    let query = MemberQuery {
+        name: search.name.clone(),
+        member_number: search.number.clone(),
+        status,
+        limit,
+        offset,
+    };
+    let rows = state.store()?.member_search(caller.club.as_str(), &query).await?;
+    let full_page = rows.len() == limit as usize;
+    let members = rows
+        .into_iter()
+        .map(|row| {
+            let mut view = view_of(row.profile, None);
+            view.tier = row.tier;
+            view.status = row.status.map(|s| s.to_lowercase());
+            view.valid_until =
+                row.valid_until_day.and_then(|d| u32::try_from(d).ok()).map(dates::format_day);
+            view
+        })
+        .collect();
+    Ok(axum::Json(MemberPage { members, next_offset: full_page.then_some(offset + limit) }))
+}
+
+/// One row of an import that cannot be (or was not) registered.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    /// The row's membership number, if it had one.
+    pub member_number: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An import refused as a whole: nothing was imported.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportRefused {
+    /// `invalid_rows`.
+    pub error: ErrorDetail,
+    /// Every row in error.
+    pub rows: Vec<RowError>,
+}
+
+/// An import's progress.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportProgress {
+    /// Job id.
+    pub job_id: String,
+    /// `running` or `done`.
+    pub status: String,
+    /// Rows in the file.
+    pub rows_total: usize,
+    /// Rows registered and committed.
+    pub rows_committed: usize,
+    /// Rows the ledger refused (their profiles were removed).
+    pub rows_failed: usize,
+    /// Rows submitted but not yet seen committed.
+    pub rows_pending: usize,
+    /// The refused rows.
+    pub errors: Vec<RowError>,
+}
+
+struct ImportJob {
+    id: String,
+    club: String,
+    rows_total: usize,
+    committed: AtomicUsize,
+    pending: AtomicUsize,
+    failed: Mutex<Vec<RowError>>,
+    done: AtomicBool,
+}
+
+impl ImportJob {
+    fn progress(&self) -> ImportProgress {
+        let errors = self.failed.lock().expect("import errors lock").clone();
+        ImportProgress {
+            job_id: self.id.clone(),
+            status: if self.done.load(Ordering::Acquire) { "done" } else { "running" }.to_owned(),
+            rows_total: self.rows_total,
+            rows_committed: self.committed.load(Ordering::Acquire),
+            rows_failed: errors.len(),
+            rows_pending: self.pending.load(Ordering::Acquire),
+            errors,
+        }
+    }
+}
+
+/// Import jobs kept for their progress (bounded; finished ones go first).
+pub struct Imports {
+    jobs: Mutex<VecDeque<Arc<ImportJob>>>,
+    kept_max: usize,
+}
+
+impl Imports {
+    /// At most `kept_max` jobs remembered.
+    pub fn new(kept_max: usize) -> Imports {
+        Imports { jobs: Mutex::new(VecDeque::new()), kept_max }
+    }
+
+    fn start(&self, job: Arc<ImportJob>) -> ApiResult<()> {
+        let mut jobs = self.jobs.lock().expect("imports lock");
+        while jobs.len() >= self.kept_max {
+            let Some(at) = jobs.iter().position(|j| j.done.load(Ordering::Acquire)) else {
+                return Err(ApiError::unavailable(format!(
+                    "busy: api.imports_kept_max = {} imports are running; retry later",
+                    self.kept_max
+                )));
+            };
+            jobs.remove(at);
+        }
+        jobs.push_back(job);
+        Ok(())
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<ImportJob>> {
+        self.jobs.lock().expect("imports lock").iter().find(|j| j.id == id).cloned()
+    }
+}
+
+const IMPORT_COLUMNS: [&str; 8] = [
+    "member_number",
+    "full_name",
+    "tier",
+    "valid_until",
+    "email",
+    "phone",
+    "date_of_birth",
+    "notes",
+];
+const IMPORT_COLUMNS_REQUIRED: [&str; 4] = ["member_number", "full_name", "tier", "valid_until"];
+
+/// One checked row of an import: its line, fields and validity day.
+type CsvRow = (u64, RegisterMemberRequest, u32);
+
+/// Why a CSV file is refused as a whole.
+#[derive(Debug)]
+enum CsvRefusal {
+    /// Rows in error (422 with each).
+    Rows(Vec<RowError>),
+    /// The file itself is wrong (400/413).
+    File(ApiError),
+}
+
+/// Parses and checks a CSV file: the rows, or why it is refused.
+fn parse_csv(text: &str, rows_max: usize) -> Result<Vec<CsvRow>, CsvRefusal> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            CsvRefusal::File(ApiError::bad_request(format!("the CSV header cannot be read: {e}")))
+        })?
+        .clone();
+    for header in &headers {
+        if !IMPORT_COLUMNS.contains(&header) {
+            return Err(CsvRefusal::File(ApiError::bad_request(format!(
+                "unknown CSV column {header:?}; the columns are {}",
+                IMPORT_COLUMNS.join(", ")
+            ))));
+        }
+    }
+    for required in IMPORT_COLUMNS_REQUIRED {
+        if !headers.iter().any(|h| h == required) {
+            return Err(CsvRefusal::File(ApiError::bad_request(format!(
+                "the CSV has no {required:?} column"
+            ))));
+        }
+    }
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut numbers = BTreeSet::new();
+    for (index, record) in reader.records().enumerate() {
+        if index >= rows_max {
+            return Err(CsvRefusal::File(ApiError::bad_request(format!(
+                "the file has more than api.import_rows_max = {rows_max} rows; split it"
+            ))));
+        }
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(index as u64 + 2, csv::Position::line);
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                errors.push(RowError {
+                    line,
+                    member_number: None,
+                    message: format!("not a CSV row: {error}"),
+                });
+                continue;
+            }
+        };
+        let get = |name: &str| column(name).and_then(|i| record.get(i)).map(str::to_owned);
+        let request = RegisterMemberRequest {
+            member_number: get("member_number").unwrap_or_default(),
+            full_name: get("full_name").unwrap_or_default(),
+            email: get("email"),
+            phone: get("phone"),
+            date_of_birth: get("date_of_birth"),
+            notes: get("notes"),
+            tier: get("tier").unwrap_or_default(),
+            valid_until: get("valid_until").unwrap_or_default(),
+        };
+        let number = Some(request.member_number.clone()).filter(|n| !n.is_empty());
+        match validate(&request) {
+            Err(message) => errors.push(RowError { line, member_number: number, message }),
+            Ok(_) if !numbers.insert(request.member_number.clone()) => errors.push(RowError {
+                line,
+                member_number: number,
+                message: format!(
+                    "member_number {:?} appears twice in the file",
+                    request.member_number
+                ),
+            }),
+            Ok(until) => rows.push((line, request, until)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CsvRefusal::Rows(errors));
+    }
+    if rows.is_empty() {
+        return Err(CsvRefusal::File(ApiError::bad_request("the CSV has no rows")));
+    }
+    Ok(rows)
+}
+
+fn refused_rows(rows: Vec<RowError>) -> Response {
+    let body = ImportRefused {
+        error: ErrorDetail {
+            code: "invalid_rows".to_owned(),
+            message: format!("{} rows are invalid; nothing was imported", rows.len()),
+        },
+        rows,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// Imports members from CSV (`text/csv`): columns `member_number`,
+/// `full_name`, `tier`, `valid_until` (required), `email`, `phone`,
+/// `date_of_birth`, `notes`. Every row is checked first; if any is invalid
+/// nothing is imported (422 with every row's error). Otherwise the profiles
+/// are stored in one SQL transaction and the registrations submitted; the
+/// answer is a job whose progress `GET /v1/members/imports/{job_id}` shows.
+#[utoipa::path(post, path = "/v1/members/import", tag = "members", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 202, description = "Import started", body = ImportProgress),
+        (status = 400, description = "Not a CSV of the expected columns", body = ErrorBody),
+        (status = 413, description = "File too large", body = ErrorBody),
+        (status = 422, description = "Invalid rows; nothing imported", body = ImportRefused)))]
+pub async fn import_members(
+    caller: Caller,
+    State(state): State<ApiState>,
+    request: Request,
+) -> ApiResult<Response> {
+    state.authorize(&caller, Some(Role::Registrar))?;
+    let key = state.signer(&caller, Role::Registrar)?;
+    let bytes = axum::body::to_bytes(request.into_body(), state.inner.settings.import_bytes_max)
+        .await
+        .map_err(|_| body_too_large())?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the CSV is not UTF-8: {e}")))?;
+    let rows = match parse_csv(text, state.inner.settings.import_rows_max) {
+        Ok(rows) => rows,
+        Err(CsvRefusal::Rows(row_errors)) => return Ok(refused_rows(row_errors)),
+        Err(CsvRefusal::File(error)) => return Err(error),
+    };
+    let store = state.store()?;
+    let club = state.club().to_string();
+    let numbers: Vec<String> = rows.iter().map(|(_, r, _)| r.member_number.clone()).collect();
+    let taken = store.member_numbers_taken(&club, &numbers).await?;
+    if !taken.is_empty() {
+        let errors = rows
+            .iter()
+            .filter(|(_, r, _)| taken.contains(&r.member_number))
+            .map(|(line, r, _)| RowError {
+                line: *line,
+                member_number: Some(r.member_number.clone()),
+                message: format!(
+                    "member_number {:?} is already used in this club",
+                    r.member_number
+                ),
+            })
+            .collect();
+        return Ok(refused_rows(errors));
+    }
+    let mut planned = Vec::with_capacity(rows.len());
+    for (line, request, until) in rows {
+        let member_id = reciprocity_sdk::random_member_id().map_err(|e| ApiError::internal(&e))?;
+        planned.push((line, member_id, request, until));
+    }
+    let profiles: Vec<MemberProfile> =
+        planned.iter().map(|(_, id, request, _)| profile_of(&club, id, request)).collect();
+    store.profiles_insert(&profiles).await.map_err(|error| match error {
+        crate::index::IndexError::Refused(message) => ApiError::conflict(
+            "member_number_taken",
+            format!("a membership number was taken meanwhile: {message}"),
+        ),
+        other => other.into(),
+    })?;
+    let job_id =
+        hex::encode(reciprocity_sdk::random_bytes::<8>().map_err(|e| ApiError::internal(&e))?);
+    let job = Arc::new(ImportJob {
+        id: job_id.clone(),
+        club: club.clone(),
+        rows_total: planned.len(),
+        committed: AtomicUsize::new(0),
+        pending: AtomicUsize::new(0),
+        failed: Mutex::new(Vec::new()),
+        done: AtomicBool::new(false),
+    });
+    if let Err(error) = state.inner.imports.start(Arc::clone(&job)) {
+        let ids: Vec<String> = profiles.iter().map(|p| p.member_id.clone()).collect();
+        store.profiles_delete(&ids).await?;
+        return Err(error);
+    }
+    state.audit(&caller.principal, "member.import", Some(&job_id), "ok", None).await;
+    tracing::info!(job_id, rows = planned.len(), principal = %caller.principal, "member import started");
+    let in_flight = state.inner.settings.import_in_flight_max;
+    let progress = job.progress();
+    tokio::spawn(run_import(state, store, job, key, planned, in_flight));
+    Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
+}
+
+async fn run_import(
+    state: ApiState,
+    store: crate::index::IndexStore,
+    job: Arc<ImportJob>,
+    key: reciprocity_sdk::keys::Keypair,
+    planned: Vec<(u64, MemberId, RegisterMemberRequest, u32)>,
+    in_flight: usize,
+) {
+    let chain = state.node().ledger().chain_id().to_owned();
+    let outcomes = futures::stream::iter(planned.into_iter().map(|(line, id, request, until)| {
+        let tx = TxBuilder::new(&chain, now_ms())
+            .sign(&key, body::register_member(&id, &request.tier, until));
+        let state = state.clone();
+        async move { (line, id, request.member_number, state.submit(tx).await) }
+    }))
+    .buffer_unordered(in_flight);
+    futures::pin_mut!(outcomes);
+    while let Some((line, id, number, outcome)) = outcomes.next().await {
+        match outcome {
+            Ok((StatusCode::CREATED, _)) => {
+                job.committed.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(_) => {
+                job.pending.fetch_add(1, Ordering::AcqRel);
+            }
+            Err(error) => {
+                if let Err(db) = store.profiles_delete(&[id.to_hex()]).await {
+                    tracing::error!(%db, member_id = %id, "import: refused row's profile not removed");
+                }
+                job.failed.lock().expect("import errors lock").push(RowError {
+                    line,
+                    member_number: Some(number),
+                    message: format!("{}: {}", error.code, error.message),
+                });
+            }
+        }
+    }
+    job.failed.lock().expect("import errors lock").sort_by_key(|e| e.line);
+    job.done.store(true, Ordering::Release);
+    let progress = job.progress();
+    tracing::info!(
+        job_id = %job.id,
+        committed = progress.rows_committed,
+        failed = progress.rows_failed,
+        pending = progress.rows_pending,
+        "member import finished"
+    );
+}
+
+/// Progress of an import started by this club.
+#[utoipa::path(get, path = "/v1/members/imports/{job_id}", tag = "members", security(("bearer" = [])),
+    params(("job_id" = String, Path, description = "Import job id")),
+    responses(
+        (status = 200, description = "Progress", body = ImportProgress),
+        (status = 404, description = "No such import", body = ErrorBody)))]
+pub async fn import_progress(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(job_id): ApiPath<String>,
+) -> ApiResult<axum::Json<ImportProgress>> {
+    state.authorize(&caller, Some(Role::Registrar))?;
+    let job = state
+        .inner
+        .imports
+        .get(&job_id)
+        .filter(|j| j.club == caller.club.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("no import {job_id}")))?;
+    Ok(axum::Json(job.progress()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_with_errors_are_all_reported_by_line() {
+        let csv = "member_number,full_name,tier,valid_until,email\n\
+                   A1,Ada Lovelace,full,2030-01-01,ada@example.org\n\
+                   A2,,full,2030-01-01,\n\
+                   A1,Bob,full,2030-01-01,\n\
+                   A4,Cy,Gold!,2030-13-01,not-an-email\n";
+        let CsvRefusal::Rows(errors) = parse_csv(csv, 100).unwrap_err() else { panic!("rows") };
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5]);
+        assert!(errors[0].message.contains("full_name"));
+        assert!(errors[1].message.contains("twice"));
+    }
+
+    #[test]
+    fn csv_with_an_unknown_column_is_refused_as_a_whole() {
+        let refusal = parse_csv("member_number,full_name,tier,valid_until,ssn\n", 10).unwrap_err();
+        let CsvRefusal::File(error) = refusal else { panic!("refused as a file: {refusal:?}") };
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert!(error.message.contains("ssn"));
+    }
+
+    #[test]
+    fn a_valid_csv_parses_with_quoted_commas() {
+        let csv = "full_name,member_number,tier,valid_until,notes\n\"Lovelace, Ada\",A1,full,2030-01-01,\"likes tea, not coffee\"\n";
+        let rows = parse_csv(csv, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1.full_name, "Lovelace, Ada");
+        assert_eq!(rows[0].2, dates::parse_day("2030-01-01").unwrap());
+    }
+}

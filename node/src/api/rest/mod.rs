@@ -1,0 +1,358 @@
+//! The staff REST API under `/v1` (axum, JSON, OpenAPI at `/openapi.json`).
+//!
+//! - [`auth`]: password and identity-key logins, bearer tokens, the
+//!   [`auth::Caller`] extractor; [`limits`]: per-role rate limits.
+//! - [`keystore`]: the club's identity keys the node signs staff actions with.
+//! - [`error`] and [`extract`]: one JSON error type; extractors that answer
+//!   bad input with it.
+//! - Resources: [`members`] (profiles off-chain, records on-chain, CSV
+//!   import), [`visits`], [`agreements`] (and introductions), [`governance`],
+//!   [`ledger`] (signed transactions, blocks, clubs, network status),
+//!   [`staff`] (accounts and the audit log).
+//!
+//! Reads that must be current (a member's record, the visit check, a
+//! proposal's live tally) come from the node's own state; listings and
+//! searches come from the SQL index, which may lag by a few blocks. Writes
+//! are signed with a keystore key of this node's club holding the role the
+//! endpoint needs, submitted, and answered once committed (201) or, past
+//! `api.commit_timeout_ms`, as pending (202) with the transaction id.
+
+pub mod agreements;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod governance;
+pub mod keystore;
+pub mod ledger;
+pub mod limits;
+pub mod members;
+pub mod staff;
+pub mod visits;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use reciprocity_chaincode::{ClubId, Role, TxId};
+use reciprocity_proto::v1 as pb;
+use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::auth::Caller;
+use self::error::{ApiError, ApiResult};
+use crate::config::ApiSettings;
+use crate::index::IndexStore;
+use crate::service::node::{NodeHandle, Submitted, now_ms};
+
+/// Shared state of the REST handlers.
+#[derive(Clone)]
+pub struct ApiState {
+    inner: Arc<ApiInner>,
+}
+
+struct ApiInner {
+    node: NodeHandle,
+    club: ClubId,
+    settings: ApiSettings,
+    keystore: keystore::Keystore,
+    sessions: auth::Sessions,
+    challenges: auth::Challenges,
+    limits: limits::RateLimits,
+    imports: members::Imports,
+}
+
+/// A committed (or still pending) write.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TxReceipt {
+    /// The transaction id (64 hex digits).
+    pub tx_id: String,
+    /// `committed`, or `pending` when the commit took longer than
+    /// `api.commit_timeout_ms` (poll `GET /v1/transactions/{tx_id}`).
+    pub status: String,
+    /// Block height, when committed.
+    pub height: Option<u64>,
+}
+
+impl ApiState {
+    /// The state for `node`, loading the keystore from `api.keystore_dir`.
+    pub fn new(node: NodeHandle) -> Result<ApiState, String> {
+        let settings = node.config().api.clone();
+        let club = ClubId::parse(&node.config().club)
+            .ok_or_else(|| format!("club {:?} is not a club id", node.config().club))?;
+        let keystore = keystore::Keystore::load(&settings.keystore_dir)?;
+        Ok(ApiState {
+            inner: Arc::new(ApiInner {
+                club,
+                keystore,
+                sessions: auth::Sessions::new(
+                    Duration::from_millis(settings.token_ttl_ms),
+                    settings.sessions_max,
+                ),
+                challenges: auth::Challenges::new(
+                    Duration::from_millis(settings.challenge_ttl_ms),
+                    settings.challenges_max,
+                ),
+                limits: limits::RateLimits::new(&settings),
+                imports: members::Imports::new(settings.imports_kept_max),
+                settings,
+                node,
+            }),
+        })
+    }
+
+    /// This node's club.
+    pub fn club(&self) -> &ClubId {
+        &self.inner.club
+    }
+
+    /// The node.
+    pub fn node(&self) -> &NodeHandle {
+        &self.inner.node
+    }
+
+    /// The index database, or 503 while it is not connected.
+    pub fn store(&self) -> ApiResult<IndexStore> {
+        self.inner.node.index_store().ok_or_else(|| {
+            if self.inner.node.config().index_url.is_none() {
+                ApiError::unavailable(
+                    "this node has no index_url: the REST API needs the SQL index",
+                )
+            } else {
+                ApiError::unavailable("the index database is not connected yet; retry shortly")
+            }
+        })
+    }
+
+    /// Checks that `caller` holds `role` (any role when `None`) and spends
+    /// one request of its rate budget.
+    pub fn authorize(&self, caller: &Caller, role: Option<Role>) -> ApiResult<()> {
+        let limiter_role = match role {
+            Some(role) => {
+                if !caller.roles.contains(role) {
+                    return Err(ApiError::forbidden(format!(
+                        "this endpoint needs the {} role; {} has {}",
+                        role.name(),
+                        caller.principal,
+                        caller.role_names().join(", ")
+                    )));
+                }
+                role
+            }
+            None => self
+                .inner
+                .limits
+                .most_generous(caller.roles.iter())
+                .expect("a caller has at least one role"),
+        };
+        self.inner.limits.check(limiter_role, &caller.principal)
+    }
+
+    /// 403 unless `club` is the caller's.
+    pub fn own_club(&self, caller: &Caller, club: &ClubId, what: &str) -> ApiResult<()> {
+        if &caller.club != club {
+            return Err(ApiError::forbidden(format!(
+                "{what} belongs to club {club}; {} acts for {}",
+                caller.principal, caller.club
+            )));
+        }
+        Ok(())
+    }
+
+    /// A page size within `api.page_size_max` (default 50).
+    pub fn page_size(&self, requested: Option<u32>) -> ApiResult<u32> {
+        let max = self.inner.settings.page_size_max;
+        match requested {
+            None => Ok(50.min(max)),
+            Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
+            Some(n) if n > max => Err(ApiError::bad_request(format!(
+                "limit must be at most {max} (api.page_size_max)"
+            ))),
+            Some(n) => Ok(n),
+        }
+    }
+
+    /// Signs `body` with a keystore key of the caller's club holding `role`,
+    /// submits it and waits for the commit; audits the outcome.
+    pub async fn act(
+        &self,
+        caller: &Caller,
+        role: Role,
+        action: &str,
+        target: Option<&str>,
+        body: pb::tx_payload::Body,
+    ) -> ApiResult<(StatusCode, TxReceipt)> {
+        let key = self.signer(caller, role)?;
+        let tx = reciprocity_sdk::tx::TxBuilder::new(self.inner.node.ledger().chain_id(), now_ms())
+            .sign(&key, body);
+        let result = self.submit(tx).await;
+        let (outcome, tx_id) = match &result {
+            Ok((_, receipt)) => ("ok".to_owned(), Some(receipt.tx_id.clone())),
+            Err(error) => (error.code.clone(), None),
+        };
+        self.audit(&caller.principal, action, target, &outcome, tx_id.as_deref()).await;
+        result
+    }
+
+    /// The keystore key that signs the caller's actions needing `role`.
+    pub fn signer(&self, caller: &Caller, role: Role) -> ApiResult<reciprocity_sdk::keys::Keypair> {
+        if caller.club != self.inner.club {
+            return Err(ApiError::forbidden(format!(
+                "this node signs for club {} only; {} acts for {}: submit a transaction signed by its own key (POST /v1/transactions)",
+                self.inner.club, caller.principal, caller.club
+            )));
+        }
+        let view = self.inner.node.ledger().state();
+        let key = self.inner.keystore.signer_for(&view, &self.inner.club, role)?.ok_or_else(|| {
+            ApiError::unavailable(format!(
+                "the node's keystore holds no active {} key of club {}: enroll one and put it in api.keystore_dir",
+                role.name(),
+                self.inner.club
+            ))
+        })?;
+        Ok(key.clone())
+    }
+
+    /// Submits a signed transaction and waits up to `api.commit_timeout_ms`.
+    pub async fn submit(&self, tx: pb::SignedTx) -> ApiResult<(StatusCode, TxReceipt)> {
+        let timeout = Duration::from_millis(self.inner.settings.commit_timeout_ms);
+        let (tx_id, submitted) = self.inner.node.submit(tx, true, timeout).await?;
+        receipt(tx_id, submitted)
+    }
+
+    /// Appends to the audit log; a failure is logged with the entry (the
+    /// action itself already happened).
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        outcome: &str,
+        tx_id: Option<&str>,
+    ) {
+        let club = self.inner.club.to_string();
+        let result = match self.store() {
+            Ok(store) => {
+                let entry = crate::index::offchain::NewAuditEntry {
+                    at_ms: now_ms(),
+                    actor,
+                    club_id: &club,
+                    action,
+                    target,
+                    outcome,
+                    tx_id,
+                };
+                store.audit_append(&entry).await
+            }
+            Err(_) => Err(crate::index::IndexError::Database("not connected".to_owned())),
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, actor, action, target, outcome, tx_id, "audit entry not written");
+        }
+    }
+}
+
+fn receipt(tx_id: TxId, submitted: Submitted) -> ApiResult<(StatusCode, TxReceipt)> {
+    match submitted {
+        Submitted::Committed(location) => {
+            let code = reciprocity_chaincode::ValidationCode::from_number(location.code)
+                .unwrap_or(reciprocity_chaincode::ValidationCode::MalformedPayload);
+            if !code.is_ok() {
+                return Err(ApiError::refused(code, ""));
+            }
+            Ok((
+                StatusCode::CREATED,
+                TxReceipt {
+                    tx_id: tx_id.to_hex(),
+                    status: "committed".to_owned(),
+                    height: Some(location.height),
+                },
+            ))
+        }
+        Submitted::Accepted | Submitted::TimedOut => Ok((
+            StatusCode::ACCEPTED,
+            TxReceipt { tx_id: tx_id.to_hex(), status: "pending".to_owned(), height: None },
+        )),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Reciprocity node REST API", description = "Staff API of a club's node: members, visits, agreements, governance, ledger."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Logins and tokens"),
+        (name = "members", description = "The club's members: profiles off-chain, records on-chain"),
+        (name = "visits", description = "Front-desk checks and visits"),
+        (name = "agreements", description = "Bilateral agreements and introductions"),
+        (name = "governance", description = "Proposals and votes"),
+        (name = "ledger", description = "Signed transactions, blocks, clubs, network"),
+        (name = "staff", description = "Staff accounts and the audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The `/v1` routes and the OpenAPI document generated from them.
+pub fn router(state: ApiState) -> (axum::Router, utoipa::openapi::OpenApi) {
+    let body_bytes_max = state.inner.settings.body_bytes_max;
+    let import_bytes_max = state.inner.settings.import_bytes_max;
+    let import = OpenApiRouter::new()
+        .routes(routes!(members::import_members))
+        .layer(axum::extract::DefaultBodyLimit::max(import_bytes_max));
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::challenge))
+        .routes(routes!(auth::key_login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(members::register_member, members::search_members))
+        .routes(routes!(members::get_member, members::update_member))
+        .routes(routes!(members::import_progress))
+        .routes(routes!(visits::check_visit))
+        .routes(routes!(visits::record_visit, visits::list_visits))
+        .routes(routes!(visits::void_visit))
+        .routes(routes!(agreements::propose_agreement, agreements::list_agreements))
+        .routes(routes!(agreements::get_agreement))
+        .routes(routes!(agreements::accept_agreement))
+        .routes(routes!(agreements::amend_agreement))
+        .routes(routes!(agreements::suspend_agreement))
+        .routes(routes!(agreements::resume_agreement))
+        .routes(routes!(agreements::terminate_agreement))
+        .routes(routes!(agreements::issue_introduction, agreements::list_introductions))
+        .routes(routes!(governance::create_proposal, governance::list_proposals))
+        .routes(routes!(governance::get_proposal))
+        .routes(routes!(governance::cast_vote))
+        .routes(routes!(ledger::submit_transaction))
+        .routes(routes!(ledger::transaction_status))
+        .routes(routes!(ledger::list_blocks))
+        .routes(routes!(ledger::get_block))
+        .routes(routes!(ledger::list_clubs))
+        .routes(routes!(ledger::network_status))
+        .routes(routes!(staff::create_staff, staff::list_staff))
+        .routes(routes!(staff::update_staff))
+        .routes(routes!(staff::audit_log))
+        .layer(axum::extract::DefaultBodyLimit::max(body_bytes_max))
+        .merge(import)
+        .with_state(state)
+        .split_for_parts();
+    (router, api)
+}
+
+/// The OpenAPI document alone (for `recip` tooling and tests).
+pub fn openapi_document(state: ApiState) -> utoipa::openapi::OpenApi {
+    router(state).1
+}

@@ -1,0 +1,243 @@
+//! Staff accounts of this node's club (admins manage them) and the audit
+//! log. Passwords are stored as Argon2id hashes and never returned.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use reciprocity_chaincode::Role;
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::auth::{Caller, check_password_strength, hash_password, parse_roles, roles_text};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::index::IndexStore;
+use crate::index::offchain::{AuditEntry, StaffAccount};
+use crate::service::node::now_ms;
+
+/// A staff account as shown (no password hash).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffView {
+    /// Login name.
+    pub username: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Whether it is disabled.
+    pub disabled: bool,
+    /// Creation time (Unix ms).
+    pub created_at_ms: i64,
+}
+
+fn view_of(account: &StaffAccount) -> StaffView {
+    StaffView {
+        username: account.username.clone(),
+        roles: account.roles.split(',').map(str::to_owned).collect(),
+        disabled: account.disabled,
+        created_at_ms: account.created_at_ms,
+    }
+}
+
+/// A new staff account.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    /// Login name: 1-64 of `a-z 0-9 . _ -`.
+    pub username: String,
+    /// Password (12-256 characters).
+    pub password: String,
+    /// Roles: `admin`, `registrar`, `front_desk`, `governor`.
+    pub roles: Vec<String>,
+}
+
+/// Checks a username: 1-64 of `a-z 0-9 . _ -`.
+pub fn check_username(username: &str) -> Result<(), String> {
+    let ok = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("username {username:?} must be 1-64 of a-z, 0-9, '.', '_', '-'"))
+    }
+}
+
+/// Creates an account (used by the API, `recip staff add` and the devnet);
+/// `false` when the username is taken.
+pub async fn create_account(
+    store: &IndexStore,
+    username: &str,
+    password: &str,
+    roles: &[String],
+) -> Result<bool, String> {
+    check_username(username)?;
+    check_password_strength(password)?;
+    let roles = parse_roles(roles)?;
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| e.to_string())??;
+    let account = StaffAccount {
+        username: username.to_owned(),
+        password_hash: hash,
+        roles: roles_text(roles),
+        disabled: false,
+        created_at_ms: i64::try_from(now_ms()).unwrap_or(i64::MAX),
+    };
+    store.staff_insert(&account).await.map_err(|e| e.to_string())
+}
+
+/// Creates a staff account of this club.
+#[utoipa::path(post, path = "/v1/staff", tag = "staff", security(("bearer" = [])),
+    request_body = NewStaff,
+    responses(
+        (status = 201, description = "Created", body = StaffView),
+        (status = 400, description = "Invalid username, password or roles", body = ErrorBody),
+        (status = 403, description = "Not an admin of this club", body = ErrorBody),
+        (status = 409, description = "Username taken", body = ErrorBody)))]
+pub async fn create_staff(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<NewStaff>,
+) -> ApiResult<(StatusCode, axum::Json<StaffView>)> {
+    state.authorize(&caller, Some(Role::Admin))?;
+    state.own_club(&caller, state.club(), "this node's staff")?;
+    check_username(&request.username).map_err(ApiError::bad_request)?;
+    check_password_strength(&request.password).map_err(ApiError::bad_request)?;
+    parse_roles(&request.roles).map_err(ApiError::bad_request)?;
+    let store = state.store()?;
+    let created = create_account(&store, &request.username, &request.password, &request.roles)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if !created {
+        return Err(ApiError::conflict(
+            "username_taken",
+            format!("username {:?} is taken", request.username),
+        ));
+    }
+    state.audit(&caller.principal, "staff.create", Some(&request.username), "ok", None).await;
+    let account = store
+        .staff_get(&request.username)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"account vanished after creation"))?;
+    Ok((StatusCode::CREATED, axum::Json(view_of(&account))))
+}
+
+/// The staff list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffList {
+    /// Accounts, by username.
+    pub staff: Vec<StaffView>,
+}
+
+/// Lists this club's staff accounts.
+#[utoipa::path(get, path = "/v1/staff", tag = "staff", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Accounts", body = StaffList),
+        (status = 403, description = "Not an admin of this club", body = ErrorBody)))]
+pub async fn list_staff(
+    caller: Caller,
+    State(state): State<ApiState>,
+) -> ApiResult<axum::Json<StaffList>> {
+    state.authorize(&caller, Some(Role::Admin))?;
+    state.own_club(&caller, state.club(), "this node's staff")?;
+    let staff = state.store()?.staff_list().await?.iter().map(view_of).collect();
+    Ok(axum::Json(StaffList { staff }))
+}
+
+/// Changes to an account; absent fields stay.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffUpdate {
+    /// New roles.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// Disable (or re-enable) the account.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// New password.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Changes an account's roles, password or disabled flag; its live tokens end.
+#[utoipa::path(patch, path = "/v1/staff/{username}", tag = "staff", security(("bearer" = [])),
+    params(("username" = String, Path, description = "Login name")),
+    request_body = StaffUpdate,
+    responses(
+        (status = 200, description = "Updated", body = StaffView),
+        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 403, description = "Not an admin of this club", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody)))]
+pub async fn update_staff(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(update): ApiJson<StaffUpdate>,
+) -> ApiResult<axum::Json<StaffView>> {
+    state.authorize(&caller, Some(Role::Admin))?;
+    state.own_club(&caller, state.club(), "this node's staff")?;
+    let store = state.store()?;
+    let account = store
+        .staff_get(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no staff account {username:?}")))?;
+    let roles = match &update.roles {
+        Some(names) => roles_text(parse_roles(names).map_err(ApiError::bad_request)?),
+        None => account.roles.clone(),
+    };
+    let hash = match update.password.clone() {
+        Some(password) => {
+            check_password_strength(&password).map_err(ApiError::bad_request)?;
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&password))
+                    .await
+                    .map_err(|e| ApiError::internal(&e))?
+                    .map_err(|e| ApiError::internal(&e))?,
+            )
+        }
+        None => None,
+    };
+    let disabled = update.disabled.unwrap_or(account.disabled);
+    store.staff_update(&username, &roles, disabled, hash.as_deref()).await?;
+    state.inner.sessions.close_all_of(&format!("staff:{username}"));
+    state.audit(&caller.principal, "staff.update", Some(&username), "ok", None).await;
+    let account =
+        store.staff_get(&username).await?.ok_or_else(|| ApiError::not_found("account vanished"))?;
+    Ok(axum::Json(view_of(&account)))
+}
+
+/// Audit log page.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPage {
+    /// Entries with a smaller id than this (for the next page).
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+/// Audit entries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditList {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// The audit log of this node's API, newest first.
+#[utoipa::path(get, path = "/v1/audit", tag = "staff", security(("bearer" = [])),
+    params(AuditPage),
+    responses(
+        (status = 200, description = "Entries", body = AuditList),
+        (status = 403, description = "Not an admin of this club", body = ErrorBody)))]
+pub async fn audit_log(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiQuery(page): ApiQuery<AuditPage>,
+) -> ApiResult<axum::Json<AuditList>> {
+    state.authorize(&caller, Some(Role::Admin))?;
+    state.own_club(&caller, state.club(), "this node's audit log")?;
+    let limit = state.page_size(page.limit)?;
+    let entries = state.store()?.audit_list(page.before_id, limit).await?;
+    Ok(axum::Json(AuditList { entries }))
+}

@@ -1,0 +1,334 @@
+//! Visits: the front-desk check (answered from the node's own state, never
+//! the lagging index), recording and voiding, and listings.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use reciprocity_chaincode::{ClubId, FeeSettlement, MemberId, Role, TxId, ValidationCode};
+use reciprocity_sdk::dates;
+use reciprocity_sdk::tx::body;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::{ApiState, TxReceipt};
+use crate::index::read::{VisitQuery, VisitRow};
+use crate::service::node::now_ms;
+
+/// A front-desk check.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The visitor's member id (32 hex digits, from the member's card).
+    pub member_id: String,
+    /// The visitor's home club, as the card says; checked against the ledger.
+    #[serde(default)]
+    pub home_club: Option<String>,
+    /// Guests the member brings.
+    #[serde(default)]
+    pub guests: u32,
+}
+
+/// Visit-days used and left at this host.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AllowanceView {
+    /// Visit-days used this month.
+    pub month_days_used: u32,
+    /// Visit-days allowed per month.
+    pub month_days_max: u32,
+    /// Visit-days left this month.
+    pub month_days_remaining: u32,
+    /// Visit-days used this year.
+    pub year_days_used: u32,
+    /// Visit-days allowed per year.
+    pub year_days_max: u32,
+    /// Visit-days left this year.
+    pub year_days_remaining: u32,
+    /// Whether today already counts as a visit-day (another check-in is free).
+    pub today_already_counted: bool,
+}
+
+/// The terms that apply to the visit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AppliedTerms {
+    /// Guests allowed per visit.
+    pub guests_max: u32,
+    /// Fee per visit, minor units.
+    pub fee_minor: u64,
+    /// ISO 4217 currency.
+    pub fee_currency: String,
+    /// `on_site` or `billed_to_home_club`.
+    pub fee_settlement: String,
+}
+
+/// Whether the visit would be recorded, and why not.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckResponse {
+    /// Whether recording the visit now would succeed.
+    pub eligible: bool,
+    /// `Ok`, or the first rule broken (validation code name).
+    pub code: String,
+    /// The code's number.
+    pub code_number: u32,
+    /// The reason in words.
+    pub reason: String,
+    /// The member's home club, when the member is known.
+    pub home_club: Option<String>,
+    /// The host's local date of the check.
+    pub local_date: String,
+    /// Allowance under the terms in effect.
+    pub allowance: Option<AllowanceView>,
+    /// The terms in effect.
+    pub terms: Option<AppliedTerms>,
+    /// The ledger height the answer is based on.
+    pub height: u64,
+}
+
+fn settlement_name(settlement: FeeSettlement) -> &'static str {
+    match settlement {
+        FeeSettlement::OnSite => "on_site",
+        FeeSettlement::BilledToHomeClub => "billed_to_home_club",
+    }
+}
+
+fn parse_member_id(text: &str) -> ApiResult<MemberId> {
+    MemberId::from_hex(text)
+        .ok_or_else(|| ApiError::bad_request(format!("member_id {text:?} is not 32 hex digits")))
+}
+
+fn check_now(
+    state: &ApiState,
+    host: &ClubId,
+    member: &MemberId,
+    guests: u32,
+) -> ApiResult<CheckResponse> {
+    let view = state.node().ledger().state();
+    let height = reciprocity_chaincode::chain_position(&view)?.height;
+    let check = reciprocity_chaincode::query::check_visit(&view, now_ms(), host, member, guests)?;
+    Ok(CheckResponse {
+        eligible: check.code.is_ok(),
+        code: check.code.name().to_owned(),
+        code_number: check.code.number(),
+        reason: if check.code.is_ok() {
+            "Eligible: the visit can be recorded.".to_owned()
+        } else {
+            check.code.description().to_owned()
+        },
+        home_club: check.home_club.map(|c| c.to_string()),
+        local_date: dates::format_day(check.local_day),
+        allowance: check.allowance.map(|a| AllowanceView {
+            month_days_used: a.month_days_used,
+            month_days_max: a.month_days_max,
+            month_days_remaining: a.month_days_remaining(),
+            year_days_used: a.year_days_used,
+            year_days_max: a.year_days_max,
+            year_days_remaining: a.year_days_remaining(),
+            today_already_counted: a.today_already_counted,
+        }),
+        terms: check.guests_max.zip(check.fee).map(
+            |(guests_max, (fee_minor, currency, settlement))| AppliedTerms {
+                guests_max,
+                fee_minor,
+                fee_currency: currency,
+                fee_settlement: settlement_name(settlement).to_owned(),
+            },
+        ),
+        height,
+    })
+}
+
+/// Checks whether a member of another club may visit the caller's club now.
+#[utoipa::path(post, path = "/v1/visits/check", tag = "visits", security(("bearer" = [])),
+    request_body = CheckRequest,
+    responses(
+        (status = 200, description = "The answer (eligible or the reason)", body = CheckResponse),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 403, description = "Not a front desk", body = ErrorBody)))]
+pub async fn check_visit(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<CheckRequest>,
+) -> ApiResult<axum::Json<CheckResponse>> {
+    state.authorize(&caller, Some(Role::FrontDesk))?;
+    let member = parse_member_id(&request.member_id)?;
+    let mut answer = check_now(&state, &caller.club, &member, request.guests)?;
+    if let Some(claimed) = &request.home_club
+        && answer.home_club.as_deref().is_some_and(|home| home != claimed)
+    {
+        answer.eligible = false;
+        answer.code = "HomeClubMismatch".to_owned();
+        answer.code_number = 0;
+        answer.reason = format!(
+            "The card names club {claimed}, but the ledger has this member at club {}.",
+            answer.home_club.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(axum::Json(answer))
+}
+
+/// A visit to record.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordVisitRequest {
+    /// The visitor's member id.
+    pub member_id: String,
+    /// Guests the member brings.
+    #[serde(default)]
+    pub guests: u32,
+}
+
+/// A recorded visit.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordedVisit {
+    /// The visit id (the recording transaction's id).
+    pub visit_id: String,
+    /// The transaction.
+    pub transaction: TxReceipt,
+}
+
+/// Records a visit at the caller's club; answers once committed. A visit
+/// the rules refuse is answered 409 with the reason, without submitting.
+#[utoipa::path(post, path = "/v1/visits", tag = "visits", security(("bearer" = [])),
+    request_body = RecordVisitRequest,
+    responses(
+        (status = 201, description = "Recorded and committed", body = RecordedVisit),
+        (status = 202, description = "Submitted; commit pending", body = RecordedVisit),
+        (status = 403, description = "Not a front desk", body = ErrorBody),
+        (status = 409, description = "Not eligible (code names the rule)", body = ErrorBody)))]
+pub async fn record_visit(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiJson(request): ApiJson<RecordVisitRequest>,
+) -> ApiResult<(StatusCode, axum::Json<RecordedVisit>)> {
+    state.authorize(&caller, Some(Role::FrontDesk))?;
+    let member = parse_member_id(&request.member_id)?;
+    let check = check_now(&state, &caller.club, &member, request.guests)?;
+    if !check.eligible {
+        let code = ValidationCode::from_name(&check.code).unwrap_or(ValidationCode::UnknownMember);
+        state
+            .audit(&caller.principal, "visit.record", Some(&request.member_id), code.name(), None)
+            .await;
+        return Err(ApiError::refused(code, ""));
+    }
+    let (status, receipt) = state
+        .act(
+            &caller,
+            Role::FrontDesk,
+            "visit.record",
+            Some(&request.member_id),
+            body::record_visit(&member, request.guests),
+        )
+        .await?;
+    Ok((
+        status,
+        axum::Json(RecordedVisit { visit_id: receipt.tx_id.clone(), transaction: receipt }),
+    ))
+}
+
+/// Voids a visit recorded by the caller's club (within 24 hours).
+#[utoipa::path(post, path = "/v1/visits/{visit_id}/void", tag = "visits", security(("bearer" = [])),
+    params(("visit_id" = String, Path, description = "Visit id, 64 hex digits")),
+    responses(
+        (status = 201, description = "Voided", body = TxReceipt),
+        (status = 403, description = "Not a front desk, or another club's visit", body = ErrorBody),
+        (status = 404, description = "No such visit", body = ErrorBody),
+        (status = 409, description = "Refused (already voided, window passed)", body = ErrorBody)))]
+pub async fn void_visit(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiPath(visit_id): ApiPath<String>,
+) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    state.authorize(&caller, Some(Role::FrontDesk))?;
+    let id = TxId::from_hex(&visit_id).ok_or_else(|| {
+        ApiError::bad_request(format!("visit id {visit_id:?} is not 64 hex digits"))
+    })?;
+    let visit = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::query::visit(&view, &id)?
+    }
+    .ok_or_else(|| ApiError::not_found(format!("no visit {visit_id}")))?;
+    state.own_club(&caller, &visit.host_club, &format!("visit {visit_id}"))?;
+    let (status, receipt) = state
+        .act(&caller, Role::FrontDesk, "visit.void", Some(&visit_id), body::void_visit(&id))
+        .await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Visit listing filters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VisitFilters {
+    /// `host` (visits at the caller's club, the default) or `home`
+    /// (visits by the caller's club's members elsewhere).
+    pub side: Option<String>,
+    /// Only this member.
+    pub member_id: Option<String>,
+    /// From this date, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Up to this date, `YYYY-MM-DD`.
+    pub to: Option<String>,
+    /// Include voided visits.
+    pub include_voided: Option<bool>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+}
+
+/// A page of visits.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VisitPage {
+    /// Visits, newest first (as indexed).
+    pub visits: Vec<VisitRow>,
+    /// Offset of the next page, when there may be one.
+    pub next_offset: Option<u32>,
+}
+
+fn optional_day(field: &str, text: Option<&String>) -> ApiResult<Option<i64>> {
+    text.map(|t| {
+        dates::parse_day(t)
+            .map(i64::from)
+            .map_err(|_| ApiError::bad_request(format!("{field} {t:?} is not a date YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// Lists visits at the caller's club or by its members.
+#[utoipa::path(get, path = "/v1/visits", tag = "visits", security(("bearer" = [])),
+    params(VisitFilters),
+    responses(
+        (status = 200, description = "A page of visits", body = VisitPage),
+        (status = 400, description = "Bad filter", body = ErrorBody)))]
+pub async fn list_visits(
+    caller: Caller,
+    State(state): State<ApiState>,
+    ApiQuery(filters): ApiQuery<VisitFilters>,
+) -> ApiResult<axum::Json<VisitPage>> {
+    state.authorize(&caller, None)?;
+    let limit = state.page_size(filters.limit)?;
+    let offset = filters.offset.unwrap_or(0);
+    let club = caller.club.to_string();
+    let (host_club, home_club) = match filters.side.as_deref() {
+        None | Some("host") => (Some(club), None),
+        Some("home") => (None, Some(club)),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("side {other:?} is not host or home")));
+        }
+    };
+    if let Some(member) = &filters.member_id {
+        parse_member_id(member)?;
+    }
+    let query = VisitQuery {
+        member_id: filters.member_id.clone(),
+        host_club,
+        home_club,
+        from_day: optional_day("from", filters.from.as_ref())?,
+        to_day: optional_day("to", filters.to.as_ref())?,
+        include_voided: filters.include_voided.unwrap_or(false),
+        limit,
+        offset,
+    };
+    let visits = state.store()?.visits(&query).await?;
+    let next_offset = (visits.len() == limit as usize).then_some(offset + limit);
+    Ok(axum::Json(VisitPage { visits, next_offset }))
+}
