@@ -32,6 +32,31 @@ pub fn parse_day(text: &str) -> Result<u32> {
     day(y, m, d)
 }
 
+/// Parses `YYYY-MM-DD` as any real calendar date from year 1 to 9999 (for
+/// dates that never reach the wire, such as a date of birth); returns the
+/// days since 1970-01-01 (negative before it).
+pub fn parse_civil_days(text: &str) -> Result<i64> {
+    let invalid =
+        || SdkError::Invalid { what: "date", reason: format!("{text:?} is not a date YYYY-MM-DD") };
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return Err(invalid());
+    }
+    let year: i32 = text[0..4].parse().map_err(|_| invalid())?;
+    let month: u32 = text[5..7].parse().map_err(|_| invalid())?;
+    let day: u32 = text[8..10].parse().map_err(|_| invalid())?;
+    let date = CivilDate { year, month, day };
+    let days = calendar::days_from_civil(date);
+    if year < 1 || calendar::civil_from_days(days) != date {
+        return Err(invalid());
+    }
+    Ok(days)
+}
+
 /// Formats a day number as `YYYY-MM-DD`.
 pub fn format_day(day_number: u32) -> String {
     let d = calendar::civil_from_days(i64::from(day_number));
@@ -51,6 +76,17 @@ pub fn ms_of_day(day_number: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_dates_before_1970_parse_and_impossible_ones_do_not() {
+        assert_eq!(parse_civil_days("1970-01-01").unwrap(), 0);
+        assert_eq!(parse_civil_days("1969-12-31").unwrap(), -1);
+        assert!(parse_civil_days("1950-02-28").is_ok());
+        assert!(parse_civil_days("1950-02-29").is_err());
+        assert!(parse_civil_days("2000-02-29").is_ok());
+        assert!(parse_civil_days("1950-2-28").is_err());
+        assert!(parse_civil_days("0000-01-01").is_err());
+    }
 
     #[test]
     fn dates_round_trip_and_bad_dates_are_named() {

@@ -95,7 +95,7 @@ async fn registrar_imports_a_thousand_members_from_csv_and_no_personal_field_rea
         .post(
             "/v1/members",
             json!({"member_number": "solo-1", "full_name": "Quentin Quietly", "email": "quentin@private.example",
-                   "phone": "+1 555 0100", "date_of_birth": "1970-07-07", "notes": "allergic to walnuts",
+                   "phone": "+1 555 0100", "date_of_birth": "1948-07-07", "notes": "allergic to walnuts",
                    "tier": "full", "valid_until": "2030-06-30"}),
         )
         .await;
@@ -580,4 +580,52 @@ fn url_encode(text: &str) -> String {
             },
         )
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_check_and_search_seed_a_network_once_and_print_json() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_ports(30).to_string();
+    let run = |what: &str| {
+        let out = common::recip()
+            .args([
+                "bench",
+                what,
+                "--members",
+                "600",
+                "--clubs",
+                "4",
+                "--agreements",
+                "5",
+                "--profiles",
+                "200",
+            ])
+            .args(["--duration", "1", "--concurrency", "2", "--port-base", &port, "--dir"])
+            .arg(dir.path().join("bench"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "bench {what}: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let line = stdout.lines().last().unwrap_or_default().to_owned();
+        (serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{e}: {stdout}")), stdout)
+    };
+    let (check, printed) = run("check");
+    assert!(printed.contains("clubs: 3 admitted"), "{printed}");
+    assert_eq!(
+        (check["bench"].as_str(), check["members"].as_u64(), check["clubs"].as_u64()),
+        (Some("check"), Some(600), Some(4))
+    );
+    assert!(check["checks"].as_u64().unwrap() > 0, "{check}");
+    assert_eq!(check["eligible_share"], 1.0, "visitors of clubs with agreements: {check}");
+    assert!(check["p99_ms"].as_f64().unwrap() > 0.0);
+    // The second run reuses the seeded network.
+    let (search, printed) = run("search");
+    assert!(!printed.contains("admitted"), "seeded twice: {printed}");
+    assert_eq!(
+        (search["bench"].as_str(), search["profiles"].as_u64()),
+        (Some("search"), Some(200))
+    );
+    assert!(search["searches"].as_u64().unwrap() > 0 && search["found_share"] == 1.0, "{search}");
+    assert!(search["p95_ms"].as_f64().unwrap() > 0.0);
 }

@@ -1,4 +1,5 @@
-//! `recip bench submit`: closed-loop clients submitting signed transactions to
+//! `recip bench submit`, `failover`, `check` and `search` (the last two in
+//! [`super::bench_http`]). `submit`: closed-loop clients submitting signed transactions to
 //! running nodes (spread over every `--endpoint` given) and waiting for each
 //! commit; prints one JSON line with throughput and submit-to-commit latency
 //! percentiles.
@@ -40,6 +41,21 @@ enum BenchKind {
         #[arg(long, default_value_t = 10)]
         duration: u64,
     },
+    /// The front-desk check over HTTP on one node seeded with a large network
+    /// (seeds `--dir` on first use; prints one JSON line).
+    Check {
+        #[command(flatten)]
+        seed: super::bench_http::SeedArgs,
+        #[command(flatten)]
+        load: super::bench_http::LoadArgs,
+    },
+    /// The member search over HTTP on the same seeded node (prints one JSON line).
+    Search {
+        #[command(flatten)]
+        seed: super::bench_http::SeedArgs,
+        #[command(flatten)]
+        load: super::bench_http::LoadArgs,
+    },
     /// Leader failover on a running devnet: SIGKILL the leader, time until
     /// another node leads with a majority behind it, restart the killed
     /// node, repeat.
@@ -67,6 +83,8 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
             submit(endpoint, &key, clients, duration).await
         }
         BenchKind::Failover { dir, rounds } => failover(&dir, rounds).await,
+        BenchKind::Check { seed, load } => super::bench_http::check(seed, load).await,
+        BenchKind::Search { seed, load } => super::bench_http::search(seed, load).await,
     }
 }
 

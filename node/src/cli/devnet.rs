@@ -65,15 +65,18 @@ const STAFF_ROLES: [(&str, &str); 4] = [
 
 /// A staff login the devnet created.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct StaffLogin {
-    username: String,
-    password: String,
-    role: String,
+pub(crate) struct StaffLogin {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) role: String,
 }
 
 /// Creates (once) the club's keystore of role keys and its staff accounts;
 /// returns the logins.
-async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> anyhow::Result<Vec<StaffLogin>> {
+pub(crate) async fn prepare_club(
+    club_dir: &Path,
+    config: &NodeConfig,
+) -> anyhow::Result<Vec<StaffLogin>> {
     let keystore = &config.api.keystore_dir;
     std::fs::create_dir_all(keystore)?;
     for (_, role) in STAFF_ROLES {
@@ -120,7 +123,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Enrolls the keystore's role keys on-chain (signed by the club key), once.
-async fn enroll_keystore(
+pub(crate) async fn enroll_keystore(
     client: &mut NodeClient,
     chain: &str,
     club_dir: &Path,
@@ -163,7 +166,7 @@ fn network_of(dir: &Path) -> anyhow::Result<(String, Vec<(String, PathBuf)>)> {
     Ok((network.chain_id, clubs))
 }
 
-async fn wait_ready(
+pub(crate) async fn wait_ready(
     endpoint: &str,
     child: &mut tokio::process::Child,
     log: &Path,
@@ -184,7 +187,7 @@ async fn wait_ready(
 }
 
 /// Waits until the node's HTTP server accepts connections.
-async fn wait_listening(addr: std::net::SocketAddr, log: &Path) -> anyhow::Result<()> {
+pub(crate) async fn wait_listening(addr: std::net::SocketAddr, log: &Path) -> anyhow::Result<()> {
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return Ok(());
@@ -197,7 +200,7 @@ async fn wait_listening(addr: std::net::SocketAddr, log: &Path) -> anyhow::Resul
     )
 }
 
-async fn submit(
+pub(crate) async fn submit(
     client: &mut NodeClient,
     chain: &str,
     key: &Keypair,

@@ -2,6 +2,7 @@
 //! in its own module; network access goes through the SDK's gRPC client.
 
 mod bench;
+mod bench_http;
 mod devnet;
 mod index;
 mod keys;

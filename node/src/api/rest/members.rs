@@ -148,9 +148,13 @@ fn validate(request: &RegisterMemberRequest) -> Result<u32, String> {
         check_phone(phone)?;
     }
     if let Some(born) = present(request.date_of_birth.as_ref()) {
-        let day = parse_date("date_of_birth", born)?;
-        if day > dates::day_of_ms(now_ms()) {
+        let days = dates::parse_civil_days(born)
+            .map_err(|_| format!("date_of_birth {born:?} is not a date YYYY-MM-DD"))?;
+        if days > i64::from(dates::day_of_ms(now_ms())) {
             return Err("date_of_birth is in the future".to_owned());
+        }
+        if born < "1900-01-01" {
+            return Err("date_of_birth is before 1900".to_owned());
         }
     }
     if let Some(notes) = present(request.notes.as_ref())
