@@ -217,6 +217,14 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
         assert!(printed.contains(&format!("http://127.0.0.1:{}", port + i as u16)), "{printed}");
     }
     assert!(printed.contains("leader"), "{printed}");
+    // Staff logins for the REST API, printed and listed, one per role and club.
+    assert!(printed.contains("staff logins"), "{printed}");
+    for node in nodes {
+        let staff = node["staff"].as_array().expect("staff logins listed");
+        assert_eq!(staff.len(), 4, "{node}");
+        assert!(staff.iter().all(|l| printed.contains(l["password"].as_str().unwrap())));
+        assert!(node["openapi"].as_str().unwrap().ends_with("/openapi.json"));
+    }
     let mut client =
         reciprocity_sdk::client::NodeClient::connect(nodes[2]["grpc"].as_str().unwrap())
             .await
