@@ -13,6 +13,9 @@ CREATE TABLE staff_accounts (
 
 -- Personal data of the club's own members, linked to the on-chain member id.
 -- It never enters a transaction. `name_folded` is the lower-cased name for search.
+-- `pending_until_ms` is set while the on-chain registration is not known to
+-- be committed: past it (the registering transaction has expired), a profile
+-- whose member is not on the ledger is removed by the node's sweeper.
 CREATE TABLE member_profiles (
     member_id TEXT PRIMARY KEY,
     home_club TEXT NOT NULL,
@@ -25,9 +28,11 @@ CREATE TABLE member_profiles (
     notes TEXT,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL,
+    pending_until_ms BIGINT,
     UNIQUE (home_club, member_number)
 );
 CREATE INDEX member_profiles_by_name ON member_profiles (home_club, name_folded);
+CREATE INDEX member_profiles_pending ON member_profiles (pending_until_ms);
 
 -- Who did what through the API.
 CREATE TABLE audit_log (

@@ -196,6 +196,8 @@ pub struct ApiSettings {
     pub governor_requests_per_s: u32,
     /// Login attempts per minute per username or key.
     pub logins_per_minute: u32,
+    /// How often profiles whose registration never committed are looked for.
+    pub orphan_sweep_ms: u64,
 }
 
 impl Default for ApiSettings {
@@ -218,6 +220,7 @@ impl Default for ApiSettings {
             front_desk_requests_per_s: 1_000,
             governor_requests_per_s: 20,
             logins_per_minute: 10,
+            orphan_sweep_ms: 60_000,
         }
     }
 }
@@ -372,6 +375,7 @@ impl NodeConfig {
         env_override("RECIP_API_FRONT_DESK_REQUESTS_PER_S", &mut a.front_desk_requests_per_s)?;
         env_override("RECIP_API_GOVERNOR_REQUESTS_PER_S", &mut a.governor_requests_per_s)?;
         env_override("RECIP_API_LOGINS_PER_MINUTE", &mut a.logins_per_minute)?;
+        env_override("RECIP_API_ORPHAN_SWEEP_MS", &mut a.orphan_sweep_ms)?;
         if let Ok(url) = std::env::var("RECIP_INDEX_URL") {
             self.index_url = (!url.is_empty()).then_some(url);
         }
@@ -520,6 +524,7 @@ impl NodeConfig {
             ("api.front_desk_requests_per_s", u64::from(a.front_desk_requests_per_s)),
             ("api.governor_requests_per_s", u64::from(a.governor_requests_per_s)),
             ("api.logins_per_minute", u64::from(a.logins_per_minute)),
+            ("api.orphan_sweep_ms", a.orphan_sweep_ms),
         ] {
             if value == 0 {
                 return Err(field(name, "must be at least 1"));

@@ -22,9 +22,11 @@ use super::rest::error::{ApiError, ErrorBody};
 use super::rest::{self, ApiState};
 use crate::service::node::NodeHandle;
 
-/// The HTTP routes and the OpenAPI document that describes them.
+/// The HTTP routes and the OpenAPI document that describes them; starts the
+/// REST API's background sweeper (call inside the runtime).
 pub fn router(node: NodeHandle) -> crate::Result<Router> {
     let state = ApiState::new(node.clone()).map_err(crate::NodeError::Startup)?;
+    tokio::spawn(rest::members::sweep_orphan_profiles(state.clone()));
     let (v1, openapi) = rest::router(state.clone());
     let (probes, probes_api) = OpenApiRouter::new()
         .routes(routes!(healthz))
@@ -44,11 +46,20 @@ pub fn router(node: NodeHandle) -> crate::Result<Router> {
         .merge(v1)
         .layer(axum::Extension(OpenApiJson(document)))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(node, observe)))
 }
 
 #[derive(Clone)]
 struct OpenApiJson(Arc<String>);
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; GET /openapi.json lists them",
+    )
+}
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; GET /openapi.json lists them")
@@ -180,5 +191,7 @@ pub async fn serve(
     let routes = router(node)?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| api(&e))?;
     tracing::info!(%addr, "HTTP listening (REST API under /v1, /openapi.json)");
-    axum::serve(listener, routes).with_graceful_shutdown(shutdown).await.map_err(|e| api(&e))
+    // The peer address feeds the per-address login budgets.
+    let service = routes.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await.map_err(|e| api(&e))
 }

@@ -242,18 +242,21 @@ async fn seed(dir: &Path, client: &mut NodeClient) -> anyhow::Result<()> {
             if let Some(store) = &store {
                 let now = i64::try_from(reciprocity_node::service::node::now_ms()).unwrap_or(0);
                 store
-                    .profiles_insert(&[reciprocity_node::index::offchain::MemberProfile {
-                        member_id: member.to_hex(),
-                        home_club: club.clone(),
-                        member_number: format!("{}-{:04}", club.to_uppercase(), i + 1),
-                        full_name: format!("{} ({club})", NAMES[i]),
-                        email: Some(format!("member{}@{club}.example", i + 1)),
-                        phone: None,
-                        date_of_birth: None,
-                        notes: None,
-                        created_at_ms: now,
-                        updated_at_ms: now,
-                    }])
+                    .profiles_insert(
+                        &[reciprocity_node::index::offchain::MemberProfile {
+                            member_id: member.to_hex(),
+                            home_club: club.clone(),
+                            member_number: format!("{}-{:04}", club.to_uppercase(), i + 1),
+                            full_name: format!("{} ({club})", NAMES[i]),
+                            email: Some(format!("member{}@{club}.example", i + 1)),
+                            phone: None,
+                            date_of_birth: None,
+                            notes: None,
+                            created_at_ms: now,
+                            updated_at_ms: now,
+                        }],
+                        None,
+                    )
                     .await?;
             }
             submit(
@@ -385,7 +388,8 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             "pid": r.child.id(),
         })).collect::<Vec<_>>(),
     });
-    std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&listing)?)?;
+    // It lists the staff passwords: readable by its owner only.
+    write_private(&dir.join("devnet.json"), &serde_json::to_string_pretty(&listing)?)?;
     say(format_args!("devnet is running ({} nodes, leader: {leader}):", running.len()));
     for r in &running {
         say(format_args!(

@@ -11,7 +11,11 @@ use super::{IndexError, Result};
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
 fn db(error: sqlx::Error) -> IndexError {
     match error {
-        sqlx::Error::Database(refusal) => IndexError::Refused(refusal.to_string()),
+        // Only a uniqueness conflict is the caller's doing; locks, deadlocks
+        // and timeouts are the database's and worth a retry.
+        sqlx::Error::Database(refusal) if refusal.is_unique_violation() => {
+            IndexError::Refused(refusal.to_string())
+        }
         other => IndexError::Database(other.to_string()),
     }
 }
@@ -207,9 +211,18 @@ impl IndexStore {
 
     /// Inserts profiles in one SQL transaction: all or none. A taken
     /// member id or membership number is refused ([`IndexError::Refused`]).
-    pub async fn profiles_insert(&self, profiles: &[MemberProfile]) -> Result<()> {
-        let sql = "INSERT INTO member_profiles (member_id, home_club, member_number, full_name, name_folded, email, phone, date_of_birth, notes, created_at_ms, updated_at_ms) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    ///
+    /// `pending_until_ms`: past it, a profile whose member is not on the
+    /// ledger is an orphan ([`IndexStore::profiles_pending_past`]); `None`
+    /// for a member known to be registered.
+    pub async fn profiles_insert(
+        &self,
+        profiles: &[MemberProfile],
+        pending_until_ms: Option<u64>,
+    ) -> Result<()> {
+        let sql = "INSERT INTO member_profiles (member_id, home_club, member_number, full_name, name_folded, email, phone, date_of_birth, notes, created_at_ms, updated_at_ms, pending_until_ms) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        let pending = pending_until_ms.map(to_i64);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
             for p in profiles {
@@ -225,12 +238,39 @@ impl IndexStore {
                     .bind(&p.notes)
                     .bind(p.created_at_ms)
                     .bind(p.updated_at_ms)
+                    .bind(pending)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
             }
             tx.commit().await.map_err(db)
         })
+    }
+
+    /// Marks profiles as registered on the ledger (no longer pending), in one
+    /// SQL transaction.
+    pub async fn profiles_mark_registered(&self, member_ids: &[String]) -> Result<()> {
+        let sql = "UPDATE member_profiles SET pending_until_ms = NULL WHERE member_id = $1";
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            for id in member_ids {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await.map_err(db)?;
+            }
+            tx.commit().await.map_err(db)
+        })
+    }
+
+    /// Up to `limit` profiles still pending past `now_ms` (their
+    /// registration either committed unseen or can no longer commit).
+    pub async fn profiles_pending_past(&self, now_ms: u64, limit: u32) -> Result<Vec<String>> {
+        let sql = "SELECT member_id FROM member_profiles WHERE pending_until_ms IS NOT NULL AND pending_until_ms < $1 \
+                   ORDER BY pending_until_ms LIMIT $2";
+        with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(to_i64(now_ms))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)
+        .map_err(db)
     }
 
     /// Deletes profiles (whose on-chain registration was refused).

@@ -359,7 +359,7 @@ pub async fn list_agreements(
     let limit = state.page_size(page.limit)?;
     let offset = page.offset.unwrap_or(0);
     let agreements = state.store()?.agreements_of(caller.club.as_str(), limit, offset).await?;
-    let next_offset = (agreements.len() == limit as usize).then_some(offset + limit);
+    let next_offset = super::next_offset(offset, limit, agreements.len());
     Ok(axum::Json(AgreementPage { agreements, next_offset }))
 }
 
@@ -552,6 +552,6 @@ pub async fn list_introductions(
     let offset = page.offset.unwrap_or(0);
     let introductions =
         state.store()?.introductions_of(caller.club.as_str(), limit, offset).await?;
-    let next_offset = (introductions.len() == limit as usize).then_some(offset + limit);
+    let next_offset = super::next_offset(offset, limit, introductions.len());
     Ok(axum::Json(IntroductionPage { introductions, next_offset }))
 }

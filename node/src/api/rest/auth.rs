@@ -240,15 +240,21 @@ impl FromRequestParts<ApiState> for Caller {
         let caller = state.inner.sessions.caller(token).ok_or_else(|| {
             ApiError::unauthorized("the token is unknown or expired; log in again")
         })?;
-        // A key login stands only while the ledger keeps the identity active.
+        // A key login stands only while the ledger keeps the identity
+        // active, and acts with the roles the ledger gives it now.
+        let mut caller = caller;
         if let Some(key) = &caller.key {
             let view = state.inner.node.ledger().state();
-            let identity = reciprocity_chaincode::query::identity(&view, key)?;
-            if !identity.is_some_and(|i| i.is_active() && i.club_id == caller.club) {
-                state.inner.sessions.close(token);
-                return Err(ApiError::unauthorized(
-                    "the identity behind this token is no longer active",
-                ));
+            match reciprocity_chaincode::query::identity(&view, key)? {
+                Some(identity) if identity.is_active() && identity.club_id == caller.club => {
+                    caller.roles = identity.roles;
+                }
+                _ => {
+                    state.inner.sessions.close(token);
+                    return Err(ApiError::unauthorized(
+                        "the identity behind this token is no longer active",
+                    ));
+                }
             }
         }
         Ok(caller)
@@ -297,6 +303,23 @@ fn token_response(state: &ApiState, caller: Caller) -> ApiResult<TokenResponse> 
     })
 }
 
+/// The caller's address (for login budgets), or `unknown` when the server
+/// runs without connection info.
+#[derive(Debug, Clone)]
+pub struct PeerIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+        Ok(PeerIp(ip))
+    }
+}
+
 /// A dummy hash verified for unknown usernames, so that timing does not
 /// tell which usernames exist.
 fn dummy_hash() -> &'static str {
@@ -313,23 +336,26 @@ fn dummy_hash() -> &'static str {
         (status = 429, description = "Too many attempts", body = ErrorBody)))]
 pub async fn login(
     State(state): State<ApiState>,
+    PeerIp(ip): PeerIp,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
-    if request.username.is_empty() || request.username.len() > 64 {
-        return Err(ApiError::bad_request("username must have 1 to 64 characters"));
+    // Checked before anything logs or audits the name (a password typed
+    // into the username field must not reach the logs).
+    if super::staff::check_username(&request.username).is_err() {
+        return Err(ApiError::unauthorized(
+            "wrong username or password, or the account is disabled",
+        ));
     }
     if request.password.len() > 1024 {
         return Err(ApiError::bad_request("password is too long"));
     }
-    state.inner.limits.check_login(&format!("staff:{}", request.username))?;
+    state.inner.limits.check_login(&ip, &format!("staff:{}", request.username))?;
     let store = state.store()?;
     let account = store.staff_get(&request.username).await?;
     let hash =
         account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
     let password = request.password;
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let matches = state.verify_password_bounded(password, hash).await?;
     let principal = format!("staff:{}", request.username);
     let account = match account {
         Some(account) if matches && !account.disabled => account,
@@ -381,10 +407,19 @@ fn parse_key(text: &str) -> ApiResult<PublicKey> {
         (status = 400, description = "Malformed key", body = ErrorBody)))]
 pub async fn challenge(
     State(state): State<ApiState>,
+    PeerIp(ip): PeerIp,
     ApiJson(request): ApiJson<ChallengeRequest>,
 ) -> ApiResult<axum::Json<ChallengeResponse>> {
     let key = parse_key(&request.public_key)?;
-    state.inner.limits.check_login(&format!("key:{key}"))?;
+    state.inner.limits.check_login(&ip, &format!("key:{key}"))?;
+    // Challenges only for keys that could log in: the table stays small.
+    let active = {
+        let view = state.inner.node.ledger().state();
+        reciprocity_chaincode::query::identity(&view, &key)?.is_some_and(|i| i.is_active())
+    };
+    if !active {
+        return Err(ApiError::unauthorized("the key is not an active identity on the ledger"));
+    }
     let challenge = state.inner.challenges.issue(key)?;
     Ok(axum::Json(ChallengeResponse {
         challenge: hex::encode(challenge),
@@ -413,6 +448,7 @@ pub struct KeyLoginRequest {
         (status = 401, description = "Bad signature, unknown challenge or inactive identity", body = ErrorBody)))]
 pub async fn key_login(
     State(state): State<ApiState>,
+    PeerIp(ip): PeerIp,
     ApiJson(request): ApiJson<KeyLoginRequest>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
     let key = parse_key(&request.public_key)?;
@@ -425,7 +461,7 @@ pub async fn key_login(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| ApiError::bad_request("signature is not 128 hex digits"))?;
     let principal = format!("key:{key}");
-    state.inner.limits.check_login(&principal)?;
+    state.inner.limits.check_login(&ip, &principal)?;
     let chain_id = state.inner.node.ledger().chain_id().to_owned();
     let message = reciprocity_sdk::auth::challenge_message(&chain_id, &challenge);
     let signed = reciprocity_sdk::auth::verify(&key, &message, &signature);

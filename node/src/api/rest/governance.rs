@@ -236,7 +236,7 @@ pub async fn list_proposals(
     let limit = state.page_size(filter.limit)?;
     let offset = filter.offset.unwrap_or(0);
     let proposals = state.store()?.proposals(open, limit, offset).await?;
-    let next_offset = (proposals.len() == limit as usize).then_some(offset + limit);
+    let next_offset = super::next_offset(offset, limit, proposals.len());
     Ok(axum::Json(ProposalPage { proposals, next_offset }))
 }
 

@@ -52,6 +52,15 @@ pub async fn submit_transaction(
         signer: signer.0.to_vec(),
         signature: hex_field("signature", &request.signature)?,
     };
+    // A key login submits what its own key signed.
+    if let Some(own) = &caller.key
+        && own != &signer
+    {
+        return Err(ApiError::forbidden(format!(
+            "{} may submit only transactions signed by its own key",
+            caller.principal
+        )));
+    }
     // The signer must act for the caller's club (the chaincode then checks its role).
     let signer_club = {
         let view = state.node().ledger().state();

@@ -20,6 +20,7 @@ const TRACKED_KEYS_MAX: usize = 10_000;
 pub struct RateLimits {
     by_role: [(Role, u32, DefaultKeyedRateLimiter<String>); 4],
     logins: DefaultKeyedRateLimiter<String>,
+    logins_per_ip: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
 }
 
@@ -48,6 +49,9 @@ impl RateLimits {
                 make(Role::Governor, settings.governor_requests_per_s),
             ],
             logins: RateLimiter::keyed(Quota::per_minute(logins)),
+            logins_per_ip: RateLimiter::keyed(Quota::per_minute(
+                logins.saturating_mul(NonZeroU32::new(10).expect("10 is not 0")),
+            )),
             clock: DefaultClock::default(),
         }
     }
@@ -82,12 +86,17 @@ impl RateLimits {
         })
     }
 
-    /// Spends one login attempt of `name`.
-    pub fn check_login(&self, name: &str) -> Result<(), ApiError> {
-        if self.logins.len() > TRACKED_KEYS_MAX {
-            self.logins.retain_recent();
+    /// Spends one login attempt of `name` from `ip`: budgets per (address,
+    /// name), so that nobody locks another address out of an account, and
+    /// per address, ten times larger, for attempts over many names.
+    pub fn check_login(&self, ip: &str, name: &str) -> Result<(), ApiError> {
+        for limiter in [&self.logins, &self.logins_per_ip] {
+            if limiter.len() > TRACKED_KEYS_MAX {
+                limiter.retain_recent();
+            }
         }
-        self.logins.check_key(&name.to_owned()).map_err(|n| self.refuse(&n))
+        self.logins_per_ip.check_key(&ip.to_owned()).map_err(|n| self.refuse(&n))?;
+        self.logins.check_key(&format!("{ip}|{name}")).map_err(|n| self.refuse(&n))
     }
 }
 
@@ -107,6 +116,21 @@ mod tests {
         assert_eq!(refused.retry_after_s, Some(1));
         // Another caller has its own budget.
         limits.check(Role::Governor, "staff:h").unwrap();
+    }
+
+    #[test]
+    fn login_budgets_are_per_address_and_name() {
+        let settings = ApiSettings { logins_per_minute: 1, ..ApiSettings::default() };
+        let limits = RateLimits::new(&settings);
+        limits.check_login("10.0.0.1", "staff:admin").unwrap();
+        let refused = limits.check_login("10.0.0.1", "staff:admin").unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        // Another address is not locked out of the same account.
+        limits.check_login("10.0.0.2", "staff:admin").unwrap();
+        // One address trying many names runs out too.
+        let tried =
+            (0..20).filter(|i| limits.check_login("10.0.0.3", &format!("staff:u{i}")).is_ok());
+        assert_eq!(tried.count(), 10);
     }
 
     #[test]

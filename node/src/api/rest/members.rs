@@ -208,6 +208,69 @@ fn view_of(profile: MemberProfile, record: Option<&reciprocity_chaincode::Member
     }
 }
 
+/// When a profile whose registration was signed at `created_ms` becomes an
+/// orphan if its member is not on the ledger: the transaction has expired
+/// by then (with a minute to spare), so it can never commit later.
+fn orphan_after_ms(created_ms: u64) -> u64 {
+    created_ms + reciprocity_sdk::tx::VALIDITY_MS_DEFAULT + 60_000
+}
+
+/// Profiles looked at per sweep.
+const ORPHAN_SWEEP_BATCH_MAX: u32 = 1_000;
+
+/// Resolves profiles still pending past their deadline (the node stopped
+/// between storing a profile and seeing its registration commit): those
+/// whose member is on the ledger are marked registered, the others
+/// removed. Runs until the node stops.
+pub async fn sweep_orphan_profiles(state: ApiState) {
+    let every = std::time::Duration::from_millis(state.inner.settings.orphan_sweep_ms);
+    let mut interval = tokio::time::interval(every);
+    loop {
+        interval.tick().await;
+        let Ok(store) = state.store() else { continue };
+        if let Err(error) = sweep_once(&state, &store).await {
+            tracing::warn!(%error, "orphaned profile sweep failed; will retry");
+        }
+    }
+}
+
+async fn sweep_once(state: &ApiState, store: &crate::index::IndexStore) -> ApiResult<()> {
+    // Judged by the ledger's own time: a node catching up after downtime
+    // has not yet seen blocks that may hold these registrations.
+    let chain_time_ms = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::chain_position(&view)?.time_ms
+    };
+    let ids =
+        store.profiles_pending_past(now_ms().min(chain_time_ms), ORPHAN_SWEEP_BATCH_MAX).await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (registered, orphans): (Vec<String>, Vec<String>) = {
+        let view = state.node().ledger().state();
+        let mut registered = Vec::new();
+        let mut orphans = Vec::new();
+        for id in ids {
+            let on_ledger = MemberId::from_hex(&id)
+                .map(|m| reciprocity_chaincode::query::member(&view, &m))
+                .transpose()?
+                .flatten()
+                .is_some();
+            if on_ledger { registered.push(id) } else { orphans.push(id) }
+        }
+        (registered, orphans)
+    };
+    store.profiles_mark_registered(&registered).await?;
+    store.profiles_delete(&orphans).await?;
+    if !orphans.is_empty() {
+        tracing::warn!(
+            removed = orphans.len(),
+            "removed profiles whose registration never committed"
+        );
+    }
+    Ok(())
+}
+
 fn taken_number(number: &str) -> ApiError {
     ApiError::conflict(
         "member_number_taken",
@@ -237,41 +300,57 @@ pub async fn register_member(
     let club = state.club().to_string();
     let member_id = reciprocity_sdk::random_member_id().map_err(|e| ApiError::internal(&e))?;
     let profile = profile_of(&club, &member_id, &request);
-    if let Err(error) = store.profiles_insert(std::slice::from_ref(&profile)).await {
+    let created_ms = now_ms();
+    let tx = TxBuilder::new(state.node().ledger().chain_id(), created_ms)
+        .sign(&key, body::register_member(&member_id, &request.tier, until));
+    if let Err(error) = store
+        .profiles_insert(std::slice::from_ref(&profile), Some(orphan_after_ms(created_ms)))
+        .await
+    {
         return Err(match error {
             crate::index::IndexError::Refused(_) => taken_number(&request.member_number),
             other => other.into(),
         });
     }
-    let tx = TxBuilder::new(state.node().ledger().chain_id(), now_ms())
-        .sign(&key, body::register_member(&member_id, &request.tier, until));
-    let result = state.submit(tx).await;
     let target = member_id.to_hex();
-    let (outcome, tx_id) = match &result {
-        Ok((_, receipt)) => ("ok".to_owned(), Some(receipt.tx_id.clone())),
-        Err(error) => (error.code.clone(), None),
-    };
-    state
-        .audit(&caller.principal, "member.register", Some(&target), &outcome, tx_id.as_deref())
-        .await;
-    match result {
-        Ok((status, receipt)) => {
-            let view = state.node().ledger().state();
-            let record = reciprocity_chaincode::query::member(&view, &member_id)?;
-            Ok((
-                status,
-                axum::Json(RegisteredMember {
-                    member: view_of(profile, record.as_ref()),
-                    transaction: receipt,
-                }),
-            ))
+    let tx_id = reciprocity_chaincode::tx_id(&tx.payload).to_hex();
+    // In its own task, so that a client hanging up cannot leave the
+    // profile and the ledger out of step half-way.
+    let (task_state, task_store, principal) =
+        (state.clone(), store.clone(), caller.principal.clone());
+    let task_target = target.clone();
+    let result = tokio::spawn(async move {
+        let result = task_state.submit(tx).await;
+        let settled = match &result {
+            Ok((StatusCode::CREATED, _)) => {
+                task_store.profiles_mark_registered(std::slice::from_ref(&task_target)).await
+            }
+            // The ledger certainly has no record: the profile goes too.
+            Err(error) if super::certainly_not_committed(error) => {
+                task_store.profiles_delete(std::slice::from_ref(&task_target)).await
+            }
+            // Pending, or perhaps committed: the sweeper settles it after expiry.
+            _ => Ok(()),
+        };
+        if let Err(db) = settled {
+            tracing::warn!(%db, member_id = %task_target, "registration settled on the ledger, not yet in the profiles (the sweeper will)");
         }
-        Err(error) => {
-            // The ledger refused: the profile goes too.
-            store.profiles_delete(&[target]).await?;
-            Err(error)
-        }
-    }
+        let outcome = result.as_ref().map_or_else(|e| e.code.clone(), |_| "ok".to_owned());
+        task_state.audit(&principal, "member.register", Some(&task_target), &outcome, Some(&tx_id)).await;
+        result
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let (status, receipt) = result?;
+    let view = state.node().ledger().state();
+    let record = reciprocity_chaincode::query::member(&view, &member_id)?;
+    Ok((
+        status,
+        axum::Json(RegisteredMember {
+            member: view_of(profile, record.as_ref()),
+            transaction: receipt,
+        }),
+    ))
 }
 
 fn parse_member_id(text: &str) -> ApiResult<MemberId> {
@@ -291,7 +370,8 @@ pub async fn get_member(
     State(state): State<ApiState>,
     ApiPath(member_id): ApiPath<String>,
 ) -> ApiResult<axum::Json<MemberView>> {
-    state.authorize(&caller, None)?;
+    // Personal data: registrars and admins only.
+    state.authorize_one_of(&caller, &[Role::Registrar, Role::Admin])?;
     let id = parse_member_id(&member_id)?;
     let record = {
         let view = state.node().ledger().state();
@@ -428,14 +508,9 @@ pub async fn update_member(
     if !on_chain && !profile_changed {
         return Err(ApiError::bad_request("the update names no field"));
     }
-    let transaction = if on_chain {
-        let body = body::update_member(&id, status, request.tier.as_deref(), until);
-        let (_, receipt) =
-            state.act(&caller, Role::Registrar, "member.update", Some(&id.to_hex()), body).await?;
-        Some(receipt)
-    } else {
-        None
-    };
+    // The profile first (it can be put back), then the ledger; a refused
+    // ledger change restores the profile as it was.
+    let before = profile.clone();
     if profile_changed {
         edited.tier = String::new();
         let updated = profile_of(&profile.home_club, &id, &edited);
@@ -450,6 +525,29 @@ pub async fn update_member(
             .audit(&caller.principal, "member.update_profile", Some(&id.to_hex()), "ok", None)
             .await;
     }
+    let transaction = if on_chain {
+        let body = body::update_member(&id, status, request.tier.as_deref(), until);
+        match state.act(&caller, Role::Registrar, "member.update", Some(&id.to_hex()), body).await {
+            Ok((_, receipt)) => Some(receipt),
+            Err(error) => {
+                if profile_changed {
+                    store.profile_update(&before).await?;
+                    state
+                        .audit(
+                            &caller.principal,
+                            "member.update_profile",
+                            Some(&id.to_hex()),
+                            "reverted",
+                            None,
+                        )
+                        .await;
+                }
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
     let record = {
         let view = state.node().ledger().state();
         reciprocity_chaincode::query::member(&view, &id)?
@@ -493,7 +591,8 @@ pub async fn search_members(
     State(state): State<ApiState>,
     ApiQuery(search): ApiQuery<MemberSearch>,
 ) -> ApiResult<axum::Json<MemberPage>> {
-    state.authorize(&caller, None)?;
+    // Personal data: registrars and admins only.
+    state.authorize_one_of(&caller, &[Role::Registrar, Role::Admin])?;
     if caller.club != *state.club() {
         return Err(ApiError::forbidden(format!(
             "this node holds the members of club {} only",
@@ -525,7 +624,7 @@ pub async fn search_members(
         offset,
     };
     let rows = state.store()?.member_search(caller.club.as_str(), &query).await?;
-    let full_page = rows.len() == limit as usize;
+    let next = super::next_offset(offset, limit, rows.len());
     let members = rows
         .into_iter()
         .map(|row| {
@@ -537,7 +636,7 @@ pub async fn search_members(
             view
         })
         .collect();
-    Ok(axum::Json(MemberPage { members, next_offset: full_page.then_some(offset + limit) }))
+    Ok(axum::Json(MemberPage { members, next_offset: next }))
 }
 
 /// One row of an import that cannot be (or was not) registered.
@@ -811,19 +910,32 @@ pub async fn import_members(
     }
     let profiles: Vec<MemberProfile> =
         planned.iter().map(|(_, id, request, _)| profile_of(&club, id, request)).collect();
-    store.profiles_insert(&profiles).await.map_err(|error| match error {
-        crate::index::IndexError::Refused(message) => ApiError::conflict(
-            "member_number_taken",
-            format!("a membership number was taken meanwhile: {message}"),
-        ),
-        other => other.into(),
+    // Signed now, so that every row's transaction expires by one deadline:
+    // past it, a row the node never saw commit is an orphan (see the sweeper).
+    let created_ms = now_ms();
+    let builder = TxBuilder::new(state.node().ledger().chain_id(), created_ms);
+    let signed: Vec<ImportRow> = planned
+        .into_iter()
+        .map(|(line, id, request, until)| {
+            let tx = builder.sign(&key, body::register_member(&id, &request.tier, until));
+            ImportRow { line, member_id: id, member_number: request.member_number, tx }
+        })
+        .collect();
+    store.profiles_insert(&profiles, Some(orphan_after_ms(created_ms))).await.map_err(|error| {
+        match error {
+            crate::index::IndexError::Refused(_) => ApiError::conflict(
+                "member_number_taken",
+                "a membership number of the file was taken meanwhile; nothing was imported",
+            ),
+            other => other.into(),
+        }
     })?;
     let job_id =
         hex::encode(reciprocity_sdk::random_bytes::<8>().map_err(|e| ApiError::internal(&e))?);
     let job = Arc::new(ImportJob {
         id: job_id.clone(),
         club: club.clone(),
-        rows_total: planned.len(),
+        rows_total: signed.len(),
         committed: AtomicUsize::new(0),
         pending: AtomicUsize::new(0),
         failed: Mutex::new(Vec::new()),
@@ -835,50 +947,159 @@ pub async fn import_members(
         return Err(error);
     }
     state.audit(&caller.principal, "member.import", Some(&job_id), "ok", None).await;
-    tracing::info!(job_id, rows = planned.len(), principal = %caller.principal, "member import started");
+    tracing::info!(job_id, rows = signed.len(), principal = %caller.principal, "member import started");
     let in_flight = state.inner.settings.import_in_flight_max;
     let progress = job.progress();
-    tokio::spawn(run_import(state, store, job, key, planned, in_flight));
+    tokio::spawn(run_import(state, store, job, signed, in_flight, orphan_after_ms(created_ms)));
     Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
+}
+
+/// One row of an import, signed.
+struct ImportRow {
+    line: u64,
+    member_id: MemberId,
+    member_number: String,
+    tx: pb::SignedTx,
+}
+
+/// Committed rows marked registered per SQL transaction.
+const IMPORT_MARK_BATCH: usize = 1_000;
+
+/// Submits one row's transaction, retrying while the node is busy or has
+/// no leader; a retry refused as a duplicate means an earlier attempt got
+/// through, and is answered from the ledger.
+async fn submit_row(
+    state: &ApiState,
+    tx: pb::SignedTx,
+) -> ApiResult<(StatusCode, super::TxReceipt)> {
+    let id = reciprocity_chaincode::tx_id(&tx.payload);
+    let mut backoff = std::time::Duration::from_millis(100);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match state.submit(tx.clone()).await {
+            Err(error)
+                if matches!(error.code.as_str(), "busy" | "unavailable")
+                    && attempt < IMPORT_ATTEMPTS_MAX =>
+            {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(error) if attempt > 1 && error.code == "DuplicateTx" => {
+                return match state.node().ledger().tx_location(&id)? {
+                    Some(location) => {
+                        super::receipt(id, crate::service::node::Submitted::Committed(location))
+                    }
+                    None => super::receipt(id, crate::service::node::Submitted::Accepted),
+                };
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Submissions of one row before its failure is final.
+const IMPORT_ATTEMPTS_MAX: u32 = 8;
+
+/// A row whose commit was not seen yet.
+struct PendingRow {
+    line: u64,
+    member_id: MemberId,
+    member_number: String,
+    tx_id: reciprocity_chaincode::TxId,
+}
+
+fn fail_row(job: &ImportJob, line: u64, member_number: String, error: &ApiError) {
+    job.failed.lock().expect("import errors lock").push(RowError {
+        line,
+        member_number: Some(member_number),
+        message: format!("{}: {}", error.code, error.message),
+    });
 }
 
 async fn run_import(
     state: ApiState,
     store: crate::index::IndexStore,
     job: Arc<ImportJob>,
-    key: reciprocity_sdk::keys::Keypair,
-    planned: Vec<(u64, MemberId, RegisterMemberRequest, u32)>,
+    rows: Vec<ImportRow>,
     in_flight: usize,
+    deadline_ms: u64,
 ) {
-    let chain = state.node().ledger().chain_id().to_owned();
-    let outcomes = futures::stream::iter(planned.into_iter().map(|(line, id, request, until)| {
-        let tx = TxBuilder::new(&chain, now_ms())
-            .sign(&key, body::register_member(&id, &request.tier, until));
+    let outcomes = futures::stream::iter(rows.into_iter().map(|row| {
         let state = state.clone();
-        async move { (line, id, request.member_number, state.submit(tx).await) }
+        async move {
+            let tx_id = reciprocity_chaincode::tx_id(&row.tx.payload);
+            let outcome = submit_row(&state, row.tx).await;
+            (
+                PendingRow {
+                    line: row.line,
+                    member_id: row.member_id,
+                    member_number: row.member_number,
+                    tx_id,
+                },
+                outcome,
+            )
+        }
     }))
     .buffer_unordered(in_flight);
     futures::pin_mut!(outcomes);
-    while let Some((line, id, number, outcome)) = outcomes.next().await {
+    let mut registered = Vec::new();
+    let mut pending = Vec::new();
+    while let Some((row, outcome)) = outcomes.next().await {
         match outcome {
             Ok((StatusCode::CREATED, _)) => {
                 job.committed.fetch_add(1, Ordering::AcqRel);
+                registered.push(row.member_id.to_hex());
             }
-            Ok(_) => {
-                job.pending.fetch_add(1, Ordering::AcqRel);
-            }
-            Err(error) => {
-                if let Err(db) = store.profiles_delete(&[id.to_hex()]).await {
-                    tracing::error!(%db, member_id = %id, "import: refused row's profile not removed");
+            Err(error) if super::certainly_not_committed(&error) => {
+                if let Err(db) = store.profiles_delete(&[row.member_id.to_hex()]).await {
+                    tracing::error!(%db, member_id = %row.member_id, "import: refused row's profile not removed (the sweeper will)");
                 }
-                job.failed.lock().expect("import errors lock").push(RowError {
-                    line,
-                    member_number: Some(number),
-                    message: format!("{}: {}", error.code, error.message),
-                });
+                fail_row(&job, row.line, row.member_number, &error);
+            }
+            // Admitted but not seen committed, or perhaps committed: watched below.
+            _ => {
+                job.pending.fetch_add(1, Ordering::AcqRel);
+                pending.push(row);
             }
         }
+        if registered.len() >= IMPORT_MARK_BATCH {
+            mark_registered(&store, &mut registered).await;
+        }
     }
+    // Rows still pending settle from the ledger until their transactions
+    // expire; past that the sweeper has the last word.
+    while !pending.is_empty() && now_ms() < deadline_ms {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut still = Vec::new();
+        for row in pending {
+            match state.node().ledger().tx_location(&row.tx_id) {
+                Ok(Some(location)) => {
+                    job.pending.fetch_sub(1, Ordering::AcqRel);
+                    if location.code == 0 {
+                        job.committed.fetch_add(1, Ordering::AcqRel);
+                        registered.push(row.member_id.to_hex());
+                    } else {
+                        let code =
+                            reciprocity_chaincode::ValidationCode::from_number(location.code)
+                                .unwrap_or(reciprocity_chaincode::ValidationCode::MalformedPayload);
+                        if let Err(db) = store.profiles_delete(&[row.member_id.to_hex()]).await {
+                            tracing::error!(%db, member_id = %row.member_id, "import: refused row's profile not removed (the sweeper will)");
+                        }
+                        fail_row(&job, row.line, row.member_number, &ApiError::refused(code, ""));
+                    }
+                }
+                Ok(None) => still.push(row),
+                Err(error) => {
+                    tracing::warn!(%error, "import: reading the ledger failed; retrying");
+                    still.push(row);
+                }
+            }
+        }
+        pending = still;
+        mark_registered(&store, &mut registered).await;
+    }
+    mark_registered(&store, &mut registered).await;
     job.failed.lock().expect("import errors lock").sort_by_key(|e| e.line);
     job.done.store(true, Ordering::Release);
     let progress = job.progress();
@@ -889,6 +1110,14 @@ async fn run_import(
         pending = progress.rows_pending,
         "member import finished"
     );
+}
+
+/// Marks `ids` registered; on failure the sweeper does it later.
+async fn mark_registered(store: &crate::index::IndexStore, ids: &mut Vec<String>) {
+    if let Err(error) = store.profiles_mark_registered(ids).await {
+        tracing::warn!(%error, rows = ids.len(), "import: could not mark rows registered (the sweeper will)");
+    }
+    ids.clear();
 }
 
 /// Progress of an import started by this club.

@@ -61,7 +61,13 @@ struct ApiInner {
     challenges: auth::Challenges,
     limits: limits::RateLimits,
     imports: members::Imports,
+    /// Password checks running at once (Argon2id takes ~19 MiB and tens of
+    /// ms each): one per core; more wait up to `PASSWORD_CHECK_WAIT_MS`.
+    password_checks: tokio::sync::Semaphore,
 }
+
+/// How long a login waits for a free password-check slot before "busy".
+const PASSWORD_CHECK_WAIT_MS: u64 = 2_000;
 
 /// A committed (or still pending) write.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -96,10 +102,43 @@ impl ApiState {
                 ),
                 limits: limits::RateLimits::new(&settings),
                 imports: members::Imports::new(settings.imports_kept_max),
+                password_checks: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+                ),
                 settings,
                 node,
             }),
         })
+    }
+
+    /// Verifies a password against a PHC hash off the async workers, at
+    /// most one check per core at a time (bounded memory and CPU under a
+    /// flood of logins); 503 when no slot frees up in time.
+    pub async fn verify_password_bounded(&self, password: String, hash: String) -> ApiResult<bool> {
+        let wait = Duration::from_millis(PASSWORD_CHECK_WAIT_MS);
+        let permit = tokio::time::timeout(wait, self.inner.password_checks.acquire())
+            .await
+            .map_err(|_| ApiError::unavailable("busy: too many logins at once; retry shortly"))?
+            .map_err(|e| ApiError::internal(&e))?;
+        let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        drop(permit);
+        Ok(matches)
+    }
+
+    /// 403 unless the caller holds one of `roles`; spends its budget in the
+    /// limiter of the first of them it holds.
+    pub fn authorize_one_of(&self, caller: &Caller, roles: &[Role]) -> ApiResult<()> {
+        match roles.iter().find(|r| caller.roles.contains(**r)) {
+            Some(role) => self.authorize(caller, Some(*role)),
+            None => Err(ApiError::forbidden(format!(
+                "this endpoint needs one of the roles {}; {} has {}",
+                roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+                caller.principal,
+                caller.role_names().join(", ")
+            ))),
+        }
     }
 
     /// This node's club.
@@ -186,13 +225,19 @@ impl ApiState {
         let key = self.signer(caller, role)?;
         let tx = reciprocity_sdk::tx::TxBuilder::new(self.inner.node.ledger().chain_id(), now_ms())
             .sign(&key, body);
-        let result = self.submit(tx).await;
-        let (outcome, tx_id) = match &result {
-            Ok((_, receipt)) => ("ok".to_owned(), Some(receipt.tx_id.clone())),
-            Err(error) => (error.code.clone(), None),
-        };
-        self.audit(&caller.principal, action, target, &outcome, tx_id.as_deref()).await;
-        result
+        let tx_id = reciprocity_chaincode::tx_id(&tx.payload).to_hex();
+        let (state, principal) = (self.clone(), caller.principal.clone());
+        let (action, target) = (action.to_owned(), target.map(str::to_owned));
+        // In its own task: a client that hangs up does not cancel the
+        // audit entry of what it set in motion.
+        tokio::spawn(async move {
+            let result = state.submit(tx).await;
+            let outcome = result.as_ref().map_or_else(|e| e.code.clone(), |_| "ok".to_owned());
+            state.audit(&principal, &action, target.as_deref(), &outcome, Some(&tx_id)).await;
+            result
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
     }
 
     /// The keystore key that signs the caller's actions needing `role`.
@@ -214,7 +259,8 @@ impl ApiState {
         Ok(key.clone())
     }
 
-    /// Submits a signed transaction and waits up to `api.commit_timeout_ms`.
+    /// Submits a signed transaction and waits up to `api.commit_timeout_ms`;
+    /// a transaction this node already holds or committed answers as such.
     pub async fn submit(&self, tx: pb::SignedTx) -> ApiResult<(StatusCode, TxReceipt)> {
         let timeout = Duration::from_millis(self.inner.settings.commit_timeout_ms);
         let (tx_id, submitted) = self.inner.node.submit(tx, true, timeout).await?;
@@ -253,13 +299,32 @@ impl ApiState {
     }
 }
 
-fn receipt(tx_id: TxId, submitted: Submitted) -> ApiResult<(StatusCode, TxReceipt)> {
+/// Whether a failed submission certainly left nothing on the ledger (a
+/// refusal by rule, size or a full mempool); `unavailable` and internal
+/// errors may hide a transaction that still commits.
+pub fn certainly_not_committed(error: &ApiError) -> bool {
+    !matches!(error.code.as_str(), "unavailable" | "internal")
+}
+
+/// The next page's offset, when a full page came back (none on overflow).
+pub fn next_offset(offset: u32, limit: u32, returned: usize) -> Option<u32> {
+    (returned == limit as usize).then(|| offset.checked_add(limit)).flatten()
+}
+
+/// The answer to a submission that ended as `submitted`.
+pub fn receipt(tx_id: TxId, submitted: Submitted) -> ApiResult<(StatusCode, TxReceipt)> {
     match submitted {
         Submitted::Committed(location) => {
             let code = reciprocity_chaincode::ValidationCode::from_number(location.code)
                 .unwrap_or(reciprocity_chaincode::ValidationCode::MalformedPayload);
             if !code.is_ok() {
-                return Err(ApiError::refused(code, ""));
+                return Err(ApiError::refused(
+                    code,
+                    &format!(
+                        "transaction {tx_id} committed at height {} with this code",
+                        location.height
+                    ),
+                ));
             }
             Ok((
                 StatusCode::CREATED,

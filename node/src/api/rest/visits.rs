@@ -315,11 +315,9 @@ pub async fn list_visits(
             return Err(ApiError::bad_request(format!("side {other:?} is not host or home")));
         }
     };
-    if let Some(member) = &filters.member_id {
-        parse_member_id(member)?;
-    }
+    let member_id = filters.member_id.as_deref().map(parse_member_id).transpose()?;
     let query = VisitQuery {
-        member_id: filters.member_id.clone(),
+        member_id: member_id.map(|m| m.to_hex()),
         host_club,
         home_club,
         from_day: optional_day("from", filters.from.as_ref())?,
@@ -329,6 +327,6 @@ pub async fn list_visits(
         offset,
     };
     let visits = state.store()?.visits(&query).await?;
-    let next_offset = (visits.len() == limit as usize).then_some(offset + limit);
+    let next_offset = super::next_offset(offset, limit, visits.len());
     Ok(axum::Json(VisitPage { visits, next_offset }))
 }
