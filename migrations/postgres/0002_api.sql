@@ -31,7 +31,7 @@ CREATE TABLE member_profiles (
     pending_until_ms BIGINT,
     UNIQUE (home_club, member_number)
 );
-CREATE INDEX member_profiles_by_name ON member_profiles (home_club, name_folded);
+CREATE INDEX member_profiles_by_name ON member_profiles (home_club, name_folded, member_number);
 CREATE INDEX member_profiles_pending ON member_profiles (pending_until_ms);
 
 -- Who did what through the API.

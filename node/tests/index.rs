@@ -498,3 +498,138 @@ async fn two_writers_on_one_database_project_each_block_once() {
     backends.drop_database().await;
     reference.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_survive_a_rebuild() {
+    use reciprocity_node::index::offchain::{
+        MemberProfile, MemberQuery, NewAuditEntry, StaffAccount,
+    };
+    let (_net, ledger, _dir, members) = sample_chain();
+    let backends = Backends::new().await;
+    for (name, store) in backends.both() {
+        catch_up(&ledger, store, 1_000, |_, _| {}).await.unwrap();
+        let home =
+            query::member(&ledger.state(), &members[0]).unwrap().unwrap().home_club.to_string();
+        // Staff accounts: unique usernames, updates.
+        let account = StaffAccount {
+            username: "desk".into(),
+            password_hash: "$argon2id$stub".into(),
+            roles: "front_desk".into(),
+            disabled: false,
+            created_at_ms: 1,
+        };
+        assert!(store.staff_insert(&account).await.unwrap(), "{name}");
+        assert!(!store.staff_insert(&account).await.unwrap(), "{name}: taken");
+        assert!(store.staff_update("desk", "front_desk,registrar", true, None).await.unwrap());
+        let read = store.staff_get("desk").await.unwrap().unwrap();
+        assert_eq!(
+            (read.roles.as_str(), read.disabled, read.password_hash.as_str()),
+            ("front_desk,registrar", true, "$argon2id$stub")
+        );
+        // Profiles: names with SQL and LIKE metacharacters match only themselves.
+        let profile = |id: &MemberId, number: &str, full_name: &str| MemberProfile {
+            member_id: id.to_hex(),
+            home_club: home.clone(),
+            member_number: number.into(),
+            full_name: full_name.into(),
+            email: Some(format!("{number}@example.org")),
+            phone: None,
+            date_of_birth: Some("1948-07-07".into()),
+            notes: None,
+            created_at_ms: 5,
+            updated_at_ms: 5,
+        };
+        let stranger = MemberId([9; 16]);
+        store
+            .profiles_insert(
+                &[
+                    profile(&members[0], "N-1", "Ada O'Brien"),
+                    profile(&members[1], "N-2", "100% Pure"),
+                    profile(&stranger, "N-3", "under_score \\ back"),
+                ],
+                Some(10),
+            )
+            .await
+            .unwrap();
+        let duplicate =
+            store.profiles_insert(&[profile(&MemberId([8; 16]), "N-1", "Twin")], None).await;
+        assert!(matches!(duplicate, Err(IndexError::Refused(_))), "{name}: {duplicate:?}");
+        let search =
+            |name_part: Option<&str>, number: Option<&str>, status: Option<&str>| MemberQuery {
+                name: name_part.map(str::to_owned),
+                member_number: number.map(str::to_owned),
+                status: status.map(str::to_owned),
+                limit: 10,
+                offset: 0,
+            };
+        let numbers = |rows: Vec<reciprocity_node::index::offchain::MemberListing>| {
+            rows.into_iter().map(|r| r.profile.member_number).collect::<Vec<_>>()
+        };
+        for (part, expected) in [
+            ("o'b", vec!["N-1"]),
+            ("%", vec!["N-2"]),
+            ("_", vec!["N-3"]),
+            ("\\", vec!["N-3"]),
+            ("' OR '1'='1", vec![]),
+        ] {
+            let found = store.member_search(&home, &search(Some(part), None, None)).await.unwrap();
+            assert_eq!(numbers(found), expected, "{name}: {part:?}");
+        }
+        let all = store.member_search(&home, &search(None, None, None)).await.unwrap();
+        assert_eq!(numbers(all.clone()), ["N-2", "N-1", "N-3"], "{name}: by folded name");
+        assert_eq!(
+            all[1].status.as_deref(),
+            Some("Active"),
+            "{name}: joined with the ledger's record"
+        );
+        assert_eq!(all[2].status, None, "{name}: no record for the stranger");
+        let by_number = store.member_search(&home, &search(None, Some("N-2"), None)).await.unwrap();
+        assert_eq!(numbers(by_number), ["N-2"]);
+        let active = store.member_search(&home, &search(None, None, Some("Active"))).await.unwrap();
+        assert_eq!(numbers(active), ["N-2", "N-1"], "{name}: the stranger has no status");
+        assert!(
+            store.member_search("elsewhere", &search(None, None, None)).await.unwrap().is_empty()
+        );
+        // Pending profiles: found past their deadline, settled by marking or deleting.
+        let mut pending = store.profiles_pending_past(11, 10).await.unwrap();
+        pending.sort();
+        assert_eq!(pending.len(), 3, "{name}");
+        assert!(
+            store.profiles_pending_past(10, 10).await.unwrap().is_empty(),
+            "{name}: not yet past"
+        );
+        store.profiles_mark_registered(&[members[0].to_hex(), members[1].to_hex()]).await.unwrap();
+        store.profiles_delete(&[stranger.to_hex()]).await.unwrap();
+        assert!(store.profiles_pending_past(u64::MAX, 10).await.unwrap().is_empty(), "{name}");
+        assert!(store.profile_get(&stranger.to_hex()).await.unwrap().is_none());
+        // The audit log, newest first.
+        for action in ["a.first", "a.second"] {
+            let entry = NewAuditEntry {
+                at_ms: 7,
+                actor: "staff:desk",
+                club_id: &home,
+                action,
+                target: Some("x"),
+                outcome: "ok",
+                tx_id: None,
+            };
+            store.audit_append(&entry).await.unwrap();
+        }
+        let entries = store.audit_list(None, 10).await.unwrap();
+        assert_eq!(
+            entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            ["a.second", "a.first"],
+            "{name}"
+        );
+        assert_eq!(store.audit_list(Some(entries[0].id), 10).await.unwrap().len(), 1);
+        // A rebuild empties the projection only.
+        store.clear().await.unwrap();
+        assert!(store.staff_get("desk").await.unwrap().is_some(), "{name}: staff kept");
+        assert!(
+            store.profile_get(&members[0].to_hex()).await.unwrap().is_some(),
+            "{name}: profiles kept"
+        );
+        assert_eq!(store.audit_list(None, 10).await.unwrap().len(), 2, "{name}: audit kept");
+    }
+    backends.drop_database().await;
+}

@@ -191,6 +191,11 @@ async fn start_node(dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
     for (name, value) in LOOPBACK_RAFT {
         command.env(name, value);
     }
+    // The admitted clubs' nodes never run: openraft's retries towards them
+    // would fill the log (unless the caller chose a filter).
+    if std::env::var_os("RECIP_LOG").is_none() {
+        command.env("RECIP_LOG", "info,openraft=off,libp2p=warn");
+    }
     // The benchmark measures the node, not the per-caller budgets.
     for role in ["ADMIN", "REGISTRAR", "FRONT_DESK", "GOVERNOR"] {
         command.env(format!("RECIP_API_{role}_REQUESTS_PER_S"), "100000000");

@@ -339,30 +339,58 @@ impl IndexStore {
 
     /// Profiles of `club` matching `query`, by name then number, joined
     /// with their projected ledger record.
+    ///
+    /// Only the filters given appear in the SQL (user text is always a bound
+    /// parameter), so a number search uses the unique index and a name search
+    /// walks `(home_club, name_folded)` in order and stops after a page; the
+    /// ledger record is joined for the page's rows only, unless the status
+    /// filters on it.
     pub async fn member_search(
         &self,
         club: &str,
         query: &MemberQuery,
     ) -> Result<Vec<MemberListing>> {
-        let sql = format!(
-            "SELECT {PROFILE_COLUMNS}, m.tier, m.status, m.valid_until_day \
-             FROM member_profiles p LEFT JOIN members m ON m.member_id = p.member_id \
-             WHERE p.home_club = $1 \
-               AND ($2 IS NULL OR p.name_folded LIKE $2 ESCAPE '\\') \
-               AND ($3 IS NULL OR p.member_number = $3) \
-               AND ($4 IS NULL OR m.status = $4) \
-             ORDER BY p.name_folded, p.member_number LIMIT $5 OFFSET $6"
-        );
-        let name = query.name.as_deref().map(|n| like_pattern_containing(&fold_name(n)));
-        with_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(club)
-            .bind(name.clone())
-            .bind(query.member_number.clone())
-            .bind(query.status.clone())
-            .bind(i64::from(query.limit))
-            .bind(i64::from(query.offset))
-            .fetch_all(pool)
-            .await)
+        let mut args: Vec<String> = vec![club.to_owned()];
+        let mut conditions = vec!["p.home_club = $1".to_owned()];
+        if let Some(number) = &query.member_number {
+            args.push(number.clone());
+            conditions.push(format!("p.member_number = ${}", args.len()));
+        }
+        if let Some(name) = &query.name {
+            args.push(like_pattern_containing(&fold_name(name)));
+            conditions.push(format!("p.name_folded LIKE ${} ESCAPE '\\'", args.len()));
+        }
+        let page = format!("LIMIT ${} OFFSET ${}", args.len() + 1, args.len() + 2);
+        let sql = match &query.status {
+            None => format!(
+                "SELECT {PROFILE_COLUMNS}, m.tier, m.status, m.valid_until_day FROM \
+                 (SELECT * FROM member_profiles p WHERE {} ORDER BY p.name_folded, p.member_number {page}) p \
+                 LEFT JOIN members m ON m.member_id = p.member_id ORDER BY p.name_folded, p.member_number",
+                conditions.join(" AND ")
+            ),
+            Some(status) => {
+                args.push(status.clone());
+                conditions.push(format!("m.status = ${}", args.len()));
+                let page = format!("LIMIT ${} OFFSET ${}", args.len() + 1, args.len() + 2);
+                format!(
+                    "SELECT {PROFILE_COLUMNS}, m.tier, m.status, m.valid_until_day \
+                     FROM member_profiles p JOIN members m ON m.member_id = p.member_id \
+                     WHERE {} ORDER BY p.name_folded, p.member_number {page}",
+                    conditions.join(" AND ")
+                )
+            }
+        };
+        with_pool!(self, pool => {
+            let mut select = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for arg in &args {
+                select = select.bind(arg.clone());
+            }
+            select
+                .bind(i64::from(query.limit))
+                .bind(i64::from(query.offset))
+                .fetch_all(pool)
+                .await
+        })
         .map_err(db)
     }
 
