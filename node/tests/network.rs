@@ -16,9 +16,8 @@ mod common;
 use common::ProcNet;
 
 /// One cluster at a time: several three-process clusters on two cores miss
-/// their election timeouts and turn the failover bound into noise.
+/// their election timeouts and make failover measurements noise.
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
-
 
 /// What a submitter was told: committed at (height, position) with code 0.
 type Acknowledged = Arc<Mutex<Vec<(TxId, u64, u32)>>>;
