@@ -684,3 +684,116 @@ async fn a_profile_whose_registration_never_committed_is_swept_and_a_committed_o
         "the kept one is marked registered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_accounts_introductions_amendments_and_ledger_reads_work_end_to_end() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let devnet = Devnet::start(2, &[]);
+    let (harbour, alpine) = (devnet.club(0), devnet.club(1));
+    let admin = Rest::login(&devnet.http(0), devnet.login(0, "admin")).await;
+    // Staff accounts: create, list, disable (its tokens end, it cannot log in).
+    let (code, created) = admin.post("/v1/staff", json!({"username": "night.desk", "password": "correct horse battery", "roles": ["front_desk"]})).await;
+    assert_eq!(code, 201, "{created}");
+    let (code, weak) = admin
+        .post("/v1/staff", json!({"username": "weak", "password": "short", "roles": ["admin"]}))
+        .await;
+    assert_eq!(code, 400, "{weak}");
+    let night =
+        Rest::login(&devnet.http(0), ("night.desk".into(), "correct horse battery".into())).await;
+    let (code, me) = night.get("/v1/auth/me").await;
+    assert_eq!((code, me["roles"][0].as_str()), (200, Some("front_desk")), "{me}");
+    let (code, listed) = admin.get("/v1/staff").await;
+    assert_eq!(code, 200);
+    assert!(listed["staff"].as_array().unwrap().iter().any(|s| s["username"] == "night.desk"));
+    assert!(!listed.to_string().contains("argon2"), "no password hashes: {listed}");
+    let (code, _) =
+        admin.send("PATCH", "/v1/staff/night.desk", Some(json!({"disabled": true}))).await;
+    assert_eq!(code, 200);
+    let (code, _) = night.get("/v1/auth/me").await;
+    assert_eq!(code, 401, "a disabled account's token ends");
+    let (code, _) = Rest::new(&devnet.http(0))
+        .post(
+            "/v1/auth/login",
+            json!({"username": "night.desk", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(code, 401);
+    // Logout ends the token.
+    let registrar = Rest::login(&devnet.http(0), devnet.login(0, "registrar")).await;
+    let other = Rest::login(&devnet.http(0), devnet.login(0, "registrar")).await;
+    let (code, _) = other.post("/v1/auth/logout", json!({})).await;
+    assert_eq!(code, 204);
+    assert_eq!(other.get("/v1/auth/me").await.0, 401);
+
+    // An introduction for a harbour member to alpine, listed on both sides.
+    let (_, member) = registrar
+        .post("/v1/members", json!({"member_number": "I-1", "full_name": "Ivy Intro", "tier": "full", "valid_until": "2031-01-01"}))
+        .await;
+    let member_id = member["member"]["member_id"].as_str().unwrap().to_owned();
+    let (code, too_long) = registrar
+        .post("/v1/introductions", json!({"member_id": member_id, "host_club": alpine, "valid_from": today(), "valid_until": "2040-01-01"}))
+        .await;
+    assert_eq!(
+        (code, too_long["error"]["code"].as_str()),
+        (422, Some("InvalidIntroduction")),
+        "{too_long}"
+    );
+    let in_a_month = reciprocity_sdk::dates::format_day(
+        reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms()) + 30,
+    );
+    let (code, issued) = registrar
+        .post("/v1/introductions", json!({"member_id": member_id, "host_club": alpine, "valid_from": today(), "valid_until": in_a_month}))
+        .await;
+    assert_eq!(code, 201, "{issued}");
+    let alpine_desk = Rest::login(&devnet.http(1), devnet.login(1, "front_desk")).await;
+    eventually(&alpine_desk, "/v1/introductions", |l| {
+        l["introductions"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|x| x["member_id"] == member_id.as_str()))
+    })
+    .await;
+
+    // The seeded agreement: harbour amends, alpine accepts the amendment, then harbour terminates.
+    let mut amended = terms(2, &today());
+    amended["visit_fee_minor"] = json!(3000);
+    let (code, offer) = admin.post(&format!("/v1/agreements/{alpine}/amend"), amended).await;
+    assert_eq!(code, 201, "{offer}");
+    let alpine_admin = Rest::login(&devnet.http(1), devnet.login(1, "admin")).await;
+    let pending = eventually(&alpine_admin, &format!("/v1/agreements/{harbour}"), |a| {
+        a["pending"]["is_amendment"] == true
+    })
+    .await;
+    assert_eq!(pending["pending"]["terms"]["visit_fee_minor"], 3000);
+    let (code, _) = alpine_admin
+        .post(
+            &format!("/v1/agreements/{harbour}/accept"),
+            json!({"terms_hash": offer["terms_hash"]}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = admin.post(&format!("/v1/agreements/{alpine}/terminate"), json!({})).await;
+    assert_eq!(code, 201);
+    let terminating =
+        eventually(&admin, &format!("/v1/agreements/{alpine}"), |a| a["status"] == "terminating")
+            .await;
+    assert_eq!(terminating["terminated_by"], harbour.as_str());
+    assert!(
+        terminating["versions"].as_array().unwrap().iter().any(|v| v["version"] == 2),
+        "{terminating}"
+    );
+
+    // Ledger reads: clubs, network, blocks, one block.
+    let (code, clubs) = registrar.get("/v1/clubs").await;
+    assert_eq!((code, clubs["clubs"].as_array().unwrap().len()), (200, 2));
+    let (code, network) = registrar.get("/v1/network").await;
+    assert_eq!(code, 200);
+    assert!(network["height"].as_u64().unwrap() > 1, "{network}");
+    let (code, blocks) = registrar.get("/v1/blocks?limit=3").await;
+    assert_eq!((code, blocks["blocks"].as_array().unwrap().len()), (200, 3));
+    let top = blocks["blocks"][0]["height"].as_u64().unwrap();
+    assert_eq!(blocks["blocks"][1]["height"].as_u64().unwrap(), top - 1, "newest first");
+    let (code, block) = registrar.get("/v1/blocks/1").await;
+    assert_eq!((code, block["transactions"][0]["code"].as_str()), (200, Some("Ok")), "{block}");
+    let (code, missing) = registrar.get("/v1/blocks/999999").await;
+    assert_eq!((code, missing["error"]["code"].as_str()), (404, Some("not_found")));
+}

@@ -510,6 +510,16 @@ pub async fn issue_introduction(
     let host = counterparty(&request.host_club)?;
     let from = date("valid_from", &request.valid_from)?;
     let until = date("valid_until", &request.valid_until)?;
+    // The chaincode's own bounds, checked before anything reaches the ledger.
+    let days_max = reciprocity_chaincode::decode::limits::INTRODUCTION_DAYS_MAX;
+    if from > until || until - from >= days_max || host == caller.club {
+        return Err(ApiError::refused(
+            reciprocity_chaincode::ValidationCode::InvalidIntroduction,
+            &format!(
+                "from must not be after until, cover at most {days_max} days, and name another club"
+            ),
+        ));
+    }
     let record = {
         let view = state.node().ledger().state();
         reciprocity_chaincode::query::member(&view, &member)?
