@@ -506,14 +506,6 @@ async fn seeded_node(args: &SeedArgs) -> anyhow::Result<(BenchNode, Seeded)> {
     Ok((node, seeded))
 }
 
-fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1e3
-}
-
 /// Runs `concurrency` closed loops of `request(worker, i)` for `duration`;
 /// the sorted latencies and how many answers `ok` accepted.
 async fn closed_loop<F, Fut>(
@@ -600,9 +592,9 @@ pub(crate) async fn check(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Result
         "checks": checks,
         "checks_per_s": checks as f64 / load.duration as f64,
         "eligible_share": if checks == 0 { 0.0 } else { eligible as f64 / checks as f64 },
-        "p50_ms": percentile_ms(&latencies, 0.50),
-        "p90_ms": percentile_ms(&latencies, 0.90),
-        "p99_ms": percentile_ms(&latencies, 0.99),
+        "p50_ms": super::bench::percentile(&latencies, 0.50),
+        "p90_ms": super::bench::percentile(&latencies, 0.90),
+        "p99_ms": super::bench::percentile(&latencies, 0.99),
         "node_rss_mib": node.rss_mib(),
         "seed_phases": seeded.phases,
     });
@@ -671,9 +663,9 @@ pub(crate) async fn search(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Resul
         "searches": searches,
         "searches_per_s": searches as f64 / load.duration as f64,
         "found_share": if searches == 0 { 0.0 } else { found as f64 / searches as f64 },
-        "p50_ms": percentile_ms(&latencies, 0.50),
-        "p95_ms": percentile_ms(&latencies, 0.95),
-        "p99_ms": percentile_ms(&latencies, 0.99),
+        "p50_ms": super::bench::percentile(&latencies, 0.50),
+        "p95_ms": super::bench::percentile(&latencies, 0.95),
+        "p99_ms": super::bench::percentile(&latencies, 0.99),
         "node_rss_mib": node.rss_mib(),
     });
     #[allow(clippy::print_stdout)]

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use reciprocity_chaincode::{Agreement, ClubId, FeeSettlement, MemberId, Role, Terms};
+use reciprocity_chaincode::{Agreement, ClubId, MemberId, Role, Terms};
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::body;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::visits::settlement_name;
 use super::{ApiState, TxReceipt};
 use crate::index::read::{AgreementEventRow, AgreementRow, IntroductionRow};
 use crate::service::node::now_ms;
@@ -67,13 +68,6 @@ pub struct TermsInput {
 fn date(field: &str, text: &str) -> ApiResult<u32> {
     dates::parse_day(text)
         .map_err(|_| ApiError::bad_request(format!("{field} {text:?} is not a date YYYY-MM-DD")))
-}
-
-fn settlement_name(settlement: FeeSettlement) -> &'static str {
-    match settlement {
-        FeeSettlement::OnSite => "on_site",
-        FeeSettlement::BilledToHomeClub => "billed_to_home_club",
-    }
 }
 
 impl TermsInput {

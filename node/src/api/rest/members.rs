@@ -353,7 +353,8 @@ pub async fn register_member(
     ))
 }
 
-fn parse_member_id(text: &str) -> ApiResult<MemberId> {
+/// A member id from 32 hex digits, or 400.
+pub(super) fn parse_member_id(text: &str) -> ApiResult<MemberId> {
     MemberId::from_hex(text)
         .ok_or_else(|| ApiError::bad_request(format!("member id {text:?} is not 32 hex digits")))
 }

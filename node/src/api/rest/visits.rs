@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::members::parse_member_id;
 use super::{ApiState, TxReceipt};
 use crate::index::read::{VisitQuery, VisitRow};
 use crate::service::node::now_ms;
@@ -84,16 +85,12 @@ pub struct CheckResponse {
     pub height: u64,
 }
 
-fn settlement_name(settlement: FeeSettlement) -> &'static str {
+/// The API's name of a fee settlement.
+pub(super) fn settlement_name(settlement: FeeSettlement) -> &'static str {
     match settlement {
         FeeSettlement::OnSite => "on_site",
         FeeSettlement::BilledToHomeClub => "billed_to_home_club",
     }
-}
-
-fn parse_member_id(text: &str) -> ApiResult<MemberId> {
-    MemberId::from_hex(text)
-        .ok_or_else(|| ApiError::bad_request(format!("member_id {text:?} is not 32 hex digits")))
 }
 
 fn check_now(
