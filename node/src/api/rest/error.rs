@@ -147,11 +147,9 @@ fn is_malformed(code: ValidationCode) -> bool {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> ApiError {
         match refusal {
-            Refusal::TooLarge { .. } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "transaction_too_large",
-                refusal.to_string(),
-            ),
+            Refusal::TooLarge { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "transaction_too_large", refusal.to_string())
+            }
             Refusal::Invalid { code, message } => ApiError::refused(code, &message),
             Refusal::Busy { .. } => ApiError {
                 retry_after_s: Some(1),

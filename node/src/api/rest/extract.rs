@@ -1,7 +1,8 @@
 //! Request extractors that answer bad input with the API's JSON error:
 //! malformed JSON, wrong types, unknown fields (request types deny them),
 //! a missing content type, bad query strings and path segments all get a
-//! 400 naming the problem; an oversized body gets 413.
+//! 400 naming the problem, an oversized body included (code
+//! `body_too_large`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -48,10 +49,11 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     }
 }
 
-/// 413 with the API's error body.
+/// 400 `body_too_large`: bad input like any other (as the API promises for
+/// every malformed request), with the limit named.
 pub fn body_too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::BAD_REQUEST,
         "body_too_large",
         "the request body is larger than this endpoint accepts (api.body_bytes_max, api.import_bytes_max)",
     )

@@ -756,7 +756,7 @@ type CsvRow = (u64, RegisterMemberRequest, u32);
 enum CsvRefusal {
     /// Rows in error (422 with each).
     Rows(Vec<RowError>),
-    /// The file itself is wrong (400/413).
+    /// The file itself is wrong (400).
     File(ApiError),
 }
 
@@ -865,8 +865,7 @@ fn refused_rows(rows: Vec<RowError>) -> Response {
     request_body(content = String, content_type = "text/csv"),
     responses(
         (status = 202, description = "Import started", body = ImportProgress),
-        (status = 400, description = "Not a CSV of the expected columns", body = ErrorBody),
-        (status = 413, description = "File too large", body = ErrorBody),
+        (status = 400, description = "Not a CSV of the expected columns, or larger than api.import_bytes_max", body = ErrorBody),
         (status = 422, description = "Invalid rows; nothing imported", body = ImportRefused)))]
 pub async fn import_members(
     caller: Caller,
