@@ -561,6 +561,20 @@ async fn the_api_refuses_missing_tokens_wrong_roles_other_clubs_and_bad_input() 
     assert_eq!(body["error"]["code"], "rate_limited");
     assert!(headers.get("retry-after").is_some());
 
+    // A key login ends when the ledger revokes the key.
+    let alpine_club_key = reciprocity_sdk::keys::Keypair::read_file(
+        &devnet.path().join(devnet.club(1)).join("club.key"),
+    )
+    .unwrap();
+    let revoke = reciprocity_sdk::tx::TxBuilder::now(devnet.chain_id()).sign(
+        &alpine_club_key,
+        reciprocity_sdk::tx::body::revoke_identity(&alpine_key.public_key()),
+    );
+    let mut grpc = reciprocity_sdk::client::NodeClient::connect(&devnet.grpc(0)).await.unwrap();
+    assert_eq!(grpc.submit(revoke, true, 10_000).await.unwrap().code, 0);
+    let (code, body) = by_key.get("/v1/auth/me").await;
+    assert_eq!(code, 401, "{body}");
+
     // Every action above is in the audit log, with who did it.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let (code, audit) = admin.get("/v1/audit?limit=200").await;
