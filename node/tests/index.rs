@@ -551,6 +551,13 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
             )
             .await
             .unwrap();
+        let mut taken = store
+            .member_numbers_taken(&home, &["N-1".into(), "Z-9".into(), "N-3".into()])
+            .await
+            .unwrap();
+        taken.sort();
+        assert_eq!(taken, ["N-1", "N-3"], "{name}");
+        assert!(store.member_numbers_taken("elsewhere", &["N-1".into()]).await.unwrap().is_empty());
         let duplicate =
             store.profiles_insert(&[profile(&MemberId([8; 16]), "N-1", "Twin")], None).await;
         assert!(matches!(duplicate, Err(IndexError::Refused(_))), "{name}: {duplicate:?}");

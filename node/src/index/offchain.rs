@@ -314,26 +314,31 @@ impl IndexStore {
         Ok(updated == 1)
     }
 
-    /// The membership numbers among `numbers` already used in `club`.
+    /// The membership numbers among `numbers` already used in `club`
+    /// (asked 500 at a time).
     pub async fn member_numbers_taken(
         &self,
         club: &str,
         numbers: &[String],
     ) -> Result<Vec<String>> {
-        let sql =
-            "SELECT member_number FROM member_profiles WHERE home_club = $1 AND member_number = $2";
         let mut taken = Vec::new();
-        with_pool!(self, pool => {
-            for number in numbers {
-                let found: Option<String> = sqlx::query_scalar(sql)
-                    .bind(club)
-                    .bind(number)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(db)?;
-                taken.extend(found);
-            }
-        });
+        for chunk in numbers.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT member_number FROM member_profiles WHERE home_club = $1 AND member_number IN ({})",
+                placeholders.join(", ")
+            );
+            let found: Vec<String> = with_pool!(self, pool => {
+                let mut select = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(club);
+                for number in chunk {
+                    select = select.bind(number.clone());
+                }
+                select.fetch_all(pool).await
+            })
+            .map_err(db)?;
+            taken.extend(found);
+        }
         Ok(taken)
     }
 

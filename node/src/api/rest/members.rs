@@ -914,13 +914,18 @@ pub async fn import_members(
     // past it, a row the node never saw commit is an orphan (see the sweeper).
     let created_ms = now_ms();
     let builder = TxBuilder::new(state.node().ledger().chain_id(), created_ms);
-    let signed: Vec<ImportRow> = planned
-        .into_iter()
-        .map(|(line, id, request, until)| {
-            let tx = builder.sign(&key, body::register_member(&id, &request.tier, until));
-            ImportRow { line, member_id: id, member_number: request.member_number, tx }
-        })
-        .collect();
+    // Up to `api.import_rows_max` signatures: off the async workers.
+    let signed: Vec<ImportRow> = tokio::task::spawn_blocking(move || {
+        planned
+            .into_iter()
+            .map(|(line, id, request, until)| {
+                let tx = builder.sign(&key, body::register_member(&id, &request.tier, until));
+                ImportRow { line, member_id: id, member_number: request.member_number, tx }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     store.profiles_insert(&profiles, Some(orphan_after_ms(created_ms))).await.map_err(|error| {
         match error {
             crate::index::IndexError::Refused(_) => ApiError::conflict(
