@@ -72,6 +72,7 @@ doc-tests:
 # The full benchmarks (optimized build); figures go to docs/BENCHMARKS.md.
 bench:
 	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-tests --bench apply_block
+	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-node --bench hot_paths
 
 fmt:
 	$(CARGO) fmt --all
