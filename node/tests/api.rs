@@ -202,10 +202,10 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
     let listing: Option<serde_json::Value> = std::fs::read_to_string(devnet.join("devnet.json"))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok());
-    let _stop: Vec<StopOnDrop> = listing
+    let _stop: Vec<common::StopOnDrop> = listing
         .iter()
         .flat_map(|l| l["nodes"].as_array().cloned().unwrap_or_default())
-        .filter_map(|n| n["pid"].as_u64().map(StopOnDrop))
+        .filter_map(|n| n["pid"].as_u64().map(common::StopOnDrop))
         .collect();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout);
@@ -271,11 +271,11 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
     let listing: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(devnet.join("devnet.json")).unwrap())
             .unwrap();
-    let _stop: Vec<StopOnDrop> = listing["nodes"]
+    let _stop: Vec<common::StopOnDrop> = listing["nodes"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|n| n["pid"].as_u64().map(StopOnDrop))
+        .filter_map(|n| n["pid"].as_u64().map(common::StopOnDrop))
         .collect();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("seeded"), "seeded twice");
@@ -284,15 +284,6 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
             .await
             .unwrap();
     assert!(client.status().await.unwrap().height >= height, "the chain persisted");
-}
-
-/// Stops a detached node when the test ends, pass or fail.
-struct StopOnDrop(u64);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.0.to_string()).status();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
