@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use prost::Message;
-use reciprocity_chaincode::{MemberId, merkle};
+use reciprocity_chaincode::merkle;
 use reciprocity_node::service::admission::{AdmissionContext, admit};
 use reciprocity_sdk::tx::body;
 use reciprocity_tests::{CHAIN_ID, Net};
@@ -39,22 +39,7 @@ fn main() {
     let mut net = Net::new(&[("harbour", 0), ("alpine", 60)]);
     let terms = net.terms(&["full"], 31, 366);
     net.agree("harbour", "alpine", &terms);
-    let registrar = net.club("harbour").registrar;
-    let until = net.today() + 3_000;
-    let ids: Vec<MemberId> = (0..members)
-        .map(|i| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            MemberId(id)
-        })
-        .collect();
-    for chunk in ids.chunks(BATCH) {
-        let txs = chunk
-            .iter()
-            .map(|m| net.tx(&registrar, body::register_member(m, "full", until)))
-            .collect();
-        net.block(txs);
-    }
+    let ids = net.register_numbered_members("harbour", members, BATCH, 3_000);
     let desk = net.club("alpine").front_desk;
     let visits: Vec<_> =
         ids.iter().take(BATCH).map(|m| net.tx(&desk, body::record_visit(m, 0))).collect();

@@ -10,9 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion};
-use reciprocity_chaincode::{
-    BlockContext, BlockTx, EnvelopeRef, MemberId, apply_block, verify_envelopes,
-};
+use reciprocity_chaincode::{BlockContext, BlockTx, EnvelopeRef, apply_block, verify_envelopes};
 use reciprocity_proto::v1 as wire;
 use reciprocity_sdk::tx::body;
 use reciprocity_tests::Net;
@@ -29,22 +27,7 @@ fn world(members: usize) -> World {
     let mut net = Net::new(&[("harbour", 0), ("alpine", 60)]);
     let terms = net.terms(&["full"], 31, 366);
     net.agree("harbour", "alpine", &terms);
-    let registrar = net.club("harbour").registrar;
-    let until = net.today() + 3_000;
-    let ids: Vec<MemberId> = (0..members)
-        .map(|i| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            MemberId(id)
-        })
-        .collect();
-    for chunk in ids.chunks(BLOCK_TXS) {
-        let txs = chunk
-            .iter()
-            .map(|m| net.tx(&registrar, body::register_member(m, "full", until)))
-            .collect();
-        net.block(txs);
-    }
+    let ids = net.register_numbered_members("harbour", members, BLOCK_TXS, 3_000);
     let desk = net.club("alpine").front_desk;
     let visits = ids
         .iter()

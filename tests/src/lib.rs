@@ -270,6 +270,35 @@ impl Net {
         member
     }
 
+    /// Registers `count` members of `club` with tier `full` (ids 0, 1, 2...
+    /// big-endian in the first 8 bytes), `per_block` to a block, valid for
+    /// `valid_days`: the large states benchmarks measure against.
+    pub fn register_numbered_members(
+        &mut self,
+        club: &str,
+        count: usize,
+        per_block: usize,
+        valid_days: u32,
+    ) -> Vec<MemberId> {
+        let registrar = self.club(club).registrar;
+        let until = self.today() + valid_days;
+        let ids: Vec<MemberId> = (0..count)
+            .map(|i| {
+                let mut id = [0u8; 16];
+                id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                MemberId(id)
+            })
+            .collect();
+        for chunk in ids.chunks(per_block.max(1)) {
+            let txs = chunk
+                .iter()
+                .map(|m| self.tx(&registrar, body::register_member(m, "full", until)))
+                .collect();
+            self.block(txs);
+        }
+        ids
+    }
+
     /// Makes an agreement between `a` (offering) and `b` (accepting) on `terms`.
     pub fn agree(&mut self, a: &str, b: &str, terms: &wire::AgreementTerms) {
         let (admin_a, admin_b) = (self.club(a).admin, self.club(b).admin);
