@@ -4,8 +4,8 @@
 #   make test     every test in the workspace, plus format and lint checks
 #
 # Everything the build needs is installed by `make deps` (called by both):
-# the bundled RocksDB build needs libclang (Debian `libclang-dev`), installed
-# only when missing. The first RocksDB build takes about 15-20 minutes on a
+# the bundled RocksDB build needs libclang (Debian `libclang-dev`), and the
+# peer benchmark etcd (Debian `etcd-server`), installed only when missing. The first RocksDB build takes about 15-20 minutes on a
 # 2-core machine; later builds reuse target/.
 
 CARGO ?= cargo
@@ -14,15 +14,20 @@ CARGO_FLAGS ?= --locked
 # RocksDB is compiled once (override to build elsewhere).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/reciprocity/target
 
-.PHONY: test deps postgres fmt-check lint unit-tests doc-tests bench devnet fmt
+.PHONY: test deps postgres fmt-check lint unit-tests doc-tests bench peers devnet fmt
 
 test: deps postgres fmt-check lint unit-tests doc-tests
 
 deps:
-	@if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then \
-	  echo "make deps: installing libclang-dev (RocksDB's bindings are generated with libclang)"; \
+	@missing=; \
+	if command -v dpkg >/dev/null; then \
+	  dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	  dpkg -s etcd-server >/dev/null 2>&1 || missing="$$missing etcd-server"; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing (libclang: RocksDB's bindings; etcd: the peer benchmark)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libclang-dev >/dev/null || { echo "make deps: could not install libclang-dev" >&2; exit 1; }; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || { echo "make deps: could not install$$missing" >&2; exit 1; }; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo is not installed (install Rust 1.95+ with rustup)" >&2; exit 1; }
 	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "make deps: rustfmt is missing (rustup component add rustfmt)" >&2; exit 1; }
@@ -73,6 +78,17 @@ doc-tests:
 bench:
 	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-tests --bench apply_block
 	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-node --bench hot_paths
+
+# Reciprocity against its peers in one run (optimized build): a 3-member
+# etcd cluster and `recip bench` at 16 and 256 clients, pgbench -S, and the
+# front-desk check when PEERS_CHECK_DIR names a seeded network (seeded on
+# first use: 1M members). Prints JSON lines and the ratios.
+PEERS_DURATION ?= 10
+PEERS_CHECK_DIR ?=
+peers: deps postgres
+	$(CARGO) build $(CARGO_FLAGS) --release -p reciprocity-node --bin recip -p reciprocity-peers --bin peers
+	$(CARGO_TARGET_DIR)/release/peers compare --recip $(CARGO_TARGET_DIR)/release/recip \
+	  --duration $(PEERS_DURATION) $(if $(PEERS_CHECK_DIR),--check-dir $(PEERS_CHECK_DIR))
 
 fmt:
 	$(CARGO) fmt --all

@@ -154,15 +154,15 @@ pub fn apply_block<S: StateStore>(
 /// Forgets used transaction ids whose expiry has passed: such a transaction
 /// is refused as `Expired` before the duplicate check.
 fn prune_tx_ids(overlay: &mut Overlay<'_>, now_ms: u64) -> Result<()> {
-    let expired: Vec<Vec<u8>> = overlay
-        .scan(keys::TX_EXPIRY_PREFIX, None, TX_IDS_PRUNED_PER_BLOCK_MAX)?
-        .into_iter()
-        .map(|(key, _)| key)
-        .take_while(|key| {
+    let expired = crate::store::leading_keys_while(
+        overlay,
+        keys::TX_EXPIRY_PREFIX,
+        TX_IDS_PRUNED_PER_BLOCK_MAX,
+        |key| {
             keys::number_after(keys::TX_EXPIRY_PREFIX, key).expect("txexp key has an expiry")
                 < now_ms
-        })
-        .collect();
+        },
+    )?;
     for key in expired {
         let id = keys::trailing_tx_id(&key).expect("txexp key has a tx id");
         overlay.delete(keys::tx_used(&id));

@@ -100,13 +100,20 @@ struct Candidate {
     message: Vec<u8>,
 }
 
-fn candidate(envelope: &EnvelopeRef<'_>) -> Option<Candidate> {
+/// Decoded signer keys of one batch: a block has few signers (each club's
+/// staff keys), so each key is decompressed and checked once per batch.
+type KeyCache = std::collections::BTreeMap<[u8; 32], Option<VerifyingKey>>;
+
+fn signer_key(keys: &mut KeyCache, key_bytes: [u8; 32]) -> Option<VerifyingKey> {
+    *keys
+        .entry(key_bytes)
+        .or_insert_with(|| VerifyingKey::from_bytes(&key_bytes).ok().filter(|key| !key.is_weak()))
+}
+
+fn candidate(envelope: &EnvelopeRef<'_>, keys: &mut KeyCache) -> Option<Candidate> {
     let key_bytes: [u8; 32] = envelope.signer.try_into().ok()?;
     let sig_bytes: [u8; 64] = envelope.signature.try_into().ok()?;
-    let key = VerifyingKey::from_bytes(&key_bytes).ok()?;
-    if key.is_weak() {
-        return None;
-    }
+    let key = signer_key(keys, key_bytes)?;
     let signature = Signature::from_bytes(&sig_bytes);
     let r_bytes: [u8; 32] = sig_bytes[..32].try_into().expect("slice of 32");
     let r_point = curve25519_dalek::edwards::CompressedEdwardsY(r_bytes).decompress()?;
@@ -123,7 +130,9 @@ pub fn verify_envelope(envelope: &EnvelopeRef<'_>) -> BlockTx {
 
 /// Checks a block's envelopes with the rule; results are in input order.
 pub fn verify_envelopes(envelopes: &[EnvelopeRef<'_>]) -> Vec<BlockTx> {
-    let candidates: Vec<Option<Candidate>> = envelopes.iter().map(candidate).collect();
+    let mut keys = KeyCache::new();
+    let candidates: Vec<Option<Candidate>> =
+        envelopes.iter().map(|envelope| candidate(envelope, &mut keys)).collect();
     let batch: Vec<&Candidate> = candidates.iter().flatten().collect();
     let batch_ok = !batch.is_empty() && {
         let messages: Vec<&[u8]> = batch.iter().map(|c| c.message.as_slice()).collect();

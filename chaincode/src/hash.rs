@@ -25,7 +25,7 @@ fn update_len(hasher: &mut Sha256, len: usize) {
 }
 
 /// The state hash after a block at `height` with `writes`, following `previous`.
-pub(crate) fn next_state_hash(previous: &[u8; 32], height: u64, writes: &WriteSet) -> [u8; 32] {
+pub fn next_state_hash(previous: &[u8; 32], height: u64, writes: &WriteSet) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(STATE_HASH_DOMAIN);
     hasher.update(previous);

@@ -172,7 +172,7 @@ pub use envelope::{
 };
 pub use error::{ChaincodeError, Result};
 pub use event::Event;
-pub use hash::{STATE_HASH_DOMAIN, STATE_HASH_EMPTY};
+pub use hash::{STATE_HASH_DOMAIN, STATE_HASH_EMPTY, next_state_hash};
 pub use model::*;
 pub use rules::governance::{PROPOSALS_CLOSED_PER_BLOCK_MAX, decided, passes};
-pub use store::{MemStore, StateRead, StateStore};
+pub use store::{MemStore, StateRead, StateStore, WriteSet};

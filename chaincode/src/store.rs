@@ -104,7 +104,8 @@ fn range_from<'m, V>(
 }
 
 /// Pending writes: `Some(value)` is a put, `None` a delete.
-pub(crate) type WriteSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// A block's writes: key to new value (`None`: deleted), in key order.
+pub type WriteSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// Layers uncommitted writes over a base store: a block layer, and above it a
 /// transaction layer that is either folded into the block or thrown away, so
@@ -185,6 +186,38 @@ impl StateRead for Overlay<'_> {
     }
 }
 
+/// Keys read per page by [`leading_keys_while`].
+const LEADING_KEYS_PAGE: usize = 16;
+
+/// The leading keys under `prefix`, in order, while `take` holds for them
+/// and at most `max`: the same keys as `scan(prefix, None, max)` followed
+/// by `take_while`, but read a page at a time, so that a queue whose head
+/// is not due (used transaction ids not yet expired, proposals still open)
+/// costs one small read per block instead of `max` entries.
+pub(crate) fn leading_keys_while(
+    view: &dyn StateRead,
+    prefix: &[u8],
+    max: usize,
+    take: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<Vec<u8>>> {
+    let mut taken: Vec<Vec<u8>> = Vec::new();
+    while taken.len() < max {
+        let want = LEADING_KEYS_PAGE.min(max - taken.len());
+        let page = view.scan(prefix, taken.last().map(Vec::as_slice), want)?;
+        let complete = page.len() == want;
+        for (key, _) in page {
+            if !take(&key) {
+                return Ok(taken);
+            }
+            taken.push(key);
+        }
+        if !complete {
+            break;
+        }
+    }
+    Ok(taken)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +232,30 @@ mod tests {
 
     fn keys(entries: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<String> {
         entries.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect()
+    }
+
+    #[test]
+    fn leading_keys_are_read_in_pages_and_match_a_single_scan() {
+        let entries: Vec<(String, String)> =
+            (0..50).map(|i| (format!("q/{i:03}"), String::new())).collect();
+        let refs: Vec<(&str, &str)> =
+            entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let s = store(&refs);
+        for (max, below) in [(4096, 37), (20, 37), (40, 100), (3, 0), (0, 10)] {
+            let take = |key: &[u8]| key < format!("q/{below:03}").as_bytes();
+            let expected: Vec<Vec<u8>> = s
+                .scan(b"q/", None, max)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .take_while(|k| take(k))
+                .collect();
+            assert_eq!(
+                leading_keys_while(&s, b"q/", max, take).unwrap(),
+                expected,
+                "{max} {below}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the node's hot pieces outside `apply_block` (which
 //! `reciprocity-tests`' `apply_block` bench covers with the batch signature
-//! check): admitting a transaction against a state of many members, and the
-//! Merkle root of a block's transactions.
+//! check): admitting a transaction against a state of many members, the
+//! Merkle root of a block's transactions, and the state hash over the write
+//! set of a block of visits.
 //!
 //! `cargo bench -p reciprocity-node --bench hot_paths` runs them for real and
 //! prints one JSON line per benchmark; under `cargo test` (no `--bench`) they
@@ -33,6 +34,35 @@ fn record(name: &'static str, items: u64, elapsed: Duration) {
     }
 }
 
+/// The keys and values a block of `visits` writes (read back from a copy of
+/// the state after applying it).
+fn visit_block_writes(
+    net: &Net,
+    visits: &[reciprocity_proto::v1::SignedTx],
+) -> reciprocity_chaincode::WriteSet {
+    let mut store = net.store.clone();
+    let envelopes: Vec<reciprocity_chaincode::EnvelopeRef<'_>> =
+        visits.iter().map(reciprocity_chaincode::EnvelopeRef::from_signed).collect();
+    let verified = reciprocity_chaincode::verify_envelopes(&envelopes);
+    let before: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
+        reciprocity_chaincode::StateRead::scan(&store, b"", None, usize::MAX)
+            .expect("state scans")
+            .into_iter()
+            .collect();
+    let ctx = reciprocity_chaincode::BlockContext {
+        chain_id: CHAIN_ID.to_owned(),
+        height: net.height + 1,
+        timestamp_ms: net.now_ms,
+    };
+    reciprocity_chaincode::apply_block(&mut store, &ctx, &verified).expect("the block applies");
+    reciprocity_chaincode::StateRead::scan(&store, b"", None, usize::MAX)
+        .expect("state scans")
+        .into_iter()
+        .filter(|(key, value)| before.get(key) != Some(value))
+        .map(|(key, value)| (key, Some(value)))
+        .collect()
+}
+
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let members = if bench_mode { 50_000 } else { 1_000 };
@@ -50,7 +80,15 @@ fn main() {
             merkle::tx_leaf(id.as_bytes(), &tx.signer, &tx.signature)
         })
         .collect();
-    let ctx = AdmissionContext { chain_id: CHAIN_ID, now_ms: net.now_ms, tx_bytes_max: 64 * 1024 };
+    // The write set a block of these visits leaves: apply them to a copy
+    // of the state and keep what changed.
+    let block_writes = visit_block_writes(&net, &visits);
+    let ctx = AdmissionContext {
+        chain_id: CHAIN_ID,
+        now_ms: net.now_ms,
+        tx_bytes_max: 64 * 1024,
+        check_signature: true,
+    };
     let mut criterion = Criterion::default()
         .configure_from_args()
         .sample_size(10)
@@ -76,6 +114,21 @@ fn main() {
             }
             let elapsed = started.elapsed();
             record("merkle_root_1000_txs", iters * BATCH as u64, elapsed);
+            elapsed
+        });
+    });
+    criterion.bench_function("state_hash_1000_visits", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(reciprocity_chaincode::next_state_hash(
+                    &[7; 32],
+                    1_000,
+                    &block_writes,
+                ));
+            }
+            let elapsed = started.elapsed();
+            record("state_hash_1000_visits", iters * BATCH as u64, elapsed);
             elapsed
         });
     });

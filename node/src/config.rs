@@ -18,10 +18,17 @@ pub struct Limits {
     pub block_txs_max: usize,
     /// Most bytes of signed transactions in one block.
     pub block_bytes_max: usize,
-    /// How long the leader waits to fill a block once one transaction is pending.
+    /// How long the leader waits to fill a block once one transaction is
+    /// pending, when other blocks are in flight (alone, a block goes at once).
     pub block_wait_ms: u64,
+    /// Blocks the leader has proposed and not yet seen applied; the next
+    /// block is cut while earlier ones replicate and apply (pipelining).
+    pub blocks_in_flight_max: usize,
     /// Most transactions waiting in the mempool; more get "busy, retry later".
     pub mempool_txs_max: usize,
+    /// Most signatures admission checks as one batch (submissions arriving
+    /// together are checked together).
+    pub admission_batch_txs_max: usize,
     /// Largest encoded signed transaction.
     pub tx_bytes_max: usize,
     /// How long a submission waits for its commit by default.
@@ -38,7 +45,9 @@ impl Default for Limits {
             block_txs_max: 2_000,
             block_bytes_max: 1024 * 1024,
             block_wait_ms: 2,
+            blocks_in_flight_max: 4,
             mempool_txs_max: 50_000,
+            admission_batch_txs_max: 512,
             tx_bytes_max: 16 * 1024,
             submit_timeout_ms: 10_000,
             submit_timeout_ms_max: 60_000,
@@ -106,6 +115,10 @@ pub struct P2pSettings {
     pub request_timeout_ms: u64,
     /// How long a follower waits for the leader to queue forwarded transactions.
     pub forward_timeout_ms: u64,
+    /// Forward requests to the leader in flight at once; submissions that
+    /// arrive meanwhile go together in the next request (at most a block's
+    /// worth).
+    pub forwards_in_flight_max: usize,
     /// A connection without traffic closes after this long.
     pub idle_connection_timeout_ms: u64,
     /// First wait before retrying an unreachable peer; doubles up to `backoff_max_ms`.
@@ -123,6 +136,7 @@ impl Default for P2pSettings {
         P2pSettings {
             request_timeout_ms: 30_000,
             forward_timeout_ms: 5_000,
+            forwards_in_flight_max: 4,
             idle_connection_timeout_ms: 60_000,
             backoff_min_ms: 100,
             backoff_max_ms: 5_000,
@@ -383,7 +397,9 @@ impl NodeConfig {
         env_override("RECIP_LIMITS_BLOCK_TXS_MAX", &mut l.block_txs_max)?;
         env_override("RECIP_LIMITS_BLOCK_BYTES_MAX", &mut l.block_bytes_max)?;
         env_override("RECIP_LIMITS_BLOCK_WAIT_MS", &mut l.block_wait_ms)?;
+        env_override("RECIP_LIMITS_BLOCKS_IN_FLIGHT_MAX", &mut l.blocks_in_flight_max)?;
         env_override("RECIP_LIMITS_MEMPOOL_TXS_MAX", &mut l.mempool_txs_max)?;
+        env_override("RECIP_LIMITS_ADMISSION_BATCH_TXS_MAX", &mut l.admission_batch_txs_max)?;
         env_override("RECIP_LIMITS_TX_BYTES_MAX", &mut l.tx_bytes_max)?;
         env_override("RECIP_LIMITS_SUBMIT_TIMEOUT_MS", &mut l.submit_timeout_ms)?;
         let r = &mut self.raft;
@@ -396,6 +412,7 @@ impl NodeConfig {
         let p = &mut self.p2p;
         env_override("RECIP_P2P_REQUEST_TIMEOUT_MS", &mut p.request_timeout_ms)?;
         env_override("RECIP_P2P_FORWARD_TIMEOUT_MS", &mut p.forward_timeout_ms)?;
+        env_override("RECIP_P2P_FORWARDS_IN_FLIGHT_MAX", &mut p.forwards_in_flight_max)?;
         env_override("RECIP_P2P_BACKOFF_MIN_MS", &mut p.backoff_min_ms)?;
         env_override("RECIP_P2P_BACKOFF_MAX_MS", &mut p.backoff_max_ms)?;
         Ok(())
@@ -424,6 +441,12 @@ impl NodeConfig {
         }
         if l.block_wait_ms > 10_000 {
             return Err(field("limits.block_wait_ms", "must be at most 10000"));
+        }
+        if !(1..=100_000).contains(&l.admission_batch_txs_max) {
+            return Err(field("limits.admission_batch_txs_max", "must be 1..=100000"));
+        }
+        if !(1..=64).contains(&l.blocks_in_flight_max) {
+            return Err(field("limits.blocks_in_flight_max", "must be 1..=64"));
         }
         if l.mempool_txs_max < l.block_txs_max {
             return Err(field("limits.mempool_txs_max", "must be at least block_txs_max"));
@@ -555,6 +578,9 @@ impl NodeConfig {
         }
         if p.backoff_max_ms < p.backoff_min_ms {
             return Err(field("p2p.backoff_max_ms", "must be at least backoff_min_ms"));
+        }
+        if !(1..=64).contains(&p.forwards_in_flight_max) {
+            return Err(field("p2p.forwards_in_flight_max", "must be 1..=64"));
         }
         if p.commands_queued_max == 0 || p.inbound_streams_max == 0 {
             return Err(field(

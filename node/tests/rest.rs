@@ -648,6 +648,49 @@ async fn bench_check_and_search_seed_a_network_once_and_print_json() {
     assert!(search["p95_ms"].as_f64().unwrap() > 0.0);
 }
 
+/// Smoke run of `recip bench` (the cluster benchmark): three real node
+/// processes, a pre-signed mixed corpus, every transaction committed, the
+/// nodes agreeing on the state hash, one JSON line with the fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_on_a_three_node_cluster_commits_a_mixed_corpus_and_prints_json() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_ports(96).to_string();
+    let out = common::recip()
+        .args(["bench", "--nodes", "3", "--clients", "8", "--duration", "2"])
+        .args(["--members-per-club", "50", "--corpus", "40000", "--port-base", &port, "--dir"])
+        .arg(dir.path().join("cluster"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "bench: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout.lines().last().unwrap_or_default();
+    let run: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    for field in [
+        "committed_per_s",
+        "refused",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "nodes",
+        "clients",
+        "block_txs_avg",
+    ] {
+        assert!(run[field].is_number(), "{field} missing: {run}");
+    }
+    assert_eq!((run["nodes"].as_u64(), run["clients"].as_u64()), (Some(3), Some(8)), "{run}");
+    assert!(run["committed"].as_u64().unwrap() > 0, "{run}");
+    assert_eq!(run["refused"], 0, "every corpus transaction is valid: {run}");
+    assert_eq!(run["state_hashes_agree"], true, "{run}");
+    let mix = &run["corpus"]["mix"];
+    assert!(
+        mix["visits"].as_u64().unwrap() > 0
+            && mix["member_updates"].as_u64().unwrap() > 0
+            && mix["votes"].as_u64().unwrap() > 0,
+        "{run}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_whose_registration_never_committed_is_swept_and_a_committed_one_is_kept() {
     let _one = ONE_AT_A_TIME.lock().await;

@@ -291,16 +291,19 @@ pub(crate) fn close_due(
     height: u64,
     events: &mut Vec<Event>,
 ) -> crate::Result<()> {
-    let due: Vec<TxId> = overlay
-        .scan(keys::PROPOSAL_OPEN_PREFIX, None, PROPOSALS_CLOSED_PER_BLOCK_MAX)?
-        .into_iter()
-        .take_while(|(key, _)| {
+    let due: Vec<TxId> = crate::store::leading_keys_while(
+        overlay,
+        keys::PROPOSAL_OPEN_PREFIX,
+        PROPOSALS_CLOSED_PER_BLOCK_MAX,
+        |key| {
             keys::number_after(keys::PROPOSAL_OPEN_PREFIX, key)
                 .expect("propopen key has an end time")
                 <= now_ms
-        })
-        .map(|(key, _)| keys::trailing_tx_id(&key).expect("propopen key has a proposal id"))
-        .collect();
+        },
+    )?
+    .into_iter()
+    .map(|key| keys::trailing_tx_id(&key).expect("propopen key has a proposal id"))
+    .collect();
     for id in due {
         let mut proposal: Proposal = load(overlay, &keys::proposal(&id))?
             .expect("open-proposal index points at a stored proposal");

@@ -1,3 +1,4 @@
+//! `recip bench` (a fresh N-node cluster, in [`super::bench_cluster`]),
 //! `recip bench submit`, `failover`, `check` and `search` (the last two in
 //! [`super::bench_http`]). `submit`: closed-loop clients submitting signed transactions to
 //! running nodes (spread over every `--endpoint` given) and waiting for each
@@ -18,9 +19,13 @@ use reciprocity_sdk::wire;
 use super::{ENDPOINT_DEFAULT, say};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct BenchArgs {
     #[command(subcommand)]
-    what: BenchKind,
+    what: Option<BenchKind>,
+    /// Without a subcommand: a fresh N-node cluster under a pre-signed mixed load.
+    #[command(flatten)]
+    cluster: super::bench_cluster::ClusterArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,7 +84,10 @@ pub(super) fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    match args.what {
+    let Some(what) = args.what else {
+        return super::bench_cluster::run(args.cluster).await;
+    };
+    match what {
         BenchKind::Submit { endpoint, key, clients, duration } => {
             submit(endpoint, &key, clients, duration).await
         }

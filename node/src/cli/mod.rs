@@ -2,6 +2,7 @@
 //! in its own module; network access goes through the SDK's gRPC client.
 
 mod bench;
+mod bench_cluster;
 mod bench_http;
 mod devnet;
 mod index;
@@ -51,7 +52,7 @@ enum Command {
     Tx(tx::TxArgs),
     /// Read the ledger's state.
     Query(query::QueryArgs),
-    /// Measure a running node.
+    /// Measure a cluster, a running node or the REST API.
     Bench(bench::BenchArgs),
     /// Manage a node's off-chain SQL index.
     #[command(subcommand)]

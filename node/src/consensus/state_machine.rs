@@ -3,8 +3,9 @@
 //!
 //! A normal entry is a block candidate: the ledger verifies and applies it and
 //! writes the block, its results, the state changes and this state machine's
-//! bookkeeping (last applied log id, membership) in one synced batch. Blank
-//! and membership entries only update the bookkeeping.
+//! bookkeeping (last applied log id, membership) in one batch. Blank
+//! and membership entries only update the bookkeeping. These writes are not
+//! synced: the Raft log they derive from is (see `apply`).
 //!
 //! A snapshot is the whole ledger — world state, every block, the
 //! transaction index and the bookkeeping — read from one RocksDB snapshot,
@@ -113,21 +114,26 @@ impl StateMachine {
         }
         self.ledger
             .db()
-            .write_opt(batch, &synced())
+            .write_opt(batch, &WriteOptions::default())
             .map_err(|e| StorageIOError::write_state_machine(&e).into())
     }
 
-    fn apply_one(&mut self, entry: Entry) -> Result<BlockResponse, StorageError> {
+    /// Applies one entry (not synced, see `apply`); a block entry gives
+    /// the applied block.
+    fn apply_one(
+        &mut self,
+        entry: Entry,
+    ) -> Result<(BlockResponse, Option<Arc<AppliedBlock>>), StorageError> {
         let log_id = entry.log_id;
         match entry.payload {
             EntryPayload::Blank => {
                 self.write_bookkeeping(Some(log_id))?;
-                Ok(BlockResponse::default())
+                Ok((BlockResponse::default(), None))
             }
             EntryPayload::Membership(membership) => {
                 self.membership = StoredMembership::new(Some(log_id), membership);
                 self.write_bookkeeping(Some(log_id))?;
-                Ok(BlockResponse::default())
+                Ok((BlockResponse::default(), None))
             }
             EntryPayload::Normal(request) => {
                 // Every node decodes the same bytes; an undecodable candidate
@@ -139,16 +145,19 @@ impl StateMachine {
                 let raft = RaftPosition { term: log_id.leader_id.term, index: log_id.index };
                 let applied = self
                     .ledger
-                    .apply_candidate(&candidate, raft, &self.bookkeeping(Some(log_id)))
+                    .apply_candidate_synced(
+                        &candidate,
+                        raft,
+                        &self.bookkeeping(Some(log_id)),
+                        false,
+                    )
                     .map_err(|e| StorageIOError::apply(log_id, &e))?;
                 let header = applied.block.header.as_ref().expect("applied block has a header");
                 let response = BlockResponse {
                     height: Some(header.height),
                     codes: applied.block.results.iter().map(|r| r.code).collect(),
                 };
-                // Nobody listening is fine.
-                let _ = self.applied.send(Arc::new(applied));
-                Ok(response)
+                Ok((response, Some(Arc::new(applied))))
             }
         }
     }
@@ -168,7 +177,23 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        entries.into_iter().map(|entry| self.apply_one(entry)).collect()
+        // Applied state is written without a sync of its own: what it
+        // derives from is durable in the Raft log (synced on a majority
+        // before the entry commits, and written to RocksDB's log before the
+        // state, so a crash keeps a prefix in which the state never runs
+        // ahead of the log); after a crash the node re-applies committed
+        // entries from its log. Snapshots sync first (`build_snapshot`), so
+        // the log is never purged past what is durable here.
+        let mut responses = Vec::new();
+        for entry in entries {
+            let (response, block) = self.apply_one(entry)?;
+            if let Some(block) = block {
+                // Nobody listening is fine.
+                let _ = self.applied.send(block);
+            }
+            responses.push(response);
+        }
+        Ok(responses)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -269,6 +294,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let db = self.ledger.db();
         let view = db.snapshot();
+        // Applied state is written unsynced: make everything in this view
+        // durable before the snapshot lets Raft purge the log entries it
+        // came from.
+        db.flush_wal(true).map_err(|e| StorageIOError::write_state_machine(&e))?;
         let read_err = |e: &dyn std::error::Error| {
             StorageIOError::read_state_machine(&std::io::Error::other(e.to_string()))
         };

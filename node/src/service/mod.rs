@@ -8,8 +8,11 @@
 //!   applied blocks, and gauges from the status).
 //! - [`node`]: the running node — Raft, ledger, mempool, the block producer
 //!   that cuts candidates on the leader, and commit waiters.
+//! - [`verifier`]: admission's signature checks, batched across concurrent
+//!   submissions.
 
 pub mod admission;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod verifier;

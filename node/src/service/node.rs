@@ -156,6 +156,21 @@ struct Inner {
     metrics: super::metrics::NodeMetrics,
     /// How far the index got (when the node has an index).
     index_progress: Arc<crate::index::IndexProgress>,
+    /// Submissions for the leader, batched by the forwarder task.
+    forwards: tokio::sync::mpsc::Sender<Forwarding>,
+    /// Admission's batched signature checks.
+    verifier: super::verifier::Verifier,
+}
+
+/// A leader's verdict on one forwarded transaction, or why it could not be asked.
+type ForwardVerdict = std::result::Result<std::result::Result<(), Refusal>, String>;
+
+/// One admitted transaction waiting to be forwarded to the leader.
+struct Forwarding {
+    leader: u64,
+    node: PeerNode,
+    tx: Vec<u8>,
+    verdict: oneshot::Sender<ForwardVerdict>,
 }
 
 /// The running node.
@@ -288,6 +303,11 @@ impl NodeHandle {
         .await
         .map_err(|e| startup(format!("raft: {e}")))?;
         let mempool = Mempool::new(config.limits.mempool_txs_max);
+        let (forwards, forwards_queued) = tokio::sync::mpsc::channel(config.limits.mempool_txs_max);
+        let (verifier, verifier_task) = super::verifier::Verifier::new(
+            config.limits.admission_batch_txs_max,
+            config.limits.mempool_txs_max,
+        );
         let handle = NodeHandle {
             inner: Arc::new(Inner {
                 config,
@@ -304,6 +324,8 @@ impl NodeHandle {
                 snapshot_receiving: Mutex::new(None),
                 index_progress: Arc::default(),
                 metrics: super::metrics::NodeMetrics::new(),
+                forwards,
+                verifier,
             }),
         };
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
@@ -320,6 +342,8 @@ impl NodeHandle {
         }
         handle.spawn("waiters", handle.clone().resolve_waiters());
         handle.spawn("producer", handle.clone().produce_blocks());
+        handle.spawn("forwarder", handle.clone().forward_batches(forwards_queued));
+        handle.spawn("verifier", verifier_task);
         handle.spawn("handoff", handle.clone().hand_off_mempool());
         handle.spawn("membership", handle.clone().follow_membership());
         if let Some(url) = handle.inner.config.index_url.clone() {
@@ -453,18 +477,28 @@ impl NodeHandle {
         timeout: Duration,
     ) -> Result<(TxId, Submitted), Refusal> {
         let inner = &self.inner;
-        let ctx = self.admission_context();
-        let state = inner.ledger.state();
-        let tx_id = admission::admit(
-            &tx,
-            &state,
-            |id| {
-                // Ids used on the ledger are checked by `admit` against the
-                // chaincode's record; here only what waits in the mempool.
-                inner.mempool.contains(id)
-            },
-            &ctx,
-        )?;
+        // The signature is checked below, batched with concurrent submissions.
+        let ctx = self.admission_context(false);
+        let tx_id = {
+            let state = inner.ledger.state();
+            admission::admit(
+                &tx,
+                &state,
+                |id| {
+                    // Ids used on the ledger are checked by `admit` against the
+                    // chaincode's record; here only what waits in the mempool.
+                    inner.mempool.contains(id)
+                },
+                &ctx,
+            )?
+        };
+        let (tx, signature_valid) = inner.verifier.verify(tx).await;
+        if !signature_valid {
+            return Err(Refusal::Invalid {
+                code: ValidationCode::BadSignature,
+                message: "the signature does not verify for the signer key".to_owned(),
+            });
+        }
         tracing::Span::current().record("tx_id", tracing::field::display(tx_id));
         // The waiter is registered before the transaction can reach a block.
         let receiver = wait.then(|| {
@@ -600,12 +634,15 @@ impl NodeHandle {
         }
     }
 
-    /// What admission checks against, now.
-    fn admission_context(&self) -> AdmissionContext<'_> {
+    /// What admission checks against, now (`check_signature`: false where
+    /// the caller checks signatures in batches, see
+    /// [`AdmissionContext::check_signature`]).
+    fn admission_context(&self, check_signature: bool) -> AdmissionContext<'_> {
         AdmissionContext {
             chain_id: &self.inner.network.chain_id,
             now_ms: now_ms(),
             tx_bytes_max: self.inner.config.limits.tx_bytes_max,
+            check_signature,
         }
     }
 
@@ -640,9 +677,16 @@ impl NodeHandle {
                 }
                 Leader::Other(leader, node) => {
                     let bytes = tx.as_ref().expect("not queued yet").encode_to_vec();
-                    match self.forward(leader, &node, vec![bytes]).await {
-                        Ok(mut verdicts) if verdicts.len() == 1 => {
-                            return match verdicts.remove(0) {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    let forwarded =
+                        tokio::time::timeout(left, self.forward_batched(leader, node, bytes))
+                            .await
+                            .unwrap_or_else(
+                                |_| Err("the leader did not answer in time".to_owned()),
+                            );
+                    match forwarded {
+                        Ok(verdict) => {
+                            return match verdict {
                                 // Already waiting on the leader or already committed
                                 // (a retry after a lost answer): the submitter's wait
                                 // resolves from this node's ledger either way.
@@ -651,9 +695,6 @@ impl NodeHandle {
                                 }) => Ok(()),
                                 verdict => verdict,
                             };
-                        }
-                        Ok(_) => {
-                            "the leader answered for a different number of transactions".to_owned()
                         }
                         Err(problem) => problem,
                     }
@@ -664,6 +705,89 @@ impl NodeHandle {
             }
             tokio::time::sleep(Duration::from_millis(inner.config.raft.heartbeat_interval_ms))
                 .await;
+        }
+    }
+
+    /// Forwards one admitted transaction through the forwarder task, which
+    /// sends it with whatever else waits for the same leader.
+    async fn forward_batched(&self, leader: u64, node: PeerNode, tx: Vec<u8>) -> ForwardVerdict {
+        let (verdict, answer) = oneshot::channel();
+        let forwarding = Forwarding { leader, node, tx, verdict };
+        if self.inner.forwards.send(forwarding).await.is_err() {
+            return Err("this node is shutting down".to_owned());
+        }
+        answer.await.unwrap_or_else(|_| Err("the forwarder stopped".to_owned()))
+    }
+
+    /// The forwarder: sends queued submissions to the leader in batches (what
+    /// queued while `forwards_in_flight_max` requests were out, up to a
+    /// block's bounds, one leader per request) and hands each submitter its
+    /// verdict.
+    async fn forward_batches(self, mut queued: tokio::sync::mpsc::Receiver<Forwarding>) {
+        let limits = self.inner.config.limits.clone();
+        let in_flight =
+            Arc::new(tokio::sync::Semaphore::new(self.inner.config.p2p.forwards_in_flight_max));
+        let mut carried: Option<Forwarding> = None;
+        loop {
+            let first = match carried.take() {
+                Some(first) => first,
+                None => match queued.recv().await {
+                    Some(first) => first,
+                    None => return,
+                },
+            };
+            let permit = Arc::clone(&in_flight)
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let mut bytes = first.tx.len();
+            let mut batch = vec![first];
+            while batch.len() < limits.block_txs_max {
+                let Ok(next) = queued.try_recv() else { break };
+                if next.leader != batch[0].leader || bytes + next.tx.len() > limits.block_bytes_max
+                {
+                    carried = Some(next);
+                    break;
+                }
+                bytes += next.tx.len();
+                batch.push(next);
+            }
+            let node = self.clone();
+            let span = tracing::debug_span!("forward", txs = batch.len());
+            tokio::spawn(
+                async move {
+                    let _permit = permit;
+                    let (leader, peer) = (batch[0].leader, batch[0].node.clone());
+                    let mut verdicts = Vec::with_capacity(batch.len());
+                    let mut txs = Vec::with_capacity(batch.len());
+                    for forwarding in batch {
+                        txs.push(forwarding.tx);
+                        verdicts.push(forwarding.verdict);
+                    }
+                    let sent = txs.len();
+                    match node.forward(leader, &peer, txs).await {
+                        Ok(answers) if answers.len() == sent => {
+                            for (verdict, answer) in verdicts.into_iter().zip(answers) {
+                                let _ = verdict.send(Ok(answer));
+                            }
+                        }
+                        Ok(_) => {
+                            for verdict in verdicts {
+                                let _ = verdict.send(Err(
+                                    "the leader answered for a different number of transactions"
+                                        .to_owned(),
+                                ));
+                            }
+                        }
+                        Err(problem) => {
+                            for verdict in verdicts {
+                                let _ = verdict.send(Err(problem.clone()));
+                            }
+                        }
+                    }
+                }
+                .instrument(span),
+            );
         }
     }
 
@@ -720,21 +844,46 @@ impl NodeHandle {
             }
         }
         let inner = &self.inner;
-        let ctx = self.admission_context();
-        let state = inner.ledger.state();
-        let verdicts = txs
+        let tx_bytes_max = inner.config.limits.tx_bytes_max;
+        let decoded: Vec<std::result::Result<pb::SignedTx, Refusal>> = txs
             .into_iter()
             .map(|bytes| {
-                if bytes.len() > inner.config.limits.tx_bytes_max {
-                    return Err(Refusal::TooLarge {
-                        bytes: bytes.len(),
-                        max: inner.config.limits.tx_bytes_max,
-                    });
+                if bytes.len() > tx_bytes_max {
+                    return Err(Refusal::TooLarge { bytes: bytes.len(), max: tx_bytes_max });
                 }
-                let tx = pb::SignedTx::decode(bytes.as_slice()).map_err(|e| Refusal::Invalid {
+                pb::SignedTx::decode(bytes.as_slice()).map_err(|e| Refusal::Invalid {
                     code: ValidationCode::MalformedPayload,
                     message: format!("forwarded transaction does not decode: {e}"),
-                })?;
+                })
+            })
+            .collect();
+        // The forwarding peer checked the signatures; checked again here, as
+        // one batch, so that a faulty peer cannot queue a forged copy of a
+        // payload ahead of its honest one.
+        let signatures_valid: Vec<bool> = {
+            let envelopes: Vec<reciprocity_chaincode::EnvelopeRef<'_>> = decoded
+                .iter()
+                .flatten()
+                .map(reciprocity_chaincode::EnvelopeRef::from_signed)
+                .collect();
+            reciprocity_chaincode::verify_envelopes(&envelopes)
+                .iter()
+                .map(|checked| matches!(checked, reciprocity_chaincode::BlockTx::Verified(_)))
+                .collect()
+        };
+        let mut signatures_valid = signatures_valid.into_iter();
+        let ctx = self.admission_context(false);
+        let state = inner.ledger.state();
+        let verdicts = decoded
+            .into_iter()
+            .map(|decoded| {
+                let tx = decoded?;
+                if !signatures_valid.next().expect("one verdict per decoded transaction") {
+                    return Err(Refusal::Invalid {
+                        code: ValidationCode::BadSignature,
+                        message: "the signature does not verify for the signer key".to_owned(),
+                    });
+                }
                 let tx_id = admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?;
                 self.queue_locally(tx_id, tx)
             })
@@ -805,6 +954,7 @@ impl NodeHandle {
     async fn produce_blocks(self) {
         let inner = &self.inner;
         let limits = inner.config.limits.clone();
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(limits.blocks_in_flight_max));
         loop {
             if !self.is_leader() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -838,30 +988,56 @@ impl NodeHandle {
                 continue;
             }
             inner.mempool.wait_ready().await;
-            if limits.block_wait_ms > 0 && inner.mempool.len() < limits.block_txs_max {
+            // Pipelining: up to `blocks_in_flight_max` blocks replicate and
+            // apply while the next is cut. The mempool keeps a block's ids
+            // until it is applied, so no transaction enters two blocks.
+            let permit = Arc::clone(&in_flight)
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            // With nothing else in flight a block goes at once (latency);
+            // behind other blocks it waits `block_wait_ms` to fill (fewer,
+            // larger blocks under load).
+            let others_in_flight = in_flight.available_permits() + 1 < limits.blocks_in_flight_max;
+            if others_in_flight
+                && limits.block_wait_ms > 0
+                && inner.mempool.len() < limits.block_txs_max
+            {
                 tokio::time::sleep(Duration::from_millis(limits.block_wait_ms)).await;
+            }
+            if !self.is_leader() {
+                continue;
             }
             let batch = inner.mempool.take_batch(limits.block_txs_max, limits.block_bytes_max);
             if batch.is_empty() {
                 continue;
             }
+            // The ledger clamps a block's time to its predecessor's, so a
+            // block cut before the previous one applied stays in order.
             let last_time_ms =
                 chain_position(&inner.ledger.state()).map(|p| p.time_ms).unwrap_or(0);
             let candidate = pb::BlockCandidate {
                 timestamp_ms: now_ms().max(last_time_ms),
                 txs: batch.iter().map(|p| p.tx.clone()).collect(),
             };
+            let node = self.clone();
             let span = tracing::info_span!("propose_block", txs = batch.len());
-            let result = inner
-                .raft
-                .client_write(BlockRequest { candidate: candidate.encode_to_vec() })
-                .instrument(span)
-                .await;
-            if let Err(error) = result {
-                tracing::warn!(%error, txs = batch.len(), "block not committed; requeueing its transactions");
-                inner.mempool.requeue_front(batch);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            tokio::spawn(
+                async move {
+                    let _permit = permit;
+                    let result = node
+                        .inner
+                        .raft
+                        .client_write(BlockRequest { candidate: candidate.encode_to_vec() })
+                        .await;
+                    if let Err(error) = result {
+                        tracing::warn!(%error, txs = batch.len(), "block not committed; requeueing its transactions");
+                        node.inner.mempool.requeue_front(batch);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                .instrument(span),
+            );
         }
     }
 }
@@ -1102,7 +1278,8 @@ impl NodeHandle {
     /// On the leader: keeps the Raft membership equal to the nodes of the
     /// clubs active on the ledger. New nodes join as learners and become
     /// voters once caught up; nodes of clubs no longer active leave. Runs
-    /// after every block and every `membership_check_ms`, so a change cut
+    /// after every block that changes the clubs and every
+    /// `membership_check_ms`, so a change cut
     /// short by a leader change (even a joint configuration left by a crash)
     /// is finished by the next leader.
     async fn follow_membership(self) {
@@ -1111,13 +1288,8 @@ impl NodeHandle {
         let period = Duration::from_millis(inner.config.raft.membership_check_ms);
         let founders = founding_members(&inner.network);
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(period) => {}
-                received = blocks.recv() => {
-                    if matches!(received, Err(broadcast::error::RecvError::Closed)) {
-                        return;
-                    }
-                }
+            if !next_check(&mut blocks, period).await {
+                return;
             }
             if !self.is_leader() || inner.ledger.height().unwrap_or(0) == 0 {
                 continue;
@@ -1195,8 +1367,8 @@ impl NodeHandle {
     }
 
     /// Keeps the transport's allowlist equal to the active clubs' nodes
-    /// (plus the current Raft members), checked after every block and every
-    /// heartbeat interval (a snapshot install replaces the state without
+    /// (plus the current Raft members), checked after every block that
+    /// changes the clubs and every heartbeat interval (a snapshot install replaces the state without
     /// announcing blocks; membership entries are not blocks).
     async fn follow_allowlist(self, p2p: P2pHandle, roots: TrustRoots) {
         let inner = &self.inner;
@@ -1222,14 +1394,40 @@ impl NodeHandle {
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "cannot read the active clubs' nodes"),
             }
-            tokio::select! {
-                _ = tokio::time::sleep(period) => {}
-                received = blocks.recv() => {
-                    if matches!(received, Err(broadcast::error::RecvError::Closed)) {
-                        return;
-                    }
-                }
+            if !next_check(&mut blocks, period).await {
+                return;
             }
+        }
+    }
+}
+
+/// Whether an applied block may have changed which clubs (and so which
+/// nodes) are active: its genesis or a club admitted, suspended,
+/// reinstated or removed.
+fn changes_clubs(block: &AppliedBlock) -> bool {
+    let is_club_event =
+        |e: &pb::Event| e.kind.starts_with("club.") || e.kind.starts_with("genesis.");
+    block.block.results.iter().flat_map(|r| &r.events).any(is_club_event)
+        || block.block.block_events.iter().any(is_club_event)
+}
+
+/// Waits until the next membership or allowlist check is due: `period` has
+/// passed, or a block that changes the clubs was applied (other blocks do
+/// not wake the check: under load they come hundreds per second). False
+/// once the node is stopping.
+async fn next_check(blocks: &mut broadcast::Receiver<Arc<AppliedBlock>>, period: Duration) -> bool {
+    let due = tokio::time::sleep(period);
+    tokio::pin!(due);
+    loop {
+        tokio::select! {
+            _ = &mut due => return true,
+            received = blocks.recv() => match received {
+                Ok(block) if changes_clubs(&block) => return true,
+                Ok(_) => {}
+                // Missed blocks may have changed the clubs.
+                Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                Err(broadcast::error::RecvError::Closed) => return false,
+            },
         }
     }
 }
