@@ -237,13 +237,19 @@ async fn a_tampered_snapshot_is_refused_and_the_local_chain_stays_intact() {
     let mut target_sm = StateMachine::new(Arc::clone(&target), applied).unwrap();
 
     // Change one byte of a stored transaction inside the snapshot.
-    let mut data = snapshot.snapshot.into_inner();
+    let mut data = snapshot.snapshot.into_vec().unwrap();
     let needle = &net.blocks[4].1[0].signature[..8];
     let at =
         data.windows(8).position(|w| w == needle).expect("signature bytes are in the snapshot");
     data[at] ^= 1;
-    let result =
-        target_sm.install_snapshot(&snapshot.meta, Box::new(std::io::Cursor::new(data))).await;
+    let result = target_sm
+        .install_snapshot(
+            &snapshot.meta,
+            Box::new(reciprocity_node::consensus::snapshot_bytes::SnapshotBytes::shared(
+                std::sync::Arc::new(data),
+            )),
+        )
+        .await;
     assert!(result.is_err(), "a tampered snapshot must be refused");
     assert_eq!(target.verify_chain().unwrap(), before, "the local chain is untouched");
 

@@ -10,9 +10,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod log_store;
+pub mod snapshot_bytes;
 pub mod state_machine;
-
-use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -64,6 +63,7 @@ openraft::declare_raft_types!(
         R = BlockResponse,
         NodeId = u64,
         Node = PeerNode,
+        SnapshotData = snapshot_bytes::SnapshotBytes,
 );
 
 /// A Raft node id derived from the node key: the first 8 bytes of

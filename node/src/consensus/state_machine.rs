@@ -11,7 +11,6 @@
 //! transaction index and the bookkeeping — read from one RocksDB snapshot,
 //! so a node that installs it holds the full chain, verified on install.
 
-use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
@@ -22,6 +21,7 @@ use rocksdb::{IteratorMode, WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::snapshot_bytes::SnapshotBytes;
 use super::{BlockResponse, Entry, LogId, PeerNode, StorageError, TypeConfig};
 use crate::ledger::{
     AppliedBlock, CF_BODIES, CF_HEADERS, CF_META, CF_STATE, CF_TX_INDEX, Ledger, RaftPosition,
@@ -44,7 +44,8 @@ struct SnapshotContents {
 #[derive(Clone)]
 struct StoredSnapshot {
     meta: SnapshotMeta<u64, PeerNode>,
-    data: Vec<u8>,
+    /// Its file, read by every replication stream that sends it.
+    data: SnapshotBytes,
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -204,17 +205,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotBytes>, StorageError> {
+        Ok(Box::default())
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<u64, PeerNode>,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<SnapshotBytes>,
     ) -> Result<(), StorageError> {
-        let data = snapshot.into_inner();
         let signature = Some(meta.signature());
+        let data = (*snapshot)
+            .into_vec()
+            .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
         let contents: SnapshotContents = postcard::from_bytes(&data)
             .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
         // Verify the received chain before touching the local one.
@@ -246,14 +249,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .verify_chain()
             .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
         tracing::info!(snapshot = %meta.snapshot_id, last_log_id = ?meta.last_log_id, "installed snapshot");
+        // Kept as a file, for learners this node may have to send it to.
+        drop(contents);
+        let name = format!("received-{}", meta.snapshot_id);
+        let stored =
+            store_snapshot_file(&self.ledger, &name, |out| std::io::Write::write_all(out, &data))
+                .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
         *self.current.lock().expect("snapshot lock") =
-            Some(StoredSnapshot { meta: meta.clone(), data });
+            Some(StoredSnapshot { meta: meta.clone(), data: stored });
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let current = self.current.lock().expect("snapshot lock").clone();
-        Ok(current.map(|s| Snapshot { meta: s.meta, snapshot: Box::new(Cursor::new(s.data)) }))
+        Ok(current.map(|s| Snapshot { meta: s.meta, snapshot: Box::new(s.data.reader()) }))
     }
 }
 
@@ -281,6 +290,32 @@ fn verify_snapshot(ledger: &Ledger, contents: &SnapshotContents) -> Result<(), c
         Ok((key, header, body))
     });
     crate::ledger::verify_blocks(ledger.chain_id(), &position, blocks).map(|_| ())
+}
+
+/// Writes a snapshot file with `write` (to a temporary name, synced, then
+/// renamed), removes the node's older snapshot files, and opens it.
+fn store_snapshot_file(
+    ledger: &Ledger,
+    name: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<SnapshotBytes> {
+    let dir = ledger.snapshot_dir();
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.snapshot"));
+    let partial = dir.join(format!("{name}.partial"));
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&partial)?);
+    write(&mut out)?;
+    let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+    file.sync_all()?;
+    std::fs::rename(&partial, &path)?;
+    // Readers of an older snapshot keep their open handle; the name goes.
+    for entry in std::fs::read_dir(&dir)? {
+        let other = entry?.path();
+        if other != path && other.extension().is_some_and(|e| e == "snapshot") {
+            let _ = std::fs::remove_file(other);
+        }
+    }
+    SnapshotBytes::open(&path)
 }
 
 /// Builds snapshots from a consistent RocksDB snapshot of the ledger.
@@ -311,28 +346,43 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| read_err(&e))?,
                 None => Membership::default(),
             };
-        let mut records = Vec::new();
-        for (index, name) in SNAPSHOT_FAMILIES.iter().enumerate() {
-            for item in view.iterator_cf(self.ledger.cf(name), IteratorMode::Start) {
-                let (key, value) = item.map_err(|e| read_err(&e))?;
-                records.push((
-                    u8::try_from(index).expect("few families"),
-                    key.to_vec(),
-                    value.to_vec(),
-                ));
-            }
-        }
-        let data = encode(&SnapshotContents { records });
         let number = self.built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let snapshot_id = match last_applied {
             Some(id) => format!("{}-{}-{number}", id.leader_id.term, id.index),
             None => format!("0-0-{number}"),
         };
+        // Streamed from the RocksDB view into a file, record by record, in
+        // exactly the bytes `postcard` gives `SnapshotContents` (the count
+        // of records, then each record), so the whole ledger is never in
+        // memory at once.
+        let families: Vec<_> = SNAPSHOT_FAMILIES.iter().map(|name| self.ledger.cf(name)).collect();
+        let mut records = 0usize;
+        for cf in &families {
+            for item in view.iterator_cf(*cf, IteratorMode::Start) {
+                item.map_err(|e| read_err(&e))?;
+                records += 1;
+            }
+        }
+        let name = format!("built-{snapshot_id}");
+        let data = store_snapshot_file(&self.ledger, &name, |out| {
+            postcard::to_io(&records, &mut *out).map_err(std::io::Error::other)?;
+            for (index, cf) in families.iter().enumerate() {
+                let family = u8::try_from(index).expect("few families");
+                for item in view.iterator_cf(*cf, IteratorMode::Start) {
+                    let (key, value) = item.map_err(std::io::Error::other)?;
+                    postcard::to_io(&(family, &*key, &*value), &mut *out)
+                        .map_err(std::io::Error::other)?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let meta =
             SnapshotMeta { last_log_id: last_applied, last_membership: membership, snapshot_id };
-        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built snapshot");
+        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), records, "built snapshot");
+        let snapshot = data.reader();
         *self.current.lock().expect("snapshot lock") =
-            Some(StoredSnapshot { meta: meta.clone(), data: data.clone() });
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+            Some(StoredSnapshot { meta: meta.clone(), data });
+        Ok(Snapshot { meta, snapshot: Box::new(snapshot) })
     }
 }

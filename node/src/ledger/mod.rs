@@ -97,6 +97,9 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
+/// Memtable size of the state and tx-index families.
+const MEMTABLE_BYTES: usize = 8 * 1024 * 1024;
+
 /// The block cache shared by the state and tx-index families.
 const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -128,6 +131,11 @@ impl Ledger {
                 family.set_block_based_table_factory(&table);
                 family.set_memtable_prefix_bloom_ratio(0.02);
                 family.set_memtable_whole_key_filtering(true);
+                // Small memtables: keys here are random (ids, counters), and
+                // a skiplist of a 64 MiB memtable costs a cache miss per level
+                // on every read and insert; flushed tables answer reads
+                // through bloom filters and the block cache.
+                family.set_write_buffer_size(MEMTABLE_BYTES);
             }
             ColumnFamilyDescriptor::new(*name, family)
         });
@@ -162,6 +170,12 @@ impl Ledger {
     /// The database (for the consensus storage in the same RocksDB).
     pub fn db(&self) -> &DB {
         &self.db
+    }
+
+    /// Where the state machine keeps its Raft snapshot files (inside the
+    /// ledger's directory; RocksDB ignores it).
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.path.join("raft-snapshots")
     }
 
     /// The chain id.

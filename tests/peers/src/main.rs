@@ -96,13 +96,17 @@ pub(crate) fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
 
 /// Runs `recip` with `args` and returns the JSON line it printed last.
 async fn recip_json(recip: &PathBuf, args: &[String]) -> anyhow::Result<serde_json::Value> {
+    // `output()` would capture stderr too: spawn, so that recip's errors
+    // reach the terminal.
     let output = tokio::process::Command::new(recip)
         .args(args)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
-        .await
-        .with_context(|| format!("running {} {}", recip.display(), args.join(" ")))?;
+        .spawn()
+        .with_context(|| format!("running {} {}", recip.display(), args.join(" ")))?
+        .wait_with_output()
+        .await?;
     anyhow::ensure!(output.status.success(), "{} {} failed", recip.display(), args.join(" "));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line =
