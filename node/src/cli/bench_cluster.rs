@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use reciprocity_node::config::NodeConfig;
 use reciprocity_sdk::client::NodeClient;
 use reciprocity_sdk::keys::Keypair;
@@ -90,18 +89,8 @@ impl Cluster {
     fn rss_mib(&self) -> Vec<f64> {
         self.children
             .iter()
-            .filter_map(|child| {
-                let status =
-                    std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
-                let kib: f64 = status
-                    .lines()
-                    .find(|l| l.starts_with("VmRSS:"))?
-                    .split_whitespace()
-                    .nth(1)?
-                    .parse()
-                    .ok()?;
-                Some((kib / 1024.0 * 10.0).round() / 10.0)
-            })
+            .filter_map(|child| super::bench_http::process_rss_mib(child.id()?))
+            .map(|mib| (mib * 10.0).round() / 10.0)
             .collect()
     }
 
@@ -119,17 +108,6 @@ impl Cluster {
             }
         }
     }
-}
-
-fn progress(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what}"
-        ))
-        .expect("valid template"),
-    );
-    bar
 }
 
 async fn start_cluster(dir: &Path, args: &ClusterArgs) -> anyhow::Result<(Cluster, String)> {
@@ -179,31 +157,15 @@ async fn start_cluster(dir: &Path, args: &ClusterArgs) -> anyhow::Result<(Cluste
     Ok((cluster, chain))
 }
 
-/// Submits `txs` through `client`, `in_flight` at a time, each waited for;
-/// fails on the first that is not committed with code 0.
+/// Submits `txs` through `client`, 256 at a time, each waited for; fails
+/// on the first that is not committed with code 0.
 async fn commit_all(
     client: &NodeClient,
     txs: Vec<wire::SignedTx>,
     what: &str,
 ) -> anyhow::Result<()> {
-    use futures::StreamExt;
-    let bar = progress(txs.len() as u64, what);
-    let mut outcomes = futures::stream::iter(txs.into_iter().map(|tx| {
-        let mut client = client.clone();
-        async move { client.submit(tx, true, 60_000).await }
-    }))
-    .buffer_unordered(256);
-    while let Some(outcome) = outcomes.next().await {
-        let response = outcome?;
-        anyhow::ensure!(
-            response.outcome == wire::SubmitOutcome::Committed as i32 && response.code == 0,
-            "seeding ({what}): a transaction was refused: {} (outcome {})",
-            response.code_name,
-            response.outcome
-        );
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let count = txs.len() as u64;
+    super::bench_http::submit_all(client, count, 256, what, |i| txs[i as usize].clone()).await?;
     Ok(())
 }
 
@@ -373,7 +335,7 @@ fn sign_corpus(
     let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
     let builder = TxBuilder::now(chain).validity_ms(validity_ms);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let bar = progress(count as u64, "transactions signed");
+    let bar = super::bench_http::bar(count as u64, "transactions signed");
     let chunk = count.div_ceil(threads).max(1);
     let mut corpus: Vec<wire::SignedTx> = Vec::with_capacity(count);
     let mut mix = Mix::default();
@@ -495,7 +457,7 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
 
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let bar = progress(args.duration, "s");
+    let bar = super::bench_http::bar(args.duration, "s");
     let ticker = {
         let bar = bar.clone();
         tokio::spawn(async move {

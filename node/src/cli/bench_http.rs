@@ -114,7 +114,8 @@ const LAST_NAMES: [&str; 25] = [
     "Harris",
 ];
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+/// A progress bar of `len` steps labelled `what`, with the rate.
+pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template(&format!(
@@ -153,17 +154,21 @@ impl BenchNode {
 
     /// Resident memory of the node process, MiB.
     fn rss_mib(&self) -> Option<f64> {
-        let pid = self.child.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kib: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kib / 1024.0)
+        process_rss_mib(self.child.id()?)
     }
+}
+
+/// Resident memory of process `pid`, MiB (from /proc).
+pub(super) fn process_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 async fn start_node(dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
@@ -217,7 +222,7 @@ async fn start_node(dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
 
 /// Submits every transaction `make(i)` builds for `0..count`, `in_flight`
 /// at a time, each waited for; fails on the first refusal.
-async fn submit_all(
+pub(super) async fn submit_all(
     client: &NodeClient,
     count: u64,
     in_flight: usize,
