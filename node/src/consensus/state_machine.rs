@@ -46,6 +46,20 @@ struct StoredSnapshot {
     meta: SnapshotMeta<u64, PeerNode>,
     /// Its file, read by every replication stream that sends it.
     data: SnapshotBytes,
+    /// The file's name (removed when a newer snapshot replaces it).
+    path: std::path::PathBuf,
+}
+
+/// Makes `new` the current snapshot unless the current one is newer (a
+/// build that started before an install finished); the file of whichever
+/// loses is removed (open readers keep reading it).
+fn replace_current(current: &Mutex<Option<StoredSnapshot>>, new: StoredSnapshot) {
+    let mut current = current.lock().expect("snapshot lock");
+    let newer_kept = current.as_ref().is_some_and(|c| c.meta.last_log_id > new.meta.last_log_id);
+    let loser = if newer_kept { Some(new) } else { current.replace(new) };
+    if let Some(loser) = loser {
+        let _ = std::fs::remove_file(&loser.path);
+    }
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -92,6 +106,10 @@ impl StateMachine {
         applied: broadcast::Sender<Arc<AppliedBlock>>,
     ) -> Result<StateMachine, StorageError> {
         let membership = read_meta(&ledger, MEMBERSHIP)?.unwrap_or_default();
+        // Snapshot files are never reused across runs (openraft builds a new
+        // one when it needs one): clear what an earlier run left, including
+        // files a crash left half written.
+        let _ = std::fs::remove_dir_all(ledger.snapshot_dir());
         Ok(StateMachine {
             ledger,
             membership,
@@ -251,12 +269,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         tracing::info!(snapshot = %meta.snapshot_id, last_log_id = ?meta.last_log_id, "installed snapshot");
         // Kept as a file, for learners this node may have to send it to.
         drop(contents);
-        let name = format!("received-{}", meta.snapshot_id);
-        let stored =
-            store_snapshot_file(&self.ledger, &name, |out| std::io::Write::write_all(out, &data))
-                .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
-        *self.current.lock().expect("snapshot lock") =
-            Some(StoredSnapshot { meta: meta.clone(), data: stored });
+        // Named locally: the sender's snapshot id is not a file name.
+        let number = self.snapshots_built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (path, stored) =
+            store_snapshot_file(&self.ledger, &format!("received-{number}"), |out| {
+                std::io::Write::write_all(out, &data)
+            })
+            .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
+        replace_current(&self.current, StoredSnapshot { meta: meta.clone(), data: stored, path });
         Ok(())
     }
 
@@ -292,13 +312,13 @@ fn verify_snapshot(ledger: &Ledger, contents: &SnapshotContents) -> Result<(), c
     crate::ledger::verify_blocks(ledger.chain_id(), &position, blocks).map(|_| ())
 }
 
-/// Writes a snapshot file with `write` (to a temporary name, synced, then
-/// renamed), removes the node's older snapshot files, and opens it.
+/// Writes a snapshot file with `write` (to a temporary name, synced,
+/// opened for reading, then renamed); its path and a reader.
 fn store_snapshot_file(
     ledger: &Ledger,
     name: &str,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<SnapshotBytes> {
+) -> std::io::Result<(std::path::PathBuf, SnapshotBytes)> {
     let dir = ledger.snapshot_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.snapshot"));
@@ -307,15 +327,9 @@ fn store_snapshot_file(
     write(&mut out)?;
     let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
     file.sync_all()?;
+    let reader = SnapshotBytes::open(&partial)?;
     std::fs::rename(&partial, &path)?;
-    // Readers of an older snapshot keep their open handle; the name goes.
-    for entry in std::fs::read_dir(&dir)? {
-        let other = entry?.path();
-        if other != path && other.extension().is_some_and(|e| e == "snapshot") {
-            let _ = std::fs::remove_file(other);
-        }
-    }
-    SnapshotBytes::open(&path)
+    Ok((path, reader))
 }
 
 /// Builds snapshots from a consistent RocksDB snapshot of the ledger.
@@ -363,8 +377,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 records += 1;
             }
         }
-        let name = format!("built-{snapshot_id}");
-        let data = store_snapshot_file(&self.ledger, &name, |out| {
+        let (path, data) = store_snapshot_file(&self.ledger, &format!("built-{number}"), |out| {
             postcard::to_io(&records, &mut *out).map_err(std::io::Error::other)?;
             for (index, cf) in families.iter().enumerate() {
                 let family = u8::try_from(index).expect("few families");
@@ -381,8 +394,42 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             SnapshotMeta { last_log_id: last_applied, last_membership: membership, snapshot_id };
         tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), records, "built snapshot");
         let snapshot = data.reader();
-        *self.current.lock().expect("snapshot lock") =
-            Some(StoredSnapshot { meta: meta.clone(), data });
+        replace_current(&self.current, StoredSnapshot { meta: meta.clone(), data, path });
         Ok(Snapshot { meta, snapshot: Box::new(snapshot) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(dir: &std::path::Path, index: u64) -> StoredSnapshot {
+        let path = dir.join(format!("{index}.snapshot"));
+        std::fs::write(&path, index.to_be_bytes()).unwrap();
+        let log_id = openraft::LogId::new(openraft::CommittedLeaderId::new(1, 0), index);
+        StoredSnapshot {
+            meta: SnapshotMeta {
+                last_log_id: Some(log_id),
+                last_membership: Membership::default(),
+                snapshot_id: index.to_string(),
+            },
+            data: SnapshotBytes::open(&path).unwrap(),
+            path,
+        }
+    }
+
+    #[test]
+    fn an_older_snapshot_never_replaces_a_newer_one_and_the_loser_file_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = Mutex::new(None);
+        replace_current(&current, stored(dir.path(), 10));
+        replace_current(&current, stored(dir.path(), 30));
+        assert!(!dir.path().join("10.snapshot").exists(), "replaced file removed");
+        // A build that took its view before the install of 30 finishes late.
+        replace_current(&current, stored(dir.path(), 20));
+        let kept = current.lock().unwrap().clone().unwrap();
+        assert_eq!(kept.meta.snapshot_id, "30");
+        assert!(dir.path().join("30.snapshot").exists());
+        assert!(!dir.path().join("20.snapshot").exists(), "the older one is dropped");
     }
 }
