@@ -47,6 +47,11 @@ fn invalid(code: ValidationCode, message: impl Into<String>) -> Refusal {
     Refusal::Invalid { code, message: message.into() }
 }
 
+/// The refusal of a transaction whose signature does not verify.
+pub fn bad_signature() -> Refusal {
+    invalid(ValidationCode::BadSignature, "the signature does not verify for the signer key")
+}
+
 /// What admission needs to know.
 #[derive(Debug)]
 pub struct AdmissionContext<'a> {
@@ -118,12 +123,7 @@ pub fn admit(
     let tx_id = if ctx.check_signature {
         match verify_envelope(&envelope) {
             BlockTx::Verified(verified) => verified.tx_id,
-            BlockTx::BadSignature { .. } => {
-                return Err(invalid(
-                    ValidationCode::BadSignature,
-                    "the signature does not verify for the signer key",
-                ));
-            }
+            BlockTx::BadSignature { .. } => return Err(bad_signature()),
         }
     } else {
         if tx.signer.len() != 32 || tx.signature.len() != 64 {

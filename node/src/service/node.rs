@@ -494,10 +494,7 @@ impl NodeHandle {
         };
         let (tx, signature_valid) = inner.verifier.verify(tx).await;
         if !signature_valid {
-            return Err(Refusal::Invalid {
-                code: ValidationCode::BadSignature,
-                message: "the signature does not verify for the signer key".to_owned(),
-            });
+            return Err(admission::bad_signature());
         }
         tracing::Span::current().record("tx_id", tracing::field::display(tx_id));
         // The waiter is registered before the transaction can reach a block.
@@ -860,18 +857,8 @@ impl NodeHandle {
         // The forwarding peer checked the signatures; checked again here, as
         // one batch, so that a faulty peer cannot queue a forged copy of a
         // payload ahead of its honest one.
-        let signatures_valid: Vec<bool> = {
-            let envelopes: Vec<reciprocity_chaincode::EnvelopeRef<'_>> = decoded
-                .iter()
-                .flatten()
-                .map(reciprocity_chaincode::EnvelopeRef::from_signed)
-                .collect();
-            reciprocity_chaincode::verify_envelopes(&envelopes)
-                .iter()
-                .map(|checked| matches!(checked, reciprocity_chaincode::BlockTx::Verified(_)))
-                .collect()
-        };
-        let mut signatures_valid = signatures_valid.into_iter();
+        let mut signatures_valid =
+            super::verifier::signatures_valid(decoded.iter().flatten()).into_iter();
         let ctx = self.admission_context(false);
         let state = inner.ledger.state();
         let verdicts = decoded
@@ -879,10 +866,7 @@ impl NodeHandle {
             .map(|decoded| {
                 let tx = decoded?;
                 if !signatures_valid.next().expect("one verdict per decoded transaction") {
-                    return Err(Refusal::Invalid {
-                        code: ValidationCode::BadSignature,
-                        message: "the signature does not verify for the signer key".to_owned(),
-                    });
+                    return Err(admission::bad_signature());
                 }
                 let tx_id = admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?;
                 self.queue_locally(tx_id, tx)

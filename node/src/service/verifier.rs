@@ -52,6 +52,16 @@ impl Verifier {
     }
 }
 
+/// Checks the signatures of `txs` as one batch with the chaincode's rule;
+/// one verdict per transaction, in order.
+pub fn signatures_valid<'a>(txs: impl IntoIterator<Item = &'a pb::SignedTx>) -> Vec<bool> {
+    let envelopes: Vec<EnvelopeRef<'_>> = txs.into_iter().map(EnvelopeRef::from_signed).collect();
+    verify_envelopes(&envelopes)
+        .iter()
+        .map(|checked| matches!(checked, BlockTx::Verified(_)))
+        .collect()
+}
+
 async fn check_batches(mut jobs: mpsc::Receiver<Job>, batch_txs_max: usize) {
     // One batch per core at a time; what arrives meanwhile forms the next.
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
@@ -67,12 +77,7 @@ async fn check_batches(mut jobs: mpsc::Receiver<Job>, batch_txs_max: usize) {
         }
         tokio::spawn(async move {
             let checked = tokio::task::spawn_blocking(move || {
-                let envelopes: Vec<EnvelopeRef<'_>> =
-                    batch.iter().map(|job| EnvelopeRef::from_signed(&job.tx)).collect();
-                let verdicts: Vec<bool> = verify_envelopes(&envelopes)
-                    .iter()
-                    .map(|checked| matches!(checked, BlockTx::Verified(_)))
-                    .collect();
+                let verdicts = signatures_valid(batch.iter().map(|job| &job.tx));
                 (batch, verdicts)
             })
             .await;
