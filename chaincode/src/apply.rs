@@ -151,6 +151,27 @@ pub fn apply_block<S: StateStore>(
     Ok(BlockOutcome { results, block_events, state_hash, writes: writes.len() })
 }
 
+/// What applying `tx` first in a block with context `ctx` would answer,
+/// without writing anything: how a node refuses at once what the ledger
+/// would refuse anyway. The block's begin work (pruning expired ids,
+/// closing proposals whose end time has come) is done first, on a throwaway
+/// layer, exactly as [`apply_block`] does it. A later block may still
+/// decide otherwise (others' transactions come first, time moves on).
+pub fn dry_run(view: &dyn StateRead, ctx: &BlockContext, tx: &BlockTx) -> Result<TxOutcome> {
+    let position = chain_position(view)?;
+    if ctx.height != position.height + 1 || ctx.timestamp_ms < position.time_ms {
+        return Err(ChaincodeError::InvalidBlockContext(format!(
+            "a dry run at height {} and {} ms does not follow height {} at {} ms",
+            ctx.height, ctx.timestamp_ms, position.height, position.time_ms
+        )));
+    }
+    let mut overlay = Overlay::new(view);
+    prune_tx_ids(&mut overlay, ctx.timestamp_ms)?;
+    governance::close_due(&mut overlay, ctx.timestamp_ms, ctx.height, &mut Vec::new())?;
+    overlay.commit_tx();
+    apply_tx(&mut overlay, ctx, tx)
+}
+
 /// Forgets used transaction ids whose expiry has passed: such a transaction
 /// is refused as `Expired` before the duplicate check.
 fn prune_tx_ids(overlay: &mut Overlay<'_>, now_ms: u64) -> Result<()> {

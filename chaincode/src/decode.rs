@@ -182,57 +182,196 @@ fn role(value: i32) -> Decoded<Role> {
     }
 }
 
-/// Decodes and validates encoded `AgreementTerms`.
+/// Decodes and validates encoded `AgreementTerms`; any problem is
+/// [`ValidationCode::InvalidTerms`] ([`terms_checked`] says which field and why).
 pub fn terms(bytes: &[u8]) -> Result<Terms, ValidationCode> {
-    let t = pb::AgreementTerms::decode(bytes).map_err(|_| ValidationCode::InvalidTerms)?;
-    let invalid = ValidationCode::InvalidTerms;
-    if t.tiers_covered.is_empty() || t.tiers_covered.len() > limits::TERMS_TIERS_MAX {
-        return Err(invalid);
+    terms_checked(bytes).map_err(|_| ValidationCode::InvalidTerms)
+}
+
+/// A field of agreement terms (wire names in [`TermsField::wire_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermsField {
+    /// The bytes are not an encoded `AgreementTerms`.
+    Encoding,
+    /// The covered tiers (`Some(i)`: the i-th, from 0).
+    TiersCovered(Option<usize>),
+    /// `visit_days_per_month_max`.
+    VisitDaysPerMonthMax,
+    /// `visit_days_per_year_max`.
+    VisitDaysPerYearMax,
+    /// `guests_per_visit_max`.
+    GuestsPerVisitMax,
+    /// `fee_currency`.
+    FeeCurrency,
+    /// `fee_settlement`.
+    FeeSettlement,
+    /// `valid_from_day`.
+    ValidFrom,
+    /// `valid_until_day`.
+    ValidUntil,
+    /// The blackout ranges (`Some(i)`: the i-th, from 0).
+    Blackouts(Option<usize>),
+    /// `notice_days`.
+    NoticeDays,
+}
+
+impl TermsField {
+    /// The field's name in `AgreementTerms`, e.g. `blackouts[2]`.
+    pub fn wire_name(&self) -> String {
+        match self {
+            TermsField::Encoding => "terms".to_owned(),
+            TermsField::TiersCovered(None) => "tiers_covered".to_owned(),
+            TermsField::TiersCovered(Some(i)) => format!("tiers_covered[{i}]"),
+            TermsField::VisitDaysPerMonthMax => "visit_days_per_month_max".to_owned(),
+            TermsField::VisitDaysPerYearMax => "visit_days_per_year_max".to_owned(),
+            TermsField::GuestsPerVisitMax => "guests_per_visit_max".to_owned(),
+            TermsField::FeeCurrency => "fee_currency".to_owned(),
+            TermsField::FeeSettlement => "fee_settlement".to_owned(),
+            TermsField::ValidFrom => "valid_from_day".to_owned(),
+            TermsField::ValidUntil => "valid_until_day".to_owned(),
+            TermsField::Blackouts(None) => "blackouts".to_owned(),
+            TermsField::Blackouts(Some(i)) => format!("blackouts[{i}]"),
+            TermsField::NoticeDays => "notice_days".to_owned(),
+        }
+    }
+}
+
+/// Why terms are [`ValidationCode::InvalidTerms`]: the first field in
+/// error and the reason, in words that never quote unbounded input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsProblem {
+    /// The field.
+    pub field: TermsField,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for TermsProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field.wire_name(), self.reason)
+    }
+}
+
+fn problem(field: TermsField, reason: impl Into<String>) -> TermsProblem {
+    TermsProblem { field, reason: reason.into() }
+}
+
+/// Decodes and validates encoded `AgreementTerms`, naming the first field
+/// in error. Accepts exactly what [`terms`] accepts.
+pub fn terms_checked(bytes: &[u8]) -> Result<Terms, TermsProblem> {
+    use TermsField as F;
+    let t = pb::AgreementTerms::decode(bytes)
+        .map_err(|_| problem(F::Encoding, "not an encoded AgreementTerms message"))?;
+    if t.tiers_covered.is_empty() {
+        return Err(problem(F::TiersCovered(None), "must name at least one tier"));
+    }
+    if t.tiers_covered.len() > limits::TERMS_TIERS_MAX {
+        return Err(problem(
+            F::TiersCovered(None),
+            format!(
+                "names {} tiers, more than the {} allowed",
+                t.tiers_covered.len(),
+                limits::TERMS_TIERS_MAX
+            ),
+        ));
     }
     let mut tiers = Vec::with_capacity(t.tiers_covered.len());
-    for name in &t.tiers_covered {
-        let name = tier(name).map_err(|_| invalid)?;
+    for (i, name) in t.tiers_covered.iter().enumerate() {
+        let name = tier(name).map_err(|_| {
+            problem(
+                F::TiersCovered(Some(i)),
+                format!("is not a tier name (1-{} of a-z, 0-9, '-', '_')", limits::TIER_BYTES_MAX),
+            )
+        })?;
         if tiers.contains(&name) {
-            return Err(invalid);
+            return Err(problem(F::TiersCovered(Some(i)), format!("repeats tier {name:?}")));
         }
         tiers.push(name);
     }
-    let month_ok = (1..=limits::VISIT_DAYS_PER_MONTH_MAX).contains(&t.visit_days_per_month_max);
-    let year_ok = (t.visit_days_per_month_max..=limits::VISIT_DAYS_PER_YEAR_MAX)
-        .contains(&t.visit_days_per_year_max);
-    if !month_ok || !year_ok || t.guests_per_visit_max > limits::GUESTS_PER_VISIT_MAX {
-        return Err(invalid);
+    let month_max = limits::VISIT_DAYS_PER_MONTH_MAX;
+    if !(1..=month_max).contains(&t.visit_days_per_month_max) {
+        return Err(problem(
+            F::VisitDaysPerMonthMax,
+            format!("is {}, must be 1 to {month_max}", t.visit_days_per_month_max),
+        ));
+    }
+    let year_max = limits::VISIT_DAYS_PER_YEAR_MAX;
+    if t.visit_days_per_year_max < t.visit_days_per_month_max {
+        return Err(problem(
+            F::VisitDaysPerYearMax,
+            format!(
+                "is {}, fewer than the {} visit-days allowed per month",
+                t.visit_days_per_year_max, t.visit_days_per_month_max
+            ),
+        ));
+    }
+    if t.visit_days_per_year_max > year_max {
+        return Err(problem(
+            F::VisitDaysPerYearMax,
+            format!("is {}, must be at most {year_max}", t.visit_days_per_year_max),
+        ));
+    }
+    if t.guests_per_visit_max > limits::GUESTS_PER_VISIT_MAX {
+        return Err(problem(
+            F::GuestsPerVisitMax,
+            format!(
+                "is {}, must be at most {}",
+                t.guests_per_visit_max,
+                limits::GUESTS_PER_VISIT_MAX
+            ),
+        ));
     }
     let currency_ok =
         t.fee_currency.len() == 3 && t.fee_currency.bytes().all(|b| b.is_ascii_uppercase());
     if !currency_ok {
-        return Err(invalid);
+        return Err(problem(
+            F::FeeCurrency,
+            "must be an ISO 4217 code of three capital letters, e.g. EUR",
+        ));
     }
     let fee_settlement = match pb::FeeSettlement::try_from(t.fee_settlement) {
         Ok(pb::FeeSettlement::OnSite) => FeeSettlement::OnSite,
         Ok(pb::FeeSettlement::BilledToHomeClub) => FeeSettlement::BilledToHomeClub,
-        _ => return Err(invalid),
+        _ => {
+            return Err(problem(F::FeeSettlement, "must be on site or billed to the home club"));
+        }
     };
-    let valid_from_day = day(t.valid_from_day).map_err(|_| invalid)?;
+    let not_a_day = "is not a day between 1970-01-02 and 9999-12-31";
+    let valid_from_day = day(t.valid_from_day).map_err(|_| problem(F::ValidFrom, not_a_day))?;
     let valid_until_day = match t.valid_until_day {
         0 => None,
         until => {
-            let until = day(until).map_err(|_| invalid)?;
+            let until = day(until).map_err(|_| problem(F::ValidUntil, not_a_day))?;
             if until < valid_from_day {
-                return Err(invalid);
+                return Err(problem(F::ValidUntil, "is before the first day of validity"));
             }
             Some(until)
         }
     };
-    if t.blackouts.len() > limits::TERMS_BLACKOUTS_MAX || t.notice_days > limits::NOTICE_DAYS_MAX {
-        return Err(invalid);
+    if t.blackouts.len() > limits::TERMS_BLACKOUTS_MAX {
+        return Err(problem(
+            F::Blackouts(None),
+            format!(
+                "has {} ranges, more than the {} allowed",
+                t.blackouts.len(),
+                limits::TERMS_BLACKOUTS_MAX
+            ),
+        ));
+    }
+    if t.notice_days > limits::NOTICE_DAYS_MAX {
+        return Err(problem(
+            F::NoticeDays,
+            format!("is {}, must be at most {}", t.notice_days, limits::NOTICE_DAYS_MAX),
+        ));
     }
     let mut blackouts = Vec::with_capacity(t.blackouts.len());
-    for range in &t.blackouts {
-        let first_day = day(range.first_day).map_err(|_| invalid)?;
-        let last_day = day(range.last_day).map_err(|_| invalid)?;
+    for (i, range) in t.blackouts.iter().enumerate() {
+        let first_day = day(range.first_day)
+            .map_err(|_| problem(F::Blackouts(Some(i)), format!("its first day {not_a_day}")))?;
+        let last_day = day(range.last_day)
+            .map_err(|_| problem(F::Blackouts(Some(i)), format!("its last day {not_a_day}")))?;
         if first_day > last_day {
-            return Err(invalid);
+            return Err(problem(F::Blackouts(Some(i)), "ends before it starts"));
         }
         blackouts.push(DayRange { first_day, last_day });
     }
@@ -439,4 +578,74 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
             },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> pb::AgreementTerms {
+        pb::AgreementTerms {
+            tiers_covered: vec!["full".to_owned()],
+            visit_days_per_month_max: 4,
+            visit_days_per_year_max: 48,
+            guests_per_visit_max: 1,
+            visit_fee_minor: 0,
+            fee_currency: "EUR".to_owned(),
+            fee_settlement: pb::FeeSettlement::OnSite as i32,
+            valid_from_day: 20_000,
+            valid_until_day: 0,
+            blackouts: Vec::new(),
+            notice_days: 30,
+            introduction_required: false,
+        }
+    }
+
+    /// `edit` applied to good terms is refused, naming `field` with a reason containing `says`.
+    fn check(edit: impl FnOnce(&mut pb::AgreementTerms), field: &str, says: &str) {
+        let mut terms = good();
+        edit(&mut terms);
+        let bytes = terms.encode_to_vec();
+        let problem = terms_checked(&bytes).expect_err("refused");
+        assert_eq!(problem.field.wire_name(), field, "{problem}");
+        assert!(problem.reason.contains(says), "{problem}");
+        assert_eq!(super::terms(&bytes), Err(ValidationCode::InvalidTerms));
+    }
+
+    #[test]
+    fn each_terms_problem_names_its_field_and_why() {
+        assert!(terms_checked(&good().encode_to_vec()).is_ok());
+        check(|t| t.tiers_covered.clear(), "tiers_covered", "at least one");
+        check(|t| t.tiers_covered.push("GOLD".into()), "tiers_covered[1]", "not a tier name");
+        check(|t| t.tiers_covered.push("full".into()), "tiers_covered[1]", "repeats");
+        check(|t| t.visit_days_per_month_max = 0, "visit_days_per_month_max", "1 to 31");
+        check(|t| t.visit_days_per_year_max = 2, "visit_days_per_year_max", "fewer than the 4");
+        check(|t| t.visit_days_per_year_max = 400, "visit_days_per_year_max", "at most 366");
+        check(|t| t.guests_per_visit_max = 101, "guests_per_visit_max", "at most 100");
+        check(|t| t.fee_currency = "eur".into(), "fee_currency", "ISO 4217");
+        check(|t| t.fee_settlement = 9, "fee_settlement", "on site");
+        check(|t| t.valid_until_day = 19_000, "valid_until_day", "before the first day");
+        check(|t| t.valid_from_day = 0, "valid_from_day", "not a day");
+        check(|t| t.notice_days = 4_000, "notice_days", "at most 3650");
+        check(
+            |t| t.blackouts.push(pb::DayRange { first_day: 20_010, last_day: 20_005 }),
+            "blackouts[0]",
+            "ends before it starts",
+        );
+        check(
+            |t| t.blackouts = vec![pb::DayRange { first_day: 1, last_day: 1 }; 65],
+            "blackouts",
+            "more than the 64",
+        );
+        let problem = terms_checked(&[0xff, 0xff]).expect_err("not terms");
+        assert_eq!(problem.field, TermsField::Encoding);
+    }
+
+    #[test]
+    fn a_terms_problem_never_quotes_a_long_tier_name() {
+        let mut terms = good();
+        terms.tiers_covered = vec!["x".repeat(100_000)];
+        let problem = terms_checked(&terms.encode_to_vec()).expect_err("refused");
+        assert!(problem.to_string().len() < 200, "{problem}");
+    }
 }

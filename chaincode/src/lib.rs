@@ -162,7 +162,7 @@ mod store;
 
 pub use apply::{
     BlockContext, BlockOutcome, ChainPosition, TIMESTAMP_MS_MAX, TX_IDS_PRUNED_PER_BLOCK_MAX,
-    TxOutcome, apply_block, chain_position,
+    TxOutcome, apply_block, chain_position, dry_run,
 };
 pub use code::ValidationCode;
 pub use decode::{TERMS_HASH_DOMAIN, terms_hash};

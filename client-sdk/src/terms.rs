@@ -25,6 +25,12 @@ pub fn validate(terms_bytes: &[u8]) -> Result<Terms, ValidationCode> {
     reciprocity_chaincode::decode::terms(terms_bytes)
 }
 
+/// Like [`validate`], naming the field in error and why (what the ledger
+/// answers with `InvalidTerms`).
+pub fn check(terms_bytes: &[u8]) -> Result<Terms, reciprocity_chaincode::decode::TermsProblem> {
+    reciprocity_chaincode::decode::terms_checked(terms_bytes)
+}
+
 /// Terms with common defaults: no guests, no fee (settled on site, in
 /// `currency`), no end date, no blackouts, 30 days' notice, no introduction.
 pub fn basic(

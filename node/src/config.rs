@@ -121,7 +121,8 @@ pub struct P2pSettings {
     pub forwards_in_flight_max: usize,
     /// A connection without traffic closes after this long.
     pub idle_connection_timeout_ms: u64,
-    /// First wait before retrying an unreachable peer; doubles up to `backoff_max_ms`.
+    /// First wait before retrying an unreachable peer (Raft RPCs, and redials
+    /// of the other voters this node keeps connected); doubles up to `backoff_max_ms`.
     pub backoff_min_ms: u64,
     /// Longest wait between retries of an unreachable peer.
     pub backoff_max_ms: u64,
@@ -413,6 +414,7 @@ impl NodeConfig {
         env_override("RECIP_P2P_REQUEST_TIMEOUT_MS", &mut p.request_timeout_ms)?;
         env_override("RECIP_P2P_FORWARD_TIMEOUT_MS", &mut p.forward_timeout_ms)?;
         env_override("RECIP_P2P_FORWARDS_IN_FLIGHT_MAX", &mut p.forwards_in_flight_max)?;
+        env_override("RECIP_P2P_IDLE_CONNECTION_TIMEOUT_MS", &mut p.idle_connection_timeout_ms)?;
         env_override("RECIP_P2P_BACKOFF_MIN_MS", &mut p.backoff_min_ms)?;
         env_override("RECIP_P2P_BACKOFF_MAX_MS", &mut p.backoff_max_ms)?;
         Ok(())

@@ -146,9 +146,26 @@ async fn the_cli_runs_a_node_and_drives_it_with_tx_query_and_status() {
     assert_eq!(submitted["outcome"], "SUBMIT_OUTCOME_COMMITTED");
     assert_eq!(submitted["code_name"], "Ok");
 
+    // Text for people by default, JSON with --json; both as the REST API writes records.
     let (ok, out, err) = run_cli(&["query", "--endpoint", &endpoint, "member", member]);
     assert!(ok, "{err}");
-    assert!(out.contains("\"tier\": \"full\""), "{out}");
+    assert!(out.contains("tier: full\n"), "{out}");
+    assert!(out.contains("status: active\n"), "{out}");
+    assert!(out.contains("valid_until: 2030-12-31\n"), "{out}");
+    let (ok, out, err) = run_cli(&["query", "--endpoint", &endpoint, "--json", "member", member]);
+    assert!(ok, "{err}");
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(record["status"], "active", "{out}");
+    assert_eq!(record["valid_until"], "2030-12-31", "{out}");
+    assert_eq!(record["home_club"], "harbour", "{out}");
+    let (ok, out, err) = run_cli(&["query", "--endpoint", &endpoint, "clubs"]);
+    assert!(ok, "{err}");
+    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("harbour  active")), "{out}");
+    // Node ids read the same in the CLI's text and JSON.
+    let (_, text, _) = run_cli(&["status", "--endpoint", &endpoint]);
+    let node_id = status["node_id"].as_str().unwrap();
+    assert_eq!(node_id.len(), 16, "{node_id}");
+    assert!(text.contains(node_id), "{text}");
 
     // A refused transaction fails the command and names the code.
     let (ok, _, err) = run_cli(&[
@@ -182,6 +199,36 @@ async fn the_cli_runs_a_node_and_drives_it_with_tx_query_and_status() {
     ]);
     assert!(!ok);
     assert!(err.contains("2030-02-30"), "{err}");
+
+    // A refused check says why, and shows no allowance that means nothing.
+    let (ok, out, err) = run_cli(&[
+        "query",
+        "--endpoint",
+        &endpoint,
+        "check",
+        "--host",
+        "harbour",
+        "--member-id",
+        member,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("refused: VisitingOwnClub"), "{out}");
+    assert!(!out.contains("visit-days"), "{out}");
+
+    // Pointed at the wrong place, the CLI says what it tried and what to check.
+    let (ok, _, err) = run_cli(&["status", "--endpoint", "127.0.0.1:7200"]);
+    assert!(!ok);
+    assert!(err.contains("write the scheme, e.g. http://127.0.0.1:7200"), "{err}");
+    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let (ok, _, err) = run_cli(&["status", "--endpoint", &closed]);
+    assert!(!ok);
+    assert!(err.contains(&closed) && err.contains("cannot connect"), "{err}");
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert!(err.contains("grpc_listen"), "{err}");
+    let http = format!("http://127.0.0.1:{}", net.http_port);
+    let (ok, _, err) = run_cli(&["status", "--endpoint", &http]);
+    assert!(!ok);
+    assert!(err.contains("HTTP port") && err.contains("grpc_listen"), "{err}");
     common::stop(&mut node);
 }
 
@@ -248,7 +295,11 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
             .await
             .unwrap();
     let proposals = client.query(wire::query_request::Query::OpenProposals(true)).await.unwrap();
-    assert!(proposals.json.contains("Resolution"), "sample proposal seeded: {}", proposals.json);
+    assert!(
+        proposals.json.contains("\"kind\":\"resolution\""),
+        "sample proposal seeded: {}",
+        proposals.json
+    );
     let agreement = client
         .query(wire::query_request::Query::Agreement(wire::ClubPair {
             club_a: "harbour".into(),
@@ -257,6 +308,7 @@ async fn devnet_runs_every_clubs_node_seeds_through_the_network_and_lists_them_i
         .await
         .unwrap();
     assert!(agreement.found, "sample agreement seeded");
+    assert!(agreement.json.contains("\"status\":\"active\""), "{}", agreement.json);
 
     // Stopped and started again, the devnet keeps its chain and seeds nothing twice.
     let height = client.status().await.unwrap().height;

@@ -211,6 +211,8 @@ async fn call_from(
         idle_connection_timeout_ms: 5_000,
         commands_queued_max: 16,
         inbound_streams_max: 16,
+        backoff_min_ms: 100,
+        backoff_max_ms: 1_000,
     };
     let allowed = p2p::allowlist_of([target]);
     let (handle, runner) = p2p::start(seed, &settings, allowed).unwrap();
@@ -477,4 +479,71 @@ async fn removing_one_of_two_clubs_leaves_the_other_committing_alone() {
     assert_eq!(status.members.len(), 1, "{status:?}");
     // The remaining club is a majority of one.
     submit_ok(&mut client, registration(&net.chain_id, &net.club_key(0))).await;
+}
+
+/// Node `i`'s view of the other members' links: club → link, for every
+/// member but itself.
+async fn links(net: &ProcNet, i: usize) -> Vec<(String, String)> {
+    let status = net.status(i).await.expect("node answers");
+    status.members.into_iter().filter(|m| m.link != "self").map(|m| (m.club, m.link)).collect()
+}
+
+/// Waits until every running node holds a connection to every other running voter.
+async fn wait_all_connected(net: &ProcNet) {
+    for _ in 0..200 {
+        let mut all = true;
+        for i in net.running() {
+            let running: Vec<&String> = net.running().iter().map(|j| &net.clubs[*j]).collect();
+            all &= links(net, i)
+                .await
+                .iter()
+                .filter(|(club, _)| running.contains(&club))
+                .all(|(_, link)| link == "connected");
+        }
+        if all {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut views = Vec::new();
+    for i in net.running() {
+        views.push(format!("{}: {:?}", net.clubs[i], links(net, i).await));
+    }
+    panic!("voters not all connected:\n{}", views.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_voter_keeps_a_connection_to_every_other_voter_and_redials_one_that_comes_back() {
+    let _one = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let mut net = ProcNet::create(3);
+    // Connections that carry nothing would close after a second, were they not kept.
+    net.env.push(("RECIP_P2P_IDLE_CONNECTION_TIMEOUT_MS".into(), "1000".into()));
+    net.env.push(("RECIP_P2P_BACKOFF_MAX_MS".into(), "500".into()));
+    net.start_all();
+    net.wait_ready().await;
+    // Before any fault, the two followers hold a connection to each other too.
+    wait_all_connected(&net).await;
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    wait_all_connected(&net).await;
+    let status = net.status(0).await.unwrap();
+    assert_eq!(status.connected_peers, 2, "{status:?}");
+
+    // A follower goes away: the others say they cannot reach it, and redial
+    // it when it is back.
+    let leader = net.leader(Duration::from_secs(10)).await.expect("a leader");
+    let follower = (0..3).find(|i| *i != leader).unwrap();
+    net.kill(follower);
+    let gone = net.clubs[follower].clone();
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = links(&net, leader).await.into_iter().find(|(c, _)| *c == gone).unwrap().1;
+        if seen.starts_with("unreachable") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen.starts_with("unreachable (") && seen.contains("retry in"), "{seen}");
+    net.start(follower);
+    net.wait_ready().await;
+    wait_all_connected(&net).await;
 }

@@ -210,12 +210,19 @@ async fn admin_proposes_an_agreement_and_the_other_club_accepts_its_exact_terms(
         .collect();
     assert_eq!(events, ["offered", "accepted", "suspended", "resumed"]);
     let listed = eventually(&union_admin, "/v1/agreements", |l| {
-        l["agreements"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x["club_a"] == alpine && x["current_version"] == 1))
+        l["agreements"].as_array().is_some_and(|a| {
+            a.iter().any(|x| x["counterparty"] == alpine && x["current_version"] == 1)
+        })
     })
     .await;
-    assert!(!listed["agreements"].as_array().unwrap().is_empty());
+    // Each listed agreement says its status, as its detail does.
+    let listed_alpine = listed["agreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["counterparty"] == alpine)
+        .unwrap();
+    assert_eq!(listed_alpine["status"], "active", "{listed}");
     // A front desk may not make agreements.
     let desk = Rest::login(&devnet.http(1), devnet.login(1, "front_desk")).await;
     let (code, _) = desk
@@ -507,14 +514,25 @@ async fn the_api_refuses_missing_tokens_wrong_roles_other_clubs_and_bad_input() 
     assert!(unknown["error"]["message"].as_str().unwrap().contains("ssn"), "{unknown}");
     let (code, answer, _) =
         registrar.send_raw("POST", "/v1/members", "text/plain", b"hello".to_vec()).await;
-    assert_eq!(code, 400, "{answer}");
+    assert_eq!(
+        (code, answer["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "{answer}"
+    );
     let huge = format!(
         r#"{{"member_number": "big", "full_name": "{}", "tier": "full", "valid_until": "2030-01-01"}}"#,
         "x".repeat(200_000)
     );
     let (code, answer, _) =
         registrar.send_raw("POST", "/v1/members", "application/json", huge.into_bytes()).await;
-    assert_eq!((code, answer["error"]["code"].as_str()), (400, Some("body_too_large")), "{answer}");
+    assert_eq!((code, answer["error"]["code"].as_str()), (413, Some("body_too_large")), "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("api.body_bytes_max = 65536 bytes (64 KiB)"),
+        "the limit is named: {answer}"
+    );
     let (code, answer) = registrar.get("/v1/members?limit=abc").await;
     assert_eq!(code, 400, "{answer}");
 
@@ -853,4 +871,189 @@ async fn staff_accounts_introductions_amendments_and_ledger_reads_work_end_to_en
     assert_eq!((code, block["transactions"][0]["code"].as_str()), (200, Some("Ok")), "{block}");
     let (code, missing) = registrar.get("/v1/blocks/999999").await;
     assert_eq!((code, missing["error"]["code"].as_str()), (404, Some("not_found")));
+}
+
+/// Transactions this node has taken for submission (every outcome), from `/metrics`.
+async fn submissions(base: &str) -> u64 {
+    let (_, text) = common::http_get(&format!("{base}/metrics")).await;
+    text.lines()
+        .filter(|l| l.starts_with("recip_submissions_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// `answer` is the refusal `code`, made before submitting anything to `base`'s node.
+async fn refused_at_once(base: &str, before: u64, answer: &(u16, Value), code: &str) {
+    assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
+    assert!(answer.0 == 409 || answer.0 == 422, "{}", answer.1);
+    let message = answer.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("nothing was submitted"), "{message}");
+    assert_eq!(submissions(base).await, before, "a refused-at-once transaction reached the node");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_node_can_tell_will_be_refused_is_answered_at_once_and_errors_name_the_problem() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let devnet = Devnet::start(3, &[]);
+    let (harbour, union) = (devnet.club(0), devnet.club(2));
+    let (h, a, u) = (devnet.http(0), devnet.http(1), devnet.http(2));
+    let registrar = Rest::login(&h, devnet.login(0, "registrar")).await;
+
+    // The CSV import: 415 for anything but text/csv, a bounded quote of a
+    // huge wrong header, plural forms, and rows in flight counted as pending.
+    let csv = "member_number,full_name,tier,valid_until\nC1,Cy,full,2031-01-01\n";
+    let (code, body, _) = registrar
+        .send_raw("POST", "/v1/members/import", "application/json", csv.as_bytes().to_vec())
+        .await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "{body}"
+    );
+    let huge = format!("{}\n", "x".repeat(5 * 1024 * 1024));
+    let (code, body, _) =
+        registrar.send_raw("POST", "/v1/members/import", "text/csv", huge.into_bytes()).await;
+    assert_eq!(code, 400, "{}", &body.to_string()[..200.min(body.to_string().len())]);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.len() < 500, "the refusal quotes a short prefix: {} bytes", message.len());
+    assert!(message.contains("5242880 characters"), "{message}");
+    let one_bad = "member_number,full_name,tier,valid_until\nC1,,full,2031-01-01\n";
+    let (code, body, _) = registrar
+        .send_raw("POST", "/v1/members/import", "text/csv", one_bad.as_bytes().to_vec())
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["error"]["message"], "1 row is invalid; nothing was imported");
+    let (code, job, _) = registrar
+        .send_raw("POST", "/v1/members/import", "text/csv", csv_of_members(40, "pend").into_bytes())
+        .await;
+    assert_eq!(code, 202, "{job}");
+    assert_eq!(
+        (job["rows_pending"].as_u64(), job["rows_total"].as_u64()),
+        (Some(40), Some(40)),
+        "{job}"
+    );
+    let done = eventually(
+        &registrar,
+        &format!("/v1/members/imports/{}", job["job_id"].as_str().unwrap()),
+        |p| p["status"] == "done",
+    )
+    .await;
+    assert_eq!(
+        (done["rows_committed"].as_u64(), done["rows_pending"].as_u64()),
+        (Some(40), Some(0)),
+        "{done}"
+    );
+
+    // Terms the ledger would refuse name their field and why.
+    let harbour_admin = Rest::login(&h, devnet.login(0, "admin")).await;
+    let mut bad_terms = terms(5, &today());
+    bad_terms["visit_days_per_year_max"] = json!(2);
+    let (code, body) = harbour_admin
+        .post("/v1/agreements", json!({"counterparty": union, "terms": bad_terms}))
+        .await;
+    assert_eq!((code, body["error"]["code"].as_str()), (422, Some("InvalidTerms")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("visit_days_per_year_max is 2, fewer than the 5"), "{message}");
+    let mut bad_terms = terms(3, &today());
+    bad_terms["valid_until"] = json!("2000-01-01");
+    let (_, body) = harbour_admin
+        .post("/v1/agreements", json!({"counterparty": union, "terms": bad_terms}))
+        .await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("valid_until is before"), "{body}");
+
+    // An unknown counterparty, a wrong terms hash: answered at once.
+    let before = submissions(&h).await;
+    let answer = harbour_admin
+        .post("/v1/agreements", json!({"counterparty": "nowhere", "terms": terms(3, &today())}))
+        .await;
+    refused_at_once(&h, before, &answer, "UnknownClub").await;
+    let (code, offered) = harbour_admin
+        .post("/v1/agreements", json!({"counterparty": union, "terms": terms(3, &today())}))
+        .await;
+    assert_eq!(code, 201, "{offered}");
+    let union_admin = Rest::login(&u, devnet.login(2, "admin")).await;
+    eventually(&union_admin, &format!("/v1/agreements/{harbour}"), |b| b["pending"].is_object())
+        .await;
+    let before = submissions(&u).await;
+    let answer = union_admin
+        .post(&format!("/v1/agreements/{harbour}/accept"), json!({"terms_hash": "00".repeat(32)}))
+        .await;
+    refused_at_once(&u, before, &answer, "TermsHashMismatch").await;
+
+    // The front desk: a refusal that is not about the allowance shows none;
+    // voiding twice is answered at once.
+    let (code, registered) = registrar
+        .post("/v1/members", json!({"member_number": "FC-1", "full_name": "First Contact", "tier": "full", "valid_until": "2031-01-01"}))
+        .await;
+    assert_eq!(code, 201, "{registered}");
+    let member = registered["member"]["member_id"].as_str().unwrap().to_owned();
+    let desk = Rest::login(&a, devnet.login(1, "front_desk")).await;
+    let (_, unknown) = desk.post("/v1/visits/check", json!({"member_id": "ab".repeat(16)})).await;
+    assert_eq!(
+        (unknown["code"].as_str(), &unknown["allowance"]),
+        (Some("UnknownMember"), &Value::Null),
+        "{unknown}"
+    );
+    let mut check = desk.post("/v1/visits/check", json!({"member_id": member})).await.1;
+    for _ in 0..100 {
+        if check["eligible"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        check = desk.post("/v1/visits/check", json!({"member_id": member})).await.1;
+    }
+    assert_eq!(
+        check["allowance"]["month_days_max"], 4,
+        "an eligible check shows the allowance: {check}"
+    );
+    let (code, visit) = desk.post("/v1/visits", json!({"member_id": member})).await;
+    assert_eq!(code, 201, "{visit}");
+    let void = format!("/v1/visits/{}/void", visit["visit_id"].as_str().unwrap());
+    assert_eq!(desk.post(&void, json!({})).await.0, 201);
+    let before = submissions(&a).await;
+    let answer = desk.post(&void, json!({})).await;
+    refused_at_once(&a, before, &answer, "VisitAlreadyVoided").await;
+    let (code, _) = registrar
+        .send("PATCH", &format!("/v1/members/{member}"), Some(json!({"status": "suspended"})))
+        .await;
+    assert_eq!(code, 200);
+    let mut check = desk.post("/v1/visits/check", json!({"member_id": member})).await.1;
+    for _ in 0..100 {
+        if check["code"] == "MemberNotActive" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        check = desk.post("/v1/visits/check", json!({"member_id": member})).await.1;
+    }
+    assert_eq!(
+        (check["code"].as_str(), &check["allowance"]),
+        (Some("MemberNotActive"), &Value::Null),
+        "{check}"
+    );
+
+    // A vote on a proposal that has closed is answered at once.
+    let governors = [
+        Rest::login(&h, devnet.login(0, "governor")).await,
+        Rest::login(&a, devnet.login(1, "governor")).await,
+        Rest::login(&u, devnet.login(2, "governor")).await,
+    ];
+    let (code, opened) = governors[0]
+        .post("/v1/proposals", json!({"action": {"kind": "resolution", "text": "Close early"}, "voting_period_ms": 86_400_000}))
+        .await;
+    assert_eq!(code, 201, "{opened}");
+    let proposal = format!("/v1/proposals/{}", opened["proposal_id"].as_str().unwrap());
+    assert_eq!(
+        governors[0].post(&format!("{proposal}/votes"), json!({"choice": "yes"})).await.0,
+        201
+    );
+    eventually(&governors[1], &proposal, |_| true).await;
+    assert_eq!(
+        governors[1].post(&format!("{proposal}/votes"), json!({"choice": "yes"})).await.0,
+        201
+    );
+    eventually(&governors[2], &proposal, |p| p["status"] == "passed").await;
+    let before = submissions(&u).await;
+    let answer = governors[2].post(&format!("{proposal}/votes"), json!({"choice": "no"})).await;
+    refused_at_once(&u, before, &answer, "ProposalClosed").await;
 }

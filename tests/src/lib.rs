@@ -12,7 +12,7 @@
 
 use reciprocity_chaincode::{
     BlockContext, BlockOutcome, BlockTx, ClubId, EnvelopeRef, MemStore, MemberId, TxId, TxOutcome,
-    ValidationCode, apply_block, query, verify_envelopes,
+    ValidationCode, apply_block, dry_run, query, verify_envelopes,
 };
 use reciprocity_proto::v1 as wire;
 use reciprocity_sdk::keys::Keypair;
@@ -211,7 +211,22 @@ impl Net {
         if self.keep_previous_state {
             self.previous_state = Some(self.store.clone());
         }
+        // Every one-transaction block is also a check of the dry run (which
+        // reads the state through `&dyn StateRead`, so it cannot write): it
+        // predicts the applied outcome exactly.
+        let predicted = (txs.len() == 1).then(|| {
+            let envelope = EnvelopeRef::from_signed(&txs[0]);
+            let verified = verify_envelopes(&[envelope]).remove(0);
+            dry_run(&self.store, &ctx, &verified).expect("in-memory dry run cannot fail")
+        });
         let outcome = apply_signed(&mut self.store, &ctx, &txs);
+        if let Some(predicted) = predicted {
+            assert_eq!(
+                predicted, outcome.results[0],
+                "the dry run mispredicted block {}",
+                ctx.height
+            );
+        }
         self.outcomes.push(outcome.clone());
         self.blocks.push((ctx, txs));
         outcome

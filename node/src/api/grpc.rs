@@ -11,6 +11,10 @@ use reciprocity_proto::v1::node_server::{Node, NodeServer};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::api::views::{
+    ClubView, IdentityView, IntroductionRecordView, MemberRecordView, VisitRecordView,
+};
+use crate::consensus::node_id_hex;
 use crate::service::admission::Refusal;
 use crate::service::node::{NodeHandle, Submitted, now_ms};
 
@@ -202,19 +206,45 @@ impl Node for GrpcService {
             .into_inner()
             .query
             .ok_or_else(|| Status::invalid_argument("query is missing"))?;
+        // Every answer is written as the REST API writes it (`api::views`).
         let (found, json) = match query {
-            Query::Club(id) => json(query::club(&state, &club_of(&id)?).map_err(internal)?)?,
-            Query::Clubs(_) => json(Some(query::clubs(&state).map_err(internal)?))?,
+            Query::Club(id) => {
+                json(query::club(&state, &club_of(&id)?).map_err(internal)?.map(ClubView::of))?
+            }
+            Query::Clubs(_) => json(Some(
+                query::clubs(&state)
+                    .map_err(internal)?
+                    .into_iter()
+                    .map(ClubView::of)
+                    .collect::<Vec<_>>(),
+            ))?,
             Query::Identity(key) => {
                 let key = PublicKey::from_slice(&key)
                     .ok_or_else(|| Status::invalid_argument("identity must be 32 bytes"))?;
-                json(query::identity(&state, &key).map_err(internal)?)?
+                json(
+                    query::identity(&state, &key).map_err(internal)?.as_ref().map(IdentityView::of),
+                )?
             }
-            Query::Member(id) => json(query::member(&state, &member_of(&id)?).map_err(internal)?)?,
-            Query::Agreement(pair) => json(
-                query::agreement(&state, &club_of(&pair.club_a)?, &club_of(&pair.club_b)?)
-                    .map_err(internal)?,
+            Query::Member(id) => json(
+                query::member(&state, &member_of(&id)?)
+                    .map_err(internal)?
+                    .as_ref()
+                    .map(MemberRecordView::of),
             )?,
+            Query::Agreement(pair) => {
+                let (a, b) = (club_of(&pair.club_a)?, club_of(&pair.club_b)?);
+                let agreement = query::agreement(&state, &a, &b).map_err(internal)?;
+                let history = match (&agreement, self.node.index_store()) {
+                    (Some(_), Some(store)) => {
+                        store.agreement_history(a.as_str(), b.as_str()).await.unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                let today = reciprocity_sdk::dates::day_of_ms(now_ms());
+                json(agreement.map(|agreement| {
+                    crate::api::rest::agreements::view_of(&agreement, today, history)
+                }))?
+            }
             Query::VisitCheck(check) => {
                 let at_ms = if check.at_ms == 0 { now_ms() } else { check.at_ms };
                 let answer = query::check_visit(
@@ -225,26 +255,34 @@ impl Node for GrpcService {
                     check.guests,
                 )
                 .map_err(internal)?;
-                json(Some(answer))?
+                json(Some(crate::api::rest::visits::check_response(answer, height)))?
             }
             Query::Proposal(id) => {
                 let proposal = query::proposal(&state, &tx_id_of(&id)?).map_err(internal)?;
-                json(proposal.map(|p| {
-                    let tally = p.tally();
-                    serde_json::json!({ "proposal": p, "tally": tally })
-                }))?
+                json(proposal.map(|p| crate::api::rest::governance::proposal_view(&p, None)))?
             }
-            Query::OpenProposals(_) => {
-                json(Some(query::open_proposals(&state, 1_000).map_err(internal)?))?
-            }
-            Query::Visit(id) => json(query::visit(&state, &tx_id_of(&id)?).map_err(internal)?)?,
+            Query::OpenProposals(_) => json(Some(
+                query::open_proposals(&state, 1_000)
+                    .map_err(internal)?
+                    .iter()
+                    .map(|p| crate::api::rest::governance::proposal_view(p, None))
+                    .collect::<Vec<_>>(),
+            ))?,
+            Query::Visit(id) => json(
+                query::visit(&state, &tx_id_of(&id)?)
+                    .map_err(internal)?
+                    .as_ref()
+                    .map(VisitRecordView::of),
+            )?,
             Query::Introduction(intro) => json(
                 query::introduction(
                     &state,
                     &club_of(&intro.host_club)?,
                     &member_of(&intro.member_id)?,
                 )
-                .map_err(internal)?,
+                .map_err(internal)?
+                .as_ref()
+                .map(IntroductionRecordView::of),
             )?,
         };
         Ok(Response::new(pb::QueryResponse { found, json, height }))
@@ -256,11 +294,11 @@ impl Node for GrpcService {
     ) -> Result<Response<pb::NodeStatus>, Status> {
         let status = self.node.status().map_err(internal)?;
         Ok(Response::new(pb::NodeStatus {
-            node_id: format!("{:016x}", status.node_id),
+            node_id: node_id_hex(status.node_id),
             club: status.club,
             role: status.role,
             term: status.term,
-            leader: status.leader.map(|l| format!("{l:016x}")).unwrap_or_default(),
+            leader: status.leader.map(node_id_hex).unwrap_or_default(),
             height: status.height,
             state_hash: hex::decode(&status.state_hash).unwrap_or_default(),
             last_block_time_ms: status.last_block_time_ms,
@@ -270,11 +308,12 @@ impl Node for GrpcService {
                 .members
                 .into_iter()
                 .map(|m| pb::RaftMember {
-                    node_id: format!("{:016x}", m.node_id),
+                    node_id: node_id_hex(m.node_id),
                     club: m.club,
                     address: m.address,
                     role: m.role,
                     connected: m.connected,
+                    link: m.link,
                 })
                 .collect(),
             leader_club: status.leader_club.unwrap_or_default(),

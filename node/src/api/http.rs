@@ -27,15 +27,8 @@ use crate::service::node::NodeHandle;
 pub fn router(node: NodeHandle) -> crate::Result<Router> {
     let state = ApiState::new(node.clone()).map_err(crate::NodeError::Startup)?;
     tokio::spawn(rest::members::sweep_orphan_profiles(state.clone()));
-    let (v1, openapi) = rest::router(state.clone());
-    let (probes, probes_api) = OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .routes(routes!(metrics))
-        .routes(routes!(openapi_json))
-        .with_state(state)
-        .split_for_parts();
-    let mut document = openapi;
+    let (v1, mut document) = rest::router(state.clone());
+    let (probes, probes_api) = probe_routes().with_state(state).split_for_parts();
     document.merge(probes_api);
     let document = Arc::new(
         document
@@ -48,6 +41,22 @@ pub fn router(node: NodeHandle) -> crate::Result<Router> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(node, observe)))
+}
+
+fn probe_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document the node serves at `/openapi.json` (no node
+/// needed; the body limits it names are the defaults).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = rest::openapi_document();
+    document.merge(probe_routes().split_for_parts().1);
+    document
 }
 
 #[derive(Clone)]

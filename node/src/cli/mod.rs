@@ -95,3 +95,37 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
 pub(crate) fn say(line: impl std::fmt::Display) {
     println!("{line}");
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of `cmd` and its subcommands without a help line, by path.
+    fn bare_arguments(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let path = format!("{path} {}", cmd.get_name());
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                out.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() && sub.get_name() != "help" {
+                out.push(format!("{path} {} (the command itself)", sub.get_name()));
+            }
+            bare_arguments(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn every_command_and_option_has_a_help_line() {
+        let mut bare = Vec::new();
+        bare_arguments(&super::Cli::command(), "", &mut bare);
+        assert!(bare.is_empty(), "arguments without help:\n{}", bare.join("\n"));
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

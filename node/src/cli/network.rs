@@ -175,10 +175,10 @@ async fn active_node_keys(endpoint: &str) -> anyhow::Result<Vec<String>> {
     let clubs: serde_json::Value = serde_json::from_str(&answer.json)?;
     let mut keys = Vec::new();
     for club in clubs.as_array().into_iter().flatten() {
-        if club["status"] != "Active" {
+        if club["status"] != "active" {
             continue;
         }
-        for node in club["spec"]["nodes"].as_array().into_iter().flatten() {
+        for node in club["nodes"].as_array().into_iter().flatten() {
             let key = node["node_key"]
                 .as_str()
                 .ok_or_else(|| anyhow::anyhow!("{endpoint} listed a node without a key"))?;

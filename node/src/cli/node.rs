@@ -47,7 +47,7 @@ pub(crate) async fn run(config_path: &Path) -> anyhow::Result<()> {
     let node = NodeHandle::start(config).await?;
     let status = node.status()?;
     tracing::info!(
-        node_id = format_args!("{:016x}", status.node_id),
+        node_id = %reciprocity_node::consensus::node_id_hex(status.node_id),
         height = status.height,
         "node started"
     );

@@ -2,8 +2,10 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use reciprocity_node::api::rest::error::count_of;
 use reciprocity_sdk::client::NodeClient;
 use reciprocity_sdk::wire;
+use serde_json::Value;
 use wire::query_request::Query;
 
 use super::{ENDPOINT_DEFAULT, say};
@@ -13,6 +15,9 @@ pub(crate) struct QueryArgs {
     /// The node's gRPC endpoint.
     #[arg(long, env = "RECIP_ENDPOINT", default_value = ENDPOINT_DEFAULT, global = true)]
     endpoint: String,
+    /// Print the answer as JSON (as the REST API writes it) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     what: What,
 }
@@ -20,34 +25,59 @@ pub(crate) struct QueryArgs {
 #[derive(Debug, Subcommand)]
 enum What {
     /// One club.
-    Club { id: String },
+    Club {
+        /// The club id, e.g. `harbour`.
+        id: String,
+    },
     /// Every club.
     Clubs,
-    /// An identity by public key (hex).
-    Identity { public_key: String },
-    /// A member by id (hex).
-    Member { member_id: String },
+    /// An enrolled identity.
+    Identity {
+        /// Its public key (64 hex digits).
+        public_key: String,
+    },
+    /// A member's record on the ledger (no personal data).
+    Member {
+        /// The member id (32 hex digits).
+        member_id: String,
+    },
     /// The agreement between two clubs.
-    Agreement { club_a: String, club_b: String },
+    Agreement {
+        /// One club.
+        club_a: String,
+        /// The other club.
+        club_b: String,
+    },
     /// Front-desk eligibility check, with the remaining allowance.
     Check {
+        /// The club visited.
         #[arg(long)]
         host: String,
+        /// The visitor's member id (32 hex digits).
         #[arg(long)]
         member_id: String,
+        /// Guests the visitor brings.
         #[arg(long, default_value_t = 0)]
         guests: u32,
     },
     /// A proposal with its tally.
-    Proposal { id: String },
+    Proposal {
+        /// The proposal id (64 hex digits).
+        id: String,
+    },
     /// Open proposals.
     Proposals,
-    /// A visit by id.
-    Visit { id: String },
+    /// A visit.
+    Visit {
+        /// The visit id (64 hex digits).
+        id: String,
+    },
     /// The letter of introduction of a member to a host.
     Introduction {
+        /// The club the member is introduced to.
         #[arg(long)]
         host: String,
+        /// The member id (32 hex digits).
         #[arg(long)]
         member_id: String,
     },
@@ -55,36 +85,184 @@ enum What {
 
 fn bytes(text: &str, len: usize, what: &str) -> anyhow::Result<Vec<u8>> {
     let decoded = hex::decode(text).ok().filter(|b| b.len() == len);
-    decoded.with_context(|| format!("{text:?} is not a {len}-byte hex {what}"))
+    decoded.with_context(|| format!("{text:?} is not a {what} ({} hex digits)", len * 2))
 }
 
 pub(crate) async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let query = match args.what {
-        What::Club { id } => Query::Club(id),
+    let query = match &args.what {
+        What::Club { id } => Query::Club(id.clone()),
         What::Clubs => Query::Clubs(true),
-        What::Identity { public_key } => Query::Identity(bytes(&public_key, 32, "public key")?),
-        What::Member { member_id } => Query::Member(bytes(&member_id, 16, "member id")?),
-        What::Agreement { club_a, club_b } => Query::Agreement(wire::ClubPair { club_a, club_b }),
+        What::Identity { public_key } => Query::Identity(bytes(public_key, 32, "public key")?),
+        What::Member { member_id } => Query::Member(bytes(member_id, 16, "member id")?),
+        What::Agreement { club_a, club_b } => {
+            Query::Agreement(wire::ClubPair { club_a: club_a.clone(), club_b: club_b.clone() })
+        }
         What::Check { host, member_id, guests } => Query::VisitCheck(wire::VisitCheckQuery {
-            host_club: host,
-            member_id: bytes(&member_id, 16, "member id")?,
-            guests,
+            host_club: host.clone(),
+            member_id: bytes(member_id, 16, "member id")?,
+            guests: *guests,
             at_ms: 0,
         }),
-        What::Proposal { id } => Query::Proposal(bytes(&id, 32, "proposal id")?),
+        What::Proposal { id } => Query::Proposal(bytes(id, 32, "proposal id")?),
         What::Proposals => Query::OpenProposals(true),
-        What::Visit { id } => Query::Visit(bytes(&id, 32, "visit id")?),
+        What::Visit { id } => Query::Visit(bytes(id, 32, "visit id")?),
         What::Introduction { host, member_id } => Query::Introduction(wire::IntroductionQuery {
-            host_club: host,
-            member_id: bytes(&member_id, 16, "member id")?,
+            host_club: host.clone(),
+            member_id: bytes(member_id, 16, "member id")?,
         }),
     };
     let mut client = NodeClient::connect(&args.endpoint).await?;
     let response = client.query(query).await?;
     anyhow::ensure!(response.found, "not found (state at height {})", response.height);
-    let value: serde_json::Value = serde_json::from_str(&response.json)?;
-    say(serde_json::to_string_pretty(&value)?);
+    let value: Value = serde_json::from_str(&response.json)?;
+    if args.json {
+        say(serde_json::to_string_pretty(&value)?);
+    } else {
+        say(render(&args.what, &value).trim_end());
+    }
     Ok(())
+}
+
+/// The answer for people.
+fn render(what: &What, value: &Value) -> String {
+    match what {
+        What::Check { .. } => render_check(value),
+        What::Clubs => table(
+            value,
+            &[
+                ("club_id", "club"),
+                ("status", "status"),
+                ("utc_offset_minutes", "utc offset (min)"),
+                ("name", "name"),
+            ],
+        ),
+        What::Proposals => table(
+            value,
+            &[
+                ("proposal_id", "proposal"),
+                ("status", "status"),
+                ("proposer_club", "by"),
+                ("ends_at_ms", "ends (unix ms)"),
+            ],
+        ),
+        _ => fields(value, 0),
+    }
+}
+
+/// A JSON value as indented `name: value` lines.
+fn fields(value: &Value, depth: usize) -> String {
+    let indent = "  ".repeat(depth);
+    let mut out = String::new();
+    match value {
+        Value::Object(map) => {
+            for (name, item) in map {
+                match item {
+                    Value::Null => {}
+                    Value::Object(_) => {
+                        out.push_str(&format!("{indent}{name}:\n{}", fields(item, depth + 1)));
+                    }
+                    Value::Array(items) if items.iter().any(|i| i.is_object()) => {
+                        out.push_str(&format!("{indent}{name}:\n"));
+                        for item in items {
+                            out.push_str(&format!("{indent}  -\n{}", fields(item, depth + 2)));
+                        }
+                    }
+                    other => out.push_str(&format!("{indent}{name}: {}\n", scalar(other))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{indent}{}\n", scalar(other))),
+    }
+    out
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) if items.is_empty() => "(none)".to_owned(),
+        Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A JSON array of objects as a table of `columns` (field, heading).
+fn table(value: &Value, columns: &[(&str, &str)]) -> String {
+    let rows: Vec<Vec<String>> = value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| columns.iter().map(|(field, _)| scalar(&item[*field])).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    if rows.is_empty() {
+        return "(none)".to_owned();
+    }
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, heading))| {
+            rows.iter().map(|r| r[i].len()).chain([heading.len()]).max().unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut out = line(columns.iter().map(|(_, h)| *h).collect()) + "\n";
+    for row in &rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+/// A front-desk check: the verdict first, the allowance where it applies.
+fn render_check(value: &Value) -> String {
+    let mut out = if value["eligible"] == Value::Bool(true) {
+        "eligible: the visit can be recorded\n".to_owned()
+    } else {
+        format!("refused: {} — {}\n", scalar(&value["code"]), scalar(&value["reason"]))
+    };
+    if let Some(home) = value["home_club"].as_str() {
+        out.push_str(&format!("home club: {home}\n"));
+    }
+    out.push_str(&format!("date at the host: {}\n", scalar(&value["local_date"])));
+    let allowance = &value["allowance"];
+    if allowance.is_object() {
+        out.push_str(&format!(
+            "allowance: {} of {} visit-days left this month, {} of {} this year{}\n",
+            allowance["month_days_remaining"],
+            allowance["month_days_max"],
+            allowance["year_days_remaining"],
+            allowance["year_days_max"],
+            if allowance["today_already_counted"] == Value::Bool(true) {
+                " (today already counts: another check-in is free)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let terms = &value["terms"];
+    if terms.is_object() {
+        out.push_str(&format!(
+            "terms: up to {} guests; fee {} minor units of {}, {}\n",
+            terms["guests_max"],
+            terms["fee_minor"],
+            scalar(&terms["fee_currency"]),
+            scalar(&terms["fee_settlement"]).replace('_', " ")
+        ));
+    }
+    out.push_str(&format!("ledger height: {}\n", value["height"]));
+    out
 }
 
 pub(crate) async fn status(endpoint: &str, json: bool) -> anyhow::Result<()> {
@@ -112,6 +290,7 @@ pub(crate) async fn status(endpoint: &str, json: bool) -> anyhow::Result<()> {
                 "address": m.address,
                 "role": m.role,
                 "connected": m.connected,
+                "link": m.link,
             })).collect::<Vec<_>>(),
         }));
     } else {
@@ -134,19 +313,52 @@ pub(crate) async fn status(endpoint: &str, json: bool) -> anyhow::Result<()> {
             hex::encode(&status.state_hash)
         ));
         if status.index_enabled {
-            say(format_args!("SQL index {} block(s) behind", status.index_lag_blocks));
+            say(format_args!(
+                "SQL index {} behind",
+                count_of(status.index_lag_blocks as usize, "block", "blocks")
+            ));
         }
-        say(format_args!("raft members ({} peers connected):", status.connected_peers));
+        say(format_args!(
+            "raft members ({} connected):",
+            count_of(status.connected_peers as usize, "peer", "peers")
+        ));
         for m in &status.members {
             say(format_args!(
-                "  {:<8} {:<12} {}  {}{}",
-                m.role,
-                m.club,
-                m.node_id,
-                m.address,
-                if m.connected { "" } else { "  (not connected)" }
+                "  {:<8} {:<12} {}  {}  {}",
+                m.role, m.club, m.node_id, m.address, m.link
             ));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_check_shows_the_reason_and_no_allowance() {
+        let answer = serde_json::json!({
+            "eligible": false, "code": "MemberNotActive", "code_number": 48,
+            "reason": "The member's status at home is not active.", "home_club": "harbour",
+            "local_date": "2026-12-03", "allowance": null, "terms": null, "height": 9
+        });
+        let text = render_check(&answer);
+        assert!(text.starts_with("refused: MemberNotActive"), "{text}");
+        assert!(!text.contains("visit-days"), "{text}");
+    }
+
+    #[test]
+    fn records_print_as_named_lines_and_lists_as_tables() {
+        let member =
+            serde_json::json!({"member_id": "ab", "status": "active", "valid_until": "2027-12-31"});
+        let text = fields(&member, 0);
+        assert!(
+            text.contains("status: active\n") && text.contains("valid_until: 2027-12-31"),
+            "{text}"
+        );
+        let clubs = serde_json::json!([{"club_id": "harbour", "status": "active", "utc_offset_minutes": 0, "name": "Harbour"}]);
+        let text = table(&clubs, &[("club_id", "club"), ("status", "status")]);
+        assert_eq!(text, "club     status\nharbour  active\n");
+    }
 }

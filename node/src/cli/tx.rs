@@ -25,7 +25,7 @@ pub(crate) struct TxArgs {
     /// Return once admitted instead of waiting for the commit.
     #[arg(long, global = true)]
     no_wait: bool,
-    /// Print JSON.
+    /// Print the outcome as JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -129,8 +129,9 @@ impl TermsArgs {
             notice_days: self.notice_days,
             introduction_required: self.introduction_required,
         };
-        reciprocity_sdk::terms::validate(&reciprocity_sdk::terms::encode(&terms))
-            .map_err(|code| anyhow::anyhow!("these terms would be refused with {code}"))?;
+        reciprocity_sdk::terms::check(&reciprocity_sdk::terms::encode(&terms)).map_err(
+            |problem| anyhow::anyhow!("these terms would be refused (InvalidTerms): {problem}"),
+        )?;
         Ok(terms)
     }
 }
@@ -143,35 +144,55 @@ enum ProposalKind {
         spec: PathBuf,
     },
     /// Suspend an active club.
-    SuspendClub { club: String },
+    SuspendClub {
+        /// The club id.
+        club: String,
+    },
     /// Reinstate a suspended club.
-    ReinstateClub { club: String },
+    ReinstateClub {
+        /// The club id.
+        club: String,
+    },
     /// Remove a club.
-    RemoveClub { club: String },
+    RemoveClub {
+        /// The club id.
+        club: String,
+    },
     /// Replace the policy with the `[policy]` of a TOML file.
-    ChangePolicy { policy: PathBuf },
+    ChangePolicy {
+        /// A TOML file with a `[policy]` table (as in a network config).
+        policy: PathBuf,
+    },
     /// A non-binding resolution.
-    Resolution { text: String },
+    Resolution {
+        /// The resolution's text (at most 2000 characters).
+        text: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum TxKind {
-    /// Enroll an identity of your club.
+    /// Enroll an identity of your club (the signer's club).
     EnrollIdentity {
+        /// The identity's public key (64 hex digits; `recip keys show`).
         #[arg(long)]
         public_key: String,
+        /// Its roles, comma separated.
         #[arg(long, value_enum, value_delimiter = ',', required = true)]
         roles: Vec<RoleArg>,
     },
     /// Revoke an identity of your club.
     RevokeIdentity {
+        /// The identity's public key (64 hex digits).
         #[arg(long)]
         public_key: String,
     },
-    /// Register a member (a random member id when none is given).
+    /// Register a member of your club (a random member id when none is given).
     RegisterMember {
+        /// The member id (32 hex digits); random when absent.
         #[arg(long)]
         member_id: Option<String>,
+        /// Membership tier (1-32 of a-z, 0-9, '-', '_'), as agreements name tiers.
         #[arg(long)]
         tier: String,
         /// Last day of validity (YYYY-MM-DD).
@@ -180,17 +201,22 @@ enum TxKind {
     },
     /// Change a member's status, tier or validity.
     UpdateMember {
+        /// The member id (32 hex digits).
         #[arg(long)]
         member_id: String,
+        /// New standing.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
+        /// New tier.
         #[arg(long)]
         tier: Option<String>,
+        /// New last day of validity (YYYY-MM-DD).
         #[arg(long)]
         valid_until: Option<String>,
     },
     /// Offer terms to another club.
     ProposeAgreement {
+        /// The other club's id.
         #[arg(long = "with")]
         counterparty: String,
         #[command(flatten)]
@@ -198,6 +224,7 @@ enum TxKind {
     },
     /// Offer amended terms.
     AmendAgreement {
+        /// The other club's id.
         #[arg(long = "with")]
         counterparty: String,
         #[command(flatten)]
@@ -205,46 +232,59 @@ enum TxKind {
     },
     /// Accept the other club's pending offer by its terms hash.
     AcceptAgreement {
+        /// The club that made the offer.
         #[arg(long = "with")]
         counterparty: String,
+        /// The hash of the exact terms accepted (64 hex digits, from the offer).
         #[arg(long)]
         terms_hash: String,
     },
     /// Suspend the agreement (your side).
     SuspendAgreement {
+        /// The other club's id.
         #[arg(long = "with")]
         counterparty: String,
     },
     /// Lift your side's suspension.
     ResumeAgreement {
+        /// The other club's id.
         #[arg(long = "with")]
         counterparty: String,
     },
     /// Terminate with the notice of the terms in effect.
     TerminateAgreement {
+        /// The other club's id.
         #[arg(long = "with")]
         counterparty: String,
     },
     /// Introduce one of your members to a host club.
     IssueIntroduction {
+        /// The member id (32 hex digits).
         #[arg(long)]
         member_id: String,
+        /// The club the member is introduced to.
         #[arg(long)]
         host: String,
+        /// First day covered (YYYY-MM-DD).
         #[arg(long)]
         from: String,
+        /// Last day covered (YYYY-MM-DD; at most 366 days after --from).
         #[arg(long)]
         until: String,
     },
-    /// Record a visit at your club.
+    /// Record a visit at your club: the host is the signing key's club
+    /// (sign with your front desk's key; the visitor belongs to another club).
     RecordVisit {
+        /// The visitor's member id (32 hex digits, from the member's card).
         #[arg(long)]
         member_id: String,
+        /// Guests the visitor brings.
         #[arg(long, default_value_t = 0)]
         guests: u32,
     },
     /// Void a visit your club recorded (within 24 hours).
     VoidVisit {
+        /// The visit id (64 hex digits: the recording transaction's id).
         #[arg(long)]
         visit_id: String,
     },
@@ -258,8 +298,10 @@ enum TxKind {
     },
     /// Cast (or replace) your club's vote.
     Vote {
+        /// The proposal id (64 hex digits).
         #[arg(long)]
         proposal: String,
+        /// Your club's vote.
         #[arg(long, value_enum)]
         choice: ChoiceArg,
     },

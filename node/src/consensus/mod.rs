@@ -76,6 +76,11 @@ pub fn node_id(node_key: &[u8; 32]) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
+/// A node id as people, the CLI and the APIs write it: 16 hex digits.
+pub fn node_id_hex(id: u64) -> String {
+    format!("{id:016x}")
+}
+
 /// openraft's storage error for this configuration.
 pub type StorageError = openraft::StorageError<u64>;
 /// openraft's log id for this configuration.

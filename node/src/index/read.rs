@@ -23,7 +23,7 @@ pub struct VisitRow {
     pub home_club: String,
     /// Who (member id).
     pub member_id: String,
-    /// The host's local day (day number).
+    /// The host's local day (days since 1970-01-01).
     pub local_day: i64,
     /// Guests brought.
     pub guests: i64,
@@ -35,15 +35,27 @@ pub struct VisitRow {
     pub voided: bool,
 }
 
+/// Which of a club's visits a listing holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VisitSide {
+    /// Visits the club hosted.
+    #[default]
+    Host,
+    /// Visits its members made elsewhere.
+    Home,
+    /// Both.
+    Either,
+}
+
 /// Filters of a visit listing.
 #[derive(Debug, Clone, Default)]
 pub struct VisitQuery {
     /// Only this member.
     pub member_id: Option<String>,
-    /// Only visits at this host.
-    pub host_club: Option<String>,
-    /// Only visits by members of this club.
-    pub home_club: Option<String>,
+    /// The club whose visits are listed.
+    pub club: String,
+    /// As host, as home club, or both.
+    pub side: VisitSide,
     /// From this local day (inclusive).
     pub from_day: Option<i64>,
     /// Up to this local day (inclusive).
@@ -148,13 +160,18 @@ impl IndexStore {
     /// Visits matching `query`, newest first.
     pub async fn visits(&self, query: &VisitQuery) -> Result<Vec<VisitRow>> {
         let sql = "SELECT visit_id, host_club, home_club, member_id, local_day, guests, fee_minor, height, voided FROM visits \
-                   WHERE ($1 IS NULL OR member_id = $1) AND ($2 IS NULL OR host_club = $2) AND ($3 IS NULL OR home_club = $3) \
+                   WHERE ($1 IS NULL OR member_id = $1) AND (host_club = $2 OR home_club = $3) \
                    AND ($4 IS NULL OR local_day >= $4) AND ($5 IS NULL OR local_day <= $5) AND ($6 OR NOT voided) \
                    ORDER BY height DESC, visit_id LIMIT $7 OFFSET $8";
+        let (host, home) = match query.side {
+            VisitSide::Host => (Some(query.club.clone()), None),
+            VisitSide::Home => (None, Some(query.club.clone())),
+            VisitSide::Either => (Some(query.club.clone()), Some(query.club.clone())),
+        };
         with_pool!(self, pool => sqlx::query_as(sql)
             .bind(query.member_id.clone())
-            .bind(query.host_club.clone())
-            .bind(query.home_club.clone())
+            .bind(host)
+            .bind(home)
             .bind(query.from_day)
             .bind(query.to_day)
             .bind(query.include_voided)

@@ -8,16 +8,25 @@
 //! taking a peer off the list closes its connections at once. Refusals are
 //! logged.
 //!
+//! The node names the peers it keeps a connection to (the other Raft
+//! voters, [`P2pHandle::keep_connected`]): they are dialed at once and
+//! redialed with exponential backoff (`backoff_min_ms` doubling up to
+//! `backoff_max_ms`) whenever the connection drops, so a failover never
+//! starts with a dial. Ping runs on every connection, which keeps it from
+//! idling out. [`P2pHandle::link`] says how each kept peer's connection is
+//! going.
+//!
 //! One task owns the `Swarm`; the rest of the node talks to it through a
 //! bounded command channel ([`P2pHandle`]). Inbound requests are served on
 //! their own tasks, so a slow snapshot install never stalls heartbeats.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{DialError, ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, allow_block_list, identify, identity,
@@ -48,6 +57,55 @@ pub struct P2pSettings {
     pub commands_queued_max: usize,
     /// Inbound requests served at once per connection.
     pub inbound_streams_max: usize,
+    /// First wait before redialing a kept peer after a failed dial.
+    pub backoff_min_ms: u64,
+    /// Longest wait between redials of a kept peer.
+    pub backoff_max_ms: u64,
+}
+
+/// How the connection to a peer is going, as [`P2pHandle::link`] tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A connection is open.
+    Connected,
+    /// Kept, not connected, a dial under way (or about to start).
+    Dialing,
+    /// Kept, the last dials failed; the next one is due in `retry_in_ms`.
+    Unreachable {
+        /// Dials that failed in a row.
+        failed_dials: u32,
+        /// What the last failure said.
+        last_error: String,
+        /// When the next dial is due.
+        retry_in_ms: u64,
+    },
+    /// Not connected and not kept: this node dials it only to send a request.
+    NotKept,
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Link::Connected => write!(f, "connected"),
+            Link::Dialing => write!(f, "dialing"),
+            Link::Unreachable { failed_dials, last_error, retry_in_ms } => write!(
+                f,
+                "unreachable ({failed_dials} failed dial{}, retry in {retry_in_ms} ms): {last_error}",
+                if *failed_dials == 1 { "" } else { "s" }
+            ),
+            Link::NotKept => write!(f, "not kept"),
+        }
+    }
+}
+
+/// A kept peer's redial bookkeeping (owned by the swarm task).
+#[derive(Debug, Clone)]
+struct Kept {
+    address: Multiaddr,
+    failed_dials: u32,
+    last_error: Option<String>,
+    next_dial: tokio::time::Instant,
+    dialing: bool,
 }
 
 /// Why the transport could not start.
@@ -88,6 +146,14 @@ type Reply = oneshot::Sender<Result<PeerResponse, TransportError>>;
 enum Command {
     Call { peer: PeerId, address: Option<Multiaddr>, request: Box<PeerRequest>, reply: Reply },
     Allow(BTreeSet<PeerId>),
+    Keep(BTreeMap<PeerId, Multiaddr>),
+}
+
+/// What the handle can read of the swarm task's links without asking it.
+#[derive(Debug, Default)]
+struct Links {
+    connected: BTreeSet<PeerId>,
+    kept: BTreeMap<PeerId, Kept>,
 }
 
 /// The node's handle on the transport: cheap to clone.
@@ -95,7 +161,7 @@ enum Command {
 pub struct P2pHandle {
     commands: mpsc::Sender<Command>,
     local_peer: PeerId,
-    connected: Arc<Mutex<BTreeSet<PeerId>>>,
+    links: Arc<Mutex<Links>>,
 }
 
 impl std::fmt::Debug for P2pHandle {
@@ -108,7 +174,9 @@ impl std::fmt::Debug for P2pHandle {
 pub struct P2pRunner {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
-    connected: Arc<Mutex<BTreeSet<PeerId>>>,
+    links: Arc<Mutex<Links>>,
+    backoff_min: Duration,
+    backoff_max: Duration,
 }
 
 impl std::fmt::Debug for P2pRunner {
@@ -168,10 +236,18 @@ pub fn start(
     }
     swarm.listen_on(settings.listen.clone()).map_err(|e| start_error(e.to_string()))?;
     let (commands_tx, commands) = mpsc::channel(settings.commands_queued_max);
-    let connected = Arc::new(Mutex::new(BTreeSet::new()));
+    let links = Arc::new(Mutex::new(Links::default()));
     Ok((
-        P2pHandle { commands: commands_tx, local_peer, connected: Arc::clone(&connected) },
-        P2pRunner { swarm, commands, connected },
+        P2pHandle { commands: commands_tx, local_peer, links: Arc::clone(&links) },
+        P2pRunner {
+            swarm,
+            commands,
+            links,
+            backoff_min: Duration::from_millis(settings.backoff_min_ms.max(1)),
+            backoff_max: Duration::from_millis(
+                settings.backoff_max_ms.max(settings.backoff_min_ms),
+            ),
+        },
     ))
 }
 
@@ -183,7 +259,38 @@ impl P2pHandle {
 
     /// Peers with an open connection now.
     pub fn connected_peers(&self) -> BTreeSet<PeerId> {
-        self.connected.lock().expect("connected lock").clone()
+        self.links.lock().expect("links lock").connected.clone()
+    }
+
+    /// How the connection to `peer` is going.
+    pub fn link(&self, peer: &PeerId) -> Link {
+        let links = self.links.lock().expect("links lock");
+        if links.connected.contains(peer) {
+            return Link::Connected;
+        }
+        match links.kept.get(peer) {
+            None => Link::NotKept,
+            Some(kept) => match &kept.last_error {
+                Some(error) if !kept.dialing => Link::Unreachable {
+                    failed_dials: kept.failed_dials,
+                    last_error: error.clone(),
+                    retry_in_ms: u64::try_from(
+                        kept.next_dial
+                            .saturating_duration_since(tokio::time::Instant::now())
+                            .as_millis(),
+                    )
+                    .unwrap_or(u64::MAX),
+                },
+                _ => Link::Dialing,
+            },
+        }
+    }
+
+    /// Replaces the set of peers this node keeps a connection to (dialed
+    /// now and redialed with backoff whenever the connection drops).
+    pub async fn keep_connected(&self, peers: BTreeMap<PeerId, Multiaddr>) {
+        // A closed channel means the node is stopping; nothing to update.
+        let _ = self.commands.send(Command::Keep(peers)).await;
     }
 
     /// Replaces the allowlist; peers no longer on it are disconnected.
@@ -239,8 +346,11 @@ impl P2pRunner {
             self.swarm.behaviour().allowlist.allowed_peers().iter().copied().collect();
         let (responses_tx, mut responses) =
             mpsc::unbounded_channel::<(ResponseChannel<PeerResponse>, PeerResponse)>();
+        let mut redial = tokio::time::interval(self.backoff_min);
+        redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = redial.tick() => self.dial_kept(&allowed),
                 command = self.commands.recv() => match command {
                     None => return,
                     Some(Command::Call { peer, address, request, reply }) => {
@@ -270,6 +380,10 @@ impl P2pRunner {
                         }
                         allowed = peers;
                     }
+                    Some(Command::Keep(peers)) => {
+                        self.keep(peers);
+                        self.dial_kept(&allowed);
+                    }
                 },
                 Some((channel, response)) = responses.recv() => {
                     // The requester may have gone (timeout, disconnect); it retries.
@@ -279,6 +393,75 @@ impl P2pRunner {
                     self.on_event(event, &mut pending, &service, &responses_tx);
                 }
             }
+        }
+    }
+
+    /// Makes `peers` the kept set: new ones are due for a dial now, the
+    /// bookkeeping of those still kept stays.
+    fn keep(&mut self, peers: BTreeMap<PeerId, Multiaddr>) {
+        let mut links = self.links.lock().expect("links lock");
+        let now = tokio::time::Instant::now();
+        let old = std::mem::take(&mut links.kept);
+        for (peer, address) in peers {
+            let kept = match old.get(&peer) {
+                Some(kept) if kept.address == address => kept.clone(),
+                _ => Kept {
+                    address,
+                    failed_dials: 0,
+                    last_error: None,
+                    next_dial: now,
+                    dialing: false,
+                },
+            };
+            links.kept.insert(peer, kept);
+        }
+    }
+
+    /// Dials every kept peer that is allowed, not connected, not being
+    /// dialed, and whose backoff has run out.
+    fn dial_kept(&mut self, allowed: &BTreeSet<PeerId>) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<(PeerId, Multiaddr)> = {
+            let mut links = self.links.lock().expect("links lock");
+            let Links { connected, kept } = &mut *links;
+            kept.iter_mut()
+                .filter(|(peer, k)| {
+                    !k.dialing
+                        && k.next_dial <= now
+                        && !connected.contains(*peer)
+                        && allowed.contains(*peer)
+                })
+                .map(|(peer, k)| {
+                    k.dialing = true;
+                    (*peer, k.address.clone())
+                })
+                .collect()
+        };
+        for (peer, address) in due {
+            let options = DialOpts::peer_id(peer)
+                .addresses(vec![address])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            match self.swarm.dial(options) {
+                Ok(()) => {}
+                // A dial for a request is under way; its outcome settles the link.
+                Err(DialError::DialPeerConditionFalse(_)) => {}
+                Err(error) => self.dial_failed(&peer, &error.to_string()),
+            }
+        }
+    }
+
+    /// Records a failed dial of a kept peer and schedules the next one.
+    fn dial_failed(&self, peer: &PeerId, error: &str) {
+        let mut links = self.links.lock().expect("links lock");
+        if let Some(kept) = links.kept.get_mut(peer) {
+            kept.dialing = false;
+            kept.failed_dials = kept.failed_dials.saturating_add(1);
+            kept.last_error = Some(error.to_owned());
+            let doublings = kept.failed_dials.saturating_sub(1).min(16);
+            let wait = self.backoff_min.saturating_mul(1 << doublings).min(self.backoff_max);
+            kept.next_dial = tokio::time::Instant::now() + wait;
+            tracing::debug!(%peer, failed_dials = kept.failed_dials, retry_in_ms = wait.as_millis(), error, "kept peer unreachable");
         }
     }
 
@@ -337,11 +520,22 @@ impl P2pRunner {
             SwarmEvent::Behaviour(BehaviourEvent::Allowlist(never)) => match never {},
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
                 tracing::debug!(peer = %peer_id, address = %endpoint.get_remote_address(), "connected");
-                self.connected.lock().expect("connected lock").insert(peer_id);
+                let mut links = self.links.lock().expect("links lock");
+                links.connected.insert(peer_id);
+                if let Some(kept) = links.kept.get_mut(&peer_id) {
+                    kept.dialing = false;
+                    kept.failed_dials = 0;
+                    kept.last_error = None;
+                }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                tracing::debug!(peer = %peer_id, "disconnected");
-                self.connected.lock().expect("connected lock").remove(&peer_id);
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
+                tracing::debug!(peer = %peer_id, ?cause, "disconnected");
+                let mut links = self.links.lock().expect("links lock");
+                links.connected.remove(&peer_id);
+                // Redialed at the next tick (a kept peer's backoff starts afresh).
+                if let Some(kept) = links.kept.get_mut(&peer_id) {
+                    kept.next_dial = tokio::time::Instant::now();
+                }
             }
             SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => {
                 match error {
@@ -354,12 +548,17 @@ impl P2pRunner {
                     }
                 }
             }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match error {
-                DialError::Denied { cause } => {
-                    tracing::warn!(peer = ?peer_id, %cause, "refused to dial: not an active club's node")
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(peer) = peer_id {
+                    self.dial_failed(&peer, &error.to_string());
                 }
-                other => tracing::debug!(peer = ?peer_id, error = %other, "dial failed"),
-            },
+                match error {
+                    DialError::Denied { cause } => {
+                        tracing::warn!(peer = ?peer_id, %cause, "refused to dial: not an active club's node")
+                    }
+                    other => tracing::debug!(peer = ?peer_id, error = %other, "dial failed"),
+                }
+            }
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening for peers");
             }

@@ -124,6 +124,9 @@ pub struct MemberStatus {
     pub role: String,
     /// Whether this node has a connection to it (true for itself).
     pub connected: bool,
+    /// The connection in words: `self`, `connected`, `dialing`,
+    /// `unreachable (…): <last error>`, or `not kept` (see [`p2p::Link`]).
+    pub link: String,
 }
 
 /// How a node reaches its peers.
@@ -282,6 +285,8 @@ impl NodeHandle {
                     idle_connection_timeout_ms: config.p2p.idle_connection_timeout_ms,
                     commands_queued_max: config.p2p.commands_queued_max,
                     inbound_streams_max: config.p2p.inbound_streams_max,
+                    backoff_min_ms: config.p2p.backoff_min_ms,
+                    backoff_max_ms: config.p2p.backoff_max_ms,
                 };
                 let allowed =
                     allowed_peers(&ledger, &trust_roots(&config, &founders), &[], false, id)?;
@@ -549,10 +554,11 @@ impl NodeHandle {
             .transpose()?
             .flatten()
             .is_some_and(|c| c.status == reciprocity_chaincode::ClubStatus::Active);
-        let connected = match &self.inner.transport {
-            Transport::P2p(p2p) => Some(p2p.connected_peers()),
+        let p2p = match &self.inner.transport {
+            Transport::P2p(p2p) => Some(p2p),
             Transport::InProcess(_) => None,
         };
+        let connected = p2p.map(P2pHandle::connected_peers);
         let membership = metrics.membership_config.membership();
         let voters: BTreeSet<u64> = membership.voter_ids().collect();
         let mut members: Vec<MemberStatus> = membership
@@ -566,6 +572,15 @@ impl NodeHandle {
                     || connected.as_ref().is_none_or(|c| {
                         p2p::peer_id_of(&node.node_key).is_some_and(|p| c.contains(&p))
                     }),
+                link: if *id == self.inner.node_id {
+                    "self".to_owned()
+                } else {
+                    match (p2p, p2p::peer_id_of(&node.node_key)) {
+                        (Some(p2p), Some(peer)) => p2p.link(&peer).to_string(),
+                        (Some(_), None) => "node key is not an ed25519 key".to_owned(),
+                        (None, _) => "in process".to_owned(),
+                    }
+                },
             })
             .collect();
         members.sort_by(|a, b| b.role.cmp(&a.role).then(a.club.cmp(&b.club)));
@@ -1359,14 +1374,29 @@ impl NodeHandle {
         let mut blocks = self.subscribe();
         let period = Duration::from_millis(inner.config.raft.heartbeat_interval_ms);
         let mut current: Option<BTreeSet<libp2p::PeerId>> = None;
+        let mut kept: Option<BTreeMap<libp2p::PeerId, libp2p::Multiaddr>> = None;
         loop {
-            let (members, me_is_voter) = {
+            let (members, me_is_voter, voters) = {
                 let metrics = inner.raft.metrics().borrow().clone();
                 let membership = metrics.membership_config.membership();
                 let members: Vec<(u64, PeerNode)> =
                     membership.nodes().map(|(id, node)| (*id, node.clone())).collect();
-                (members, membership.voter_ids().any(|id| id == inner.node_id))
+                let voters: BTreeSet<u64> = membership.voter_ids().collect();
+                (members, voters.contains(&inner.node_id), voters)
             };
+            // Every node keeps a connection to every other voter, so that
+            // an election or a failover never waits for a dial.
+            let keep: BTreeMap<libp2p::PeerId, libp2p::Multiaddr> = members
+                .iter()
+                .filter(|(id, _)| *id != inner.node_id && voters.contains(id))
+                .filter_map(|(_, node)| {
+                    Some((p2p::peer_id_of(&node.node_key)?, node.address.parse().ok()?))
+                })
+                .collect();
+            if kept.as_ref() != Some(&keep) {
+                p2p.keep_connected(keep.clone()).await;
+                kept = Some(keep);
+            }
             match allowed_peers(&inner.ledger, &roots, &members, me_is_voter, inner.node_id) {
                 Ok(allowed) if current.as_ref() != Some(&allowed) => {
                     if current.is_some() {

@@ -11,10 +11,10 @@ use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::visits::settlement_name;
 use super::{ApiState, TxReceipt};
+use crate::api::views::settlement_name;
 use crate::index::read::{AgreementEventRow, AgreementRow, IntroductionRow};
 use crate::service::node::now_ms;
 
@@ -65,9 +65,20 @@ pub struct TermsInput {
     pub introduction_required: bool,
 }
 
+/// A terms field as this API names it (dates are `valid_from`/`valid_until`).
+fn terms_field_name(field: reciprocity_chaincode::decode::TermsField) -> String {
+    use reciprocity_chaincode::decode::TermsField as F;
+    match field {
+        F::ValidFrom => "valid_from".to_owned(),
+        F::ValidUntil => "valid_until".to_owned(),
+        other => other.wire_name(),
+    }
+}
+
 fn date(field: &str, text: &str) -> ApiResult<u32> {
-    dates::parse_day(text)
-        .map_err(|_| ApiError::bad_request(format!("{field} {text:?} is not a date YYYY-MM-DD")))
+    dates::parse_day(text).map_err(|_| {
+        ApiError::bad_request(format!("{field} {} is not a date YYYY-MM-DD", quote(text)))
+    })
 }
 
 impl TermsInput {
@@ -77,7 +88,8 @@ impl TermsInput {
             Some("billed_to_home_club") => pb::FeeSettlement::BilledToHomeClub,
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
-                    "fee_settlement {other:?} is not on_site or billed_to_home_club"
+                    "fee_settlement {} is not on_site or billed_to_home_club",
+                    quote(other)
                 )));
             }
         };
@@ -111,8 +123,12 @@ impl TermsInput {
             introduction_required: self.introduction_required,
         };
         // The chaincode's own check, so that bad terms never reach the ledger.
-        reciprocity_sdk::terms::validate(&reciprocity_sdk::terms::encode(&terms))
-            .map_err(|code| ApiError::refused(code, "the terms"))?;
+        reciprocity_sdk::terms::check(&reciprocity_sdk::terms::encode(&terms)).map_err(|p| {
+            ApiError::refused(
+                reciprocity_chaincode::ValidationCode::InvalidTerms,
+                &format!("{} {}", terms_field_name(p.field), p.reason),
+            )
+        })?;
         Ok(terms)
     }
 
@@ -142,7 +158,8 @@ impl TermsInput {
 }
 
 fn counterparty(text: &str) -> ApiResult<ClubId> {
-    ClubId::parse(text).ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a club id")))
+    ClubId::parse(text)
+        .ok_or_else(|| ApiError::bad_request(format!("{} is not a club id", quote(text))))
 }
 
 /// An offer of terms to another club.
@@ -324,6 +341,7 @@ pub async fn terminate_agreement(
 /// A page query.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     /// Page size.
     pub limit: Option<u32>,
@@ -331,13 +349,71 @@ pub struct Page {
     pub offset: Option<u32>,
 }
 
+/// An agreement of the caller's club in a listing.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgreementSummary {
+    /// The other club.
+    pub counterparty: String,
+    /// The agreement's status now, as its detail gives it: `proposed`,
+    /// `not_yet_in_effect`, `active`, `suspended`, `terminating`,
+    /// `terminated` or `expired` (from the node's own state).
+    pub status: String,
+    /// The latest accepted version.
+    pub current_version: Option<u32>,
+    /// Its terms hash (hex).
+    pub current_terms_hash: Option<String>,
+    /// The pending offer's terms hash (hex).
+    pub pending_terms_hash: Option<String>,
+    /// The club that made the pending offer.
+    pub pending_by: Option<String>,
+    /// Clubs suspending it.
+    pub suspended_by: Vec<String>,
+    /// When a termination takes effect (Unix ms).
+    pub terminates_at_ms: Option<u64>,
+    /// Height of the last change (as indexed).
+    pub updated_height: u64,
+}
+
 /// A page of agreements.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgreementPage {
-    /// Agreements of the caller's club (as indexed).
-    pub agreements: Vec<AgreementRow>,
+    /// Agreements of the caller's club, by counterparty (as indexed).
+    pub agreements: Vec<AgreementSummary>,
     /// Offset of the next page, when there may be one.
     pub next_offset: Option<u32>,
+}
+
+fn summary_of(
+    row: AgreementRow,
+    club: &ClubId,
+    view: &dyn reciprocity_chaincode::StateRead,
+) -> ApiResult<AgreementSummary> {
+    let other = if row.club_a == club.as_str() { &row.club_b } else { &row.club_a };
+    let other_id = ClubId::parse(other)
+        .ok_or_else(|| ApiError::internal(&format!("index agreement names club {other:?}")))?;
+    let agreement =
+        reciprocity_chaincode::query::agreement(view, club, &other_id)?.ok_or_else(|| {
+            ApiError::internal(&format!("indexed agreement with {other} is not on the ledger"))
+        })?;
+    let status = status_name(agreement.status_at(now_ms(), dates::day_of_ms(now_ms())));
+    let mut suspended_by = Vec::new();
+    if row.suspended_by_a {
+        suspended_by.push(row.club_a.clone());
+    }
+    if row.suspended_by_b {
+        suspended_by.push(row.club_b.clone());
+    }
+    Ok(AgreementSummary {
+        counterparty: other.clone(),
+        status: status.to_owned(),
+        current_version: row.current_version.and_then(|v| u32::try_from(v).ok()),
+        current_terms_hash: row.current_terms_hash,
+        pending_terms_hash: row.pending_terms_hash,
+        pending_by: row.pending_by,
+        suspended_by,
+        terminates_at_ms: row.terminates_at_ms.and_then(|t| u64::try_from(t).ok()),
+        updated_height: u64::try_from(row.updated_height).unwrap_or(0),
+    })
 }
 
 /// Lists the caller's club's agreements.
@@ -352,8 +428,13 @@ pub async fn list_agreements(
     state.authorize(&caller, None)?;
     let limit = state.page_size(page.limit)?;
     let offset = page.offset.unwrap_or(0);
-    let agreements = state.store()?.agreements_of(caller.club.as_str(), limit, offset).await?;
-    let next_offset = super::next_offset(offset, limit, agreements.len());
+    let rows = state.store()?.agreements_of(caller.club.as_str(), limit, offset).await?;
+    let next_offset = super::next_offset(offset, limit, rows.len());
+    let view = state.node().ledger().state();
+    let agreements = rows
+        .into_iter()
+        .map(|row| summary_of(row, &caller.club, &view))
+        .collect::<ApiResult<_>>()?;
     Ok(axum::Json(AgreementPage { agreements, next_offset }))
 }
 
@@ -419,7 +500,12 @@ fn status_name(status: reciprocity_chaincode::AgreementStatus) -> &'static str {
     }
 }
 
-fn view_of(agreement: &Agreement, today: u32, history: Vec<AgreementEventRow>) -> AgreementView {
+/// The view of `agreement` now (`today`: the UTC day), with `history` from the index.
+pub(crate) fn view_of(
+    agreement: &Agreement,
+    today: u32,
+    history: Vec<AgreementEventRow>,
+) -> AgreementView {
     AgreementView {
         clubs: vec![agreement.clubs.0.to_string(), agreement.clubs.1.to_string()],
         status: status_name(agreement.status_at(now_ms(), today)).to_owned(),
@@ -499,7 +585,10 @@ pub async fn issue_introduction(
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
     state.authorize(&caller, Some(Role::Registrar))?;
     let member = MemberId::from_hex(&request.member_id).ok_or_else(|| {
-        ApiError::bad_request(format!("member_id {:?} is not 32 hex digits", request.member_id))
+        ApiError::bad_request(format!(
+            "member_id {} is not 32 hex digits",
+            quote(&request.member_id)
+        ))
     })?;
     let host = counterparty(&request.host_club)?;
     let from = date("valid_from", &request.valid_from)?;
@@ -533,11 +622,44 @@ pub async fn issue_introduction(
     Ok((status, axum::Json(receipt)))
 }
 
+/// A letter of introduction.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IntroductionView {
+    /// The member (32 hex digits).
+    pub member_id: String,
+    /// The club the member is introduced to.
+    pub host_club: String,
+    /// The issuing (home) club.
+    pub home_club: String,
+    /// First date covered, `YYYY-MM-DD`.
+    pub valid_from: String,
+    /// Last date covered, `YYYY-MM-DD`.
+    pub valid_until: String,
+    /// Height of the issuing transaction.
+    pub height: u64,
+}
+
+fn introduction_of(row: IntroductionRow) -> ApiResult<IntroductionView> {
+    let day = |d: i64| {
+        u32::try_from(d)
+            .map(dates::format_day)
+            .map_err(|_| ApiError::internal(&format!("index introduction day {d} out of range")))
+    };
+    Ok(IntroductionView {
+        valid_from: day(row.valid_from_day)?,
+        valid_until: day(row.valid_until_day)?,
+        height: u64::try_from(row.height).unwrap_or(0),
+        member_id: row.member_id,
+        host_club: row.host_club,
+        home_club: row.home_club,
+    })
+}
+
 /// A page of introductions.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IntroductionPage {
     /// Introductions issued by or to the caller's club, newest first.
-    pub introductions: Vec<IntroductionRow>,
+    pub introductions: Vec<IntroductionView>,
     /// Offset of the next page, when there may be one.
     pub next_offset: Option<u32>,
 }
@@ -554,8 +676,8 @@ pub async fn list_introductions(
     state.authorize(&caller, None)?;
     let limit = state.page_size(page.limit)?;
     let offset = page.offset.unwrap_or(0);
-    let introductions =
-        state.store()?.introductions_of(caller.club.as_str(), limit, offset).await?;
-    let next_offset = super::next_offset(offset, limit, introductions.len());
+    let rows = state.store()?.introductions_of(caller.club.as_str(), limit, offset).await?;
+    let next_offset = super::next_offset(offset, limit, rows.len());
+    let introductions = rows.into_iter().map(introduction_of).collect::<ApiResult<_>>()?;
     Ok(axum::Json(IntroductionPage { introductions, next_offset }))
 }

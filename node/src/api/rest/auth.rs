@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ApiState;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::ApiJson;
 
 /// Who is calling.
@@ -53,7 +53,7 @@ pub fn parse_roles(names: &[String]) -> Result<Roles, String> {
     for name in names {
         let role =
             Role::ALL.into_iter().find(|r| r.name() == name.trim().replace('-', "_")).ok_or_else(
-                || format!("unknown role {name:?} (admin, registrar, front_desk, governor)"),
+                || format!("unknown role {} (admin, registrar, front_desk, governor)", quote(name)),
             )?;
         if !roles.contains(&role) {
             roles.push(role);
@@ -396,8 +396,9 @@ pub struct ChallengeResponse {
 }
 
 fn parse_key(text: &str) -> ApiResult<PublicKey> {
-    PublicKey::from_hex(text)
-        .ok_or_else(|| ApiError::bad_request(format!("public_key {text:?} is not 64 hex digits")))
+    PublicKey::from_hex(text).ok_or_else(|| {
+        ApiError::bad_request(format!("public_key {} is not 64 hex digits", quote(text)))
+    })
 }
 
 /// Starts a key login.

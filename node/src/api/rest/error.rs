@@ -43,6 +43,54 @@ pub struct ErrorDetail {
 /// Result alias of the REST API.
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
+/// Longest message an error answer carries, in characters: a backstop, so
+/// that no refusal can echo a large input back.
+pub const MESSAGE_CHARS_MAX: usize = 1_000;
+
+/// Longest piece of a caller's input quoted in a message, in characters.
+pub const QUOTE_CHARS_MAX: usize = 48;
+
+/// `text` quoted for a message: whole when short, else its first
+/// [`QUOTE_CHARS_MAX`] characters and its length.
+pub fn quote(text: &str) -> String {
+    let chars = text.chars().count();
+    if chars <= QUOTE_CHARS_MAX {
+        return format!("{text:?}");
+    }
+    let prefix: String = text.chars().take(QUOTE_CHARS_MAX).collect();
+    format!("{prefix:?}… ({chars} characters)")
+}
+
+/// `text` cut to at most `chars_max` characters, marked with `…` when cut.
+pub fn bounded(text: &str, chars_max: usize) -> String {
+    match text.char_indices().nth(chars_max) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
+}
+
+/// A size in bytes as people read it: `512 bytes`, `64 KiB`, `1.5 MiB`.
+pub fn bytes_in_words(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * 1024;
+    let (unit, name) = match bytes {
+        b if b >= MIB => (MIB, "MiB"),
+        b if b >= KIB => (KIB, "KiB"),
+        _ => return format!("{bytes} bytes"),
+    };
+    let tenths = bytes * 10 / unit;
+    if tenths.is_multiple_of(10) {
+        format!("{} {name}", tenths / 10)
+    } else {
+        format!("{}.{} {name}", tenths / 10, tenths % 10)
+    }
+}
+
+/// `count` and the noun in the right number: `1 row`, `2 rows`.
+pub fn count_of(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 { format!("1 {singular}") } else { format!("{count} {plural}") }
+}
+
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
@@ -77,6 +125,23 @@ impl ApiError {
     /// 422: well-formed but invalid.
     pub fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 413 `body_too_large`: the body is larger than `setting` allows.
+    pub fn body_too_large(setting: &str, bytes_max: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "the request body is larger than this endpoint accepts: {setting} = {bytes_max} bytes ({})",
+                bytes_in_words(bytes_max)
+            ),
+        )
+    }
+
+    /// 415: the body is not of the media type the endpoint takes.
+    pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
     }
 
     /// 503: cannot serve now; retry.
@@ -192,7 +257,8 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message } };
+        let message = bounded(&self.message, MESSAGE_CHARS_MAX);
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message } };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after_s {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -218,6 +284,40 @@ mod tests {
         let error = ApiError::refused(ValidationCode::InvalidTerms, "fee currency");
         assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(error.message.ends_with("(fee currency)"));
+    }
+
+    #[test]
+    fn long_input_is_quoted_by_a_short_prefix_and_its_length() {
+        assert_eq!(quote("GOLD"), "\"GOLD\"");
+        let quoted = quote(&"x".repeat(5_000_000));
+        assert!(quoted.len() < 100, "{quoted}");
+        assert!(quoted.ends_with("(5000000 characters)"), "{quoted}");
+        assert_eq!(bounded("héllo", 2), "hé…");
+        assert_eq!(bounded("héllo", 5), "héllo");
+    }
+
+    #[tokio::test]
+    async fn no_error_answer_carries_more_than_the_message_bound() {
+        use http_body_util::BodyExt;
+        let error = ApiError::bad_request("y".repeat(100_000));
+        let body = error.into_response().into_body().collect().await.unwrap().to_bytes();
+        assert!(body.len() < MESSAGE_CHARS_MAX + 100, "{} bytes", body.len());
+    }
+
+    #[test]
+    fn sizes_and_counts_read_as_people_write_them() {
+        assert_eq!(bytes_in_words(512), "512 bytes");
+        assert_eq!(bytes_in_words(64 * 1024), "64 KiB");
+        assert_eq!(bytes_in_words(1024 * 1024 * 3 / 2), "1.5 MiB");
+        assert_eq!(count_of(1, "row is", "rows are"), "1 row is");
+        assert_eq!(count_of(3, "row is", "rows are"), "3 rows are");
+        let error = ApiError::body_too_large("api.body_bytes_max", 1024 * 1024);
+        assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(
+            error.message.contains("api.body_bytes_max = 1048576 bytes (1 MiB)"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiState, TxReceipt};
 use crate::index::read::ProposalRow;
@@ -118,9 +118,9 @@ pub struct ProposalOpened {
 }
 
 fn key_bytes(field: &str, text: &str) -> ApiResult<Vec<u8>> {
-    reciprocity_chaincode::PublicKey::from_hex(text)
-        .map(|k| k.0.to_vec())
-        .ok_or_else(|| ApiError::bad_request(format!("{field} {text:?} is not 64 hex digits")))
+    reciprocity_chaincode::PublicKey::from_hex(text).map(|k| k.0.to_vec()).ok_or_else(|| {
+        ApiError::bad_request(format!("{field} {} is not 64 hex digits", quote(text)))
+    })
 }
 
 fn policy_wire(p: &PolicyInput) -> pb::Policy {
@@ -195,6 +195,7 @@ pub async fn create_proposal(
 /// Proposal listing filter.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProposalFilter {
     /// `open` or `closed`; both when absent.
     pub status: Option<String>,
@@ -230,7 +231,10 @@ pub async fn list_proposals(
         Some("open") => Some(true),
         Some("closed") => Some(false),
         Some(other) => {
-            return Err(ApiError::bad_request(format!("status {other:?} is not open or closed")));
+            return Err(ApiError::bad_request(format!(
+                "status {} is not open or closed",
+                quote(other)
+            )));
         }
     };
     let limit = state.page_size(filter.limit)?;
@@ -340,8 +344,9 @@ fn action_view(action: &ProposalAction) -> ActionInput {
 }
 
 fn parse_proposal_id(text: &str) -> ApiResult<TxId> {
-    TxId::from_hex(text)
-        .ok_or_else(|| ApiError::bad_request(format!("proposal id {text:?} is not 64 hex digits")))
+    TxId::from_hex(text).ok_or_else(|| {
+        ApiError::bad_request(format!("proposal id {} is not 64 hex digits", quote(text)))
+    })
 }
 
 /// A proposal with its live tally, electorate and the caller's club's vote.
@@ -362,8 +367,16 @@ pub async fn get_proposal(
         reciprocity_chaincode::query::proposal(&view, &id)?
     }
     .ok_or_else(|| ApiError::not_found(format!("no proposal {proposal_id}")))?;
+    Ok(axum::Json(proposal_view(&proposal, Some(&caller.club))))
+}
+
+/// The view of `proposal`; `own_vote` is the vote of `club`, when given.
+pub(crate) fn proposal_view(
+    proposal: &reciprocity_chaincode::Proposal,
+    club: Option<&reciprocity_chaincode::ClubId>,
+) -> ProposalView {
     let tally = proposal.tally();
-    Ok(axum::Json(ProposalView {
+    ProposalView {
         proposal_id: proposal.proposal_id.to_hex(),
         proposer_club: proposal.proposer_club.to_string(),
         action: action_view(&proposal.action),
@@ -393,13 +406,15 @@ pub async fn get_proposal(
         },
         quorum_bp: proposal.quorum_bp,
         threshold_bp: proposal.threshold_bp,
-        own_vote: proposal
-            .votes
-            .iter()
-            .find(|(club, _)| *club == caller.club)
-            .map(|(_, choice)| choice_name(*choice).to_owned()),
+        own_vote: club.and_then(|own| {
+            proposal
+                .votes
+                .iter()
+                .find(|(voter, _)| voter == own)
+                .map(|(_, choice)| choice_name(*choice).to_owned())
+        }),
         execution_failure: proposal.execution_failure.map(|c| c.name().to_owned()),
-    }))
+    }
 }
 
 /// The caller's club's vote.
@@ -432,7 +447,8 @@ pub async fn cast_vote(
         "abstain" => pb::VoteChoice::Abstain,
         other => {
             return Err(ApiError::bad_request(format!(
-                "choice {other:?} is not yes, no or abstain"
+                "choice {} is not yes, no or abstain",
+                quote(other)
             )));
         }
     };

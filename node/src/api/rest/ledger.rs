@@ -3,14 +3,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use reciprocity_chaincode::{ClubStatus, PublicKey, TxId};
+use reciprocity_chaincode::{PublicKey, TxId};
 use reciprocity_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiState, TxReceipt};
+use crate::api::views::ClubView;
 
 /// A signed transaction envelope.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -88,7 +89,14 @@ pub async fn submit_transaction(
         }
     }
     let tx_id = reciprocity_chaincode::tx_id(&tx.payload).to_hex();
-    let result = state.submit(tx).await;
+    // The signature first: the dry run in `submit` takes it as valid.
+    let envelope = reciprocity_chaincode::EnvelopeRef::from_signed(&tx);
+    let result = match reciprocity_chaincode::verify_envelope(&envelope) {
+        reciprocity_chaincode::BlockTx::BadSignature { .. } => {
+            Err(crate::service::admission::bad_signature().into())
+        }
+        reciprocity_chaincode::BlockTx::Verified(_) => state.submit(tx).await,
+    };
     let outcome = result.as_ref().map_or_else(|e| e.code.clone(), |_| "ok".to_owned());
     state.audit(&caller.principal, "transaction.submit", None, &outcome, Some(&tx_id)).await;
     let (status, receipt) = result?;
@@ -123,7 +131,7 @@ pub async fn transaction_status(
 ) -> ApiResult<axum::Json<TxStatus>> {
     state.authorize(&caller, None)?;
     let id = TxId::from_hex(&tx_id)
-        .ok_or_else(|| ApiError::bad_request(format!("{tx_id:?} is not 64 hex digits")))?;
+        .ok_or_else(|| ApiError::bad_request(format!("{} is not 64 hex digits", quote(&tx_id))))?;
     if let Some(location) = state.node().ledger().tx_location(&id)? {
         let code = reciprocity_chaincode::ValidationCode::from_number(location.code)
             .map_or_else(|| location.code.to_string(), |c| c.name().to_owned());
@@ -196,6 +204,7 @@ fn header_view(header: &pb::BlockHeader) -> BlockView {
 /// Block listing range.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BlockRange {
     /// Highest height to list (default: the tip).
     pub before: Option<u64>,
@@ -265,23 +274,6 @@ pub async fn get_block(
     Ok(axum::Json(BlockDetail { header, transactions }))
 }
 
-/// A club of the network.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ClubView {
-    /// Id.
-    pub club_id: String,
-    /// Name.
-    pub name: String,
-    /// `active`, `suspended` or `removed`.
-    pub status: String,
-    /// Club key (hex).
-    pub club_key: String,
-    /// Offset of local time from UTC, minutes.
-    pub utc_offset_minutes: i32,
-    /// Height of admission.
-    pub admitted_height: u64,
-}
-
 /// The clubs list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClubList {
@@ -298,33 +290,107 @@ pub async fn list_clubs(
 ) -> ApiResult<axum::Json<ClubList>> {
     state.authorize(&caller, None)?;
     let view = state.node().ledger().state();
-    let clubs = reciprocity_chaincode::query::clubs(&view)?
-        .into_iter()
-        .map(|c| ClubView {
-            club_id: c.spec.club_id.to_string(),
-            name: c.spec.name,
-            status: match c.status {
-                ClubStatus::Active => "active",
-                ClubStatus::Suspended => "suspended",
-                ClubStatus::Removed => "removed",
-            }
-            .to_owned(),
-            club_key: c.spec.club_key.to_hex(),
-            utc_offset_minutes: c.spec.utc_offset_minutes,
-            admitted_height: c.admitted_height,
-        })
-        .collect();
+    let clubs = reciprocity_chaincode::query::clubs(&view)?.into_iter().map(ClubView::of).collect();
     Ok(axum::Json(ClubList { clubs }))
 }
 
-/// This node's view of the network (role, leader, height, members, index lag).
+/// One member of the Raft membership, as this node sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RaftMemberView {
+    /// Raft node id (16 hex digits, as `recip status` prints it).
+    pub node_id: String,
+    /// Its club.
+    pub club: String,
+    /// Where peers dial it (a multiaddr).
+    pub address: String,
+    /// `voter` or `learner`.
+    pub role: String,
+    /// Whether this node has a connection to it (true for itself).
+    pub connected: bool,
+    /// The connection in words: `self`, `connected`, `dialing`,
+    /// `unreachable (N failed dials, retry in M ms): <last error>`, or
+    /// `not kept` (a learner this node dials only to send it something).
+    pub link: String,
+}
+
+/// This node's view of itself and of the network.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NetworkView {
+    /// This node's Raft node id (16 hex digits).
+    pub node_id: String,
+    /// This node's club.
+    pub club: String,
+    /// `leader`, `follower`, `candidate` or `learner`.
+    pub role: String,
+    /// Current Raft term.
+    pub term: u64,
+    /// The leader's node id (16 hex digits), when known.
+    pub leader: Option<String>,
+    /// The leader's club, when known.
+    pub leader_club: Option<String>,
+    /// Ledger height.
+    pub height: u64,
+    /// State hash after the last block (hex).
+    pub state_hash: String,
+    /// Time of the last block (Unix ms).
+    pub last_block_time_ms: u64,
+    /// The network's chain id.
+    pub chain_id: String,
+    /// Transactions waiting in this node's mempool.
+    pub mempool_txs: u64,
+    /// Whether this node's club is active on its ledger.
+    pub club_active: bool,
+    /// Peers with an open connection.
+    pub connected_peers: u64,
+    /// For a leader: ms since a majority last acknowledged it.
+    pub millis_since_quorum_ack: Option<u64>,
+    /// Blocks applied but not yet in the SQL index.
+    pub index_lag_blocks: Option<u64>,
+    /// A block the index cannot project, if any.
+    pub index_stuck_height: Option<u64>,
+    /// The Raft membership: voters first, then learners.
+    pub members: Vec<RaftMemberView>,
+}
+
+/// This node's view of the network (role, leader, height, members and
+/// their connections, index lag).
 #[utoipa::path(get, path = "/v1/network", tag = "ledger", security(("bearer" = [])),
-    responses((status = 200, description = "Network status", body = Object)))]
+    responses((status = 200, description = "Network status", body = NetworkView)))]
 pub async fn network_status(
     caller: Caller,
     State(state): State<ApiState>,
-) -> ApiResult<axum::Json<serde_json::Value>> {
+) -> ApiResult<axum::Json<NetworkView>> {
+    use crate::consensus::node_id_hex;
     state.authorize(&caller, None)?;
     let status = state.node().status()?;
-    serde_json::to_value(status).map(axum::Json).map_err(|e| ApiError::internal(&e))
+    Ok(axum::Json(NetworkView {
+        node_id: node_id_hex(status.node_id),
+        club: status.club,
+        role: status.role,
+        term: status.term,
+        leader: status.leader.map(node_id_hex),
+        leader_club: status.leader_club,
+        height: status.height,
+        state_hash: status.state_hash,
+        last_block_time_ms: status.last_block_time_ms,
+        chain_id: status.chain_id,
+        mempool_txs: status.mempool_txs as u64,
+        club_active: status.club_active,
+        connected_peers: status.connected_peers as u64,
+        millis_since_quorum_ack: status.millis_since_quorum_ack,
+        index_lag_blocks: status.index_lag_blocks,
+        index_stuck_height: status.index_stuck_height,
+        members: status
+            .members
+            .into_iter()
+            .map(|m| RaftMemberView {
+                node_id: node_id_hex(m.node_id),
+                club: m.club,
+                address: m.address,
+                role: m.role,
+                connected: m.connected,
+                link: m.link,
+            })
+            .collect(),
+    }))
 }

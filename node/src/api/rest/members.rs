@@ -12,16 +12,17 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use reciprocity_chaincode::{MemberId, MemberStatus, Role};
+use reciprocity_chaincode::{MemberId, Role};
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::{TxBuilder, body};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
-use super::extract::{ApiJson, ApiPath, ApiQuery, body_too_large};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, count_of, quote};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiState, TxReceipt};
+use crate::api::views::member_status_name;
 use crate::index::offchain::{MemberProfile, MemberQuery};
 use crate::service::node::now_ms;
 
@@ -111,7 +112,7 @@ fn check_email(email: &str) -> Result<(), String> {
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && domain.contains('.') && !domain.contains('@')
     }) && !email.contains(char::is_whitespace);
-    if valid { Ok(()) } else { Err(format!("email {email:?} is not an e-mail address")) }
+    if valid { Ok(()) } else { Err(format!("email {} is not an e-mail address", quote(email))) }
 }
 
 fn check_phone(phone: &str) -> Result<(), String> {
@@ -123,13 +124,13 @@ fn check_phone(phone: &str) -> Result<(), String> {
 }
 
 fn parse_date(field: &str, text: &str) -> Result<u32, String> {
-    dates::parse_day(text).map_err(|_| format!("{field} {text:?} is not a date YYYY-MM-DD"))
+    dates::parse_day(text).map_err(|_| format!("{field} {} is not a date YYYY-MM-DD", quote(text)))
 }
 
 fn check_tier(tier: &str) -> Result<(), String> {
     reciprocity_chaincode::decode::tier(tier)
         .map(|_| ())
-        .map_err(|_| format!("tier {tier:?} must be 1-32 of a-z, 0-9, '-', '_'"))
+        .map_err(|_| format!("tier {} must be 1-32 of a-z, 0-9, '-', '_'", quote(tier)))
 }
 
 /// Empty strings count as absent.
@@ -149,7 +150,7 @@ fn validate(request: &RegisterMemberRequest) -> Result<u32, String> {
     }
     if let Some(born) = present(request.date_of_birth.as_ref()) {
         let days = dates::parse_civil_days(born)
-            .map_err(|_| format!("date_of_birth {born:?} is not a date YYYY-MM-DD"))?;
+            .map_err(|_| format!("date_of_birth {} is not a date YYYY-MM-DD", quote(born)))?;
         if days > i64::from(dates::day_of_ms(now_ms())) {
             return Err("date_of_birth is in the future".to_owned());
         }
@@ -183,15 +184,6 @@ fn profile_of(club: &str, member_id: &MemberId, request: &RegisterMemberRequest)
     }
 }
 
-fn status_name(status: MemberStatus) -> &'static str {
-    match status {
-        MemberStatus::Active => "active",
-        MemberStatus::Suspended => "suspended",
-        MemberStatus::Expired => "expired",
-        MemberStatus::Resigned => "resigned",
-    }
-}
-
 fn view_of(profile: MemberProfile, record: Option<&reciprocity_chaincode::Member>) -> MemberView {
     MemberView {
         member_id: profile.member_id,
@@ -203,7 +195,7 @@ fn view_of(profile: MemberProfile, record: Option<&reciprocity_chaincode::Member
         date_of_birth: profile.date_of_birth,
         notes: profile.notes,
         tier: record.map(|m| m.tier.clone()),
-        status: record.map(|m| status_name(m.status).to_owned()),
+        status: record.map(|m| member_status_name(m.status).to_owned()),
         valid_until: record.map(|m| dates::format_day(m.valid_until_day)),
     }
 }
@@ -355,8 +347,9 @@ pub async fn register_member(
 
 /// A member id from 32 hex digits, or 400.
 pub(super) fn parse_member_id(text: &str) -> ApiResult<MemberId> {
-    MemberId::from_hex(text)
-        .ok_or_else(|| ApiError::bad_request(format!("member id {text:?} is not 32 hex digits")))
+    MemberId::from_hex(text).ok_or_else(|| {
+        ApiError::bad_request(format!("member id {} is not 32 hex digits", quote(text)))
+    })
 }
 
 /// A member of the caller's club, by id.
@@ -443,7 +436,8 @@ fn parse_status(text: &str) -> ApiResult<pb::MemberStatus> {
         "expired" => Ok(pb::MemberStatus::Expired),
         "resigned" => Ok(pb::MemberStatus::Resigned),
         other => Err(ApiError::bad_request(format!(
-            "status {other:?} is not active, suspended, expired or resigned"
+            "status {} is not active, suspended, expired or resigned",
+            quote(other)
         ))),
     }
 }
@@ -559,6 +553,7 @@ pub async fn update_member(
 /// Search filters and page.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MemberSearch {
     /// Case-insensitive part of the name.
     pub name: Option<String>,
@@ -673,7 +668,10 @@ pub struct ImportProgress {
     pub rows_committed: usize,
     /// Rows the ledger refused (their profiles were removed).
     pub rows_failed: usize,
-    /// Rows submitted but not yet seen committed.
+    /// Rows not yet seen committed or refused: waiting their turn, in
+    /// flight, or submitted and waiting for their block. Rows still pending
+    /// when the job is done are settled by the ledger later (the orphaned
+    /// profile sweeper removes those whose registration expired unseen).
     pub rows_pending: usize,
     /// The refused rows.
     pub errors: Vec<RowError>,
@@ -684,7 +682,6 @@ struct ImportJob {
     club: String,
     rows_total: usize,
     committed: AtomicUsize,
-    pending: AtomicUsize,
     failed: Mutex<Vec<RowError>>,
     done: AtomicBool,
 }
@@ -692,13 +689,16 @@ struct ImportJob {
 impl ImportJob {
     fn progress(&self) -> ImportProgress {
         let errors = self.failed.lock().expect("import errors lock").clone();
+        let committed = self.committed.load(Ordering::Acquire);
+        let settled = committed + errors.len();
+        assert!(settled <= self.rows_total, "import {}: more rows settled than it has", self.id);
         ImportProgress {
             job_id: self.id.clone(),
             status: if self.done.load(Ordering::Acquire) { "done" } else { "running" }.to_owned(),
             rows_total: self.rows_total,
-            rows_committed: self.committed.load(Ordering::Acquire),
+            rows_committed: committed,
             rows_failed: errors.len(),
-            rows_pending: self.pending.load(Ordering::Acquire),
+            rows_pending: self.rows_total - settled,
             errors,
         }
     }
@@ -772,7 +772,8 @@ fn parse_csv(text: &str, rows_max: usize) -> Result<Vec<CsvRow>, CsvRefusal> {
     for header in &headers {
         if !IMPORT_COLUMNS.contains(&header) {
             return Err(CsvRefusal::File(ApiError::bad_request(format!(
-                "unknown CSV column {header:?}; the columns are {}",
+                "unknown CSV column {}; the columns are {}",
+                quote(header),
                 IMPORT_COLUMNS.join(", ")
             ))));
         }
@@ -848,24 +849,33 @@ fn refused_rows(rows: Vec<RowError>) -> Response {
     let body = ImportRefused {
         error: ErrorDetail {
             code: "invalid_rows".to_owned(),
-            message: format!("{} rows are invalid; nothing was imported", rows.len()),
+            message: format!(
+                "{} invalid; nothing was imported",
+                count_of(rows.len(), "row is", "rows are")
+            ),
         },
         rows,
     };
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
 }
 
-/// Imports members from CSV (`text/csv`): columns `member_number`,
-/// `full_name`, `tier`, `valid_until` (required), `email`, `phone`,
-/// `date_of_birth`, `notes`. Every row is checked first; if any is invalid
-/// nothing is imported (422 with every row's error). Otherwise the profiles
-/// are stored in one SQL transaction and the registrations submitted; the
-/// answer is a job whose progress `GET /v1/members/imports/{job_id}` shows.
+/// Imports members from CSV (`Content-Type: text/csv`, UTF-8): columns
+/// `member_number`, `full_name`, `tier`, `valid_until` (required), `email`,
+/// `phone`, `date_of_birth`, `notes`, in any order, with a header line.
+/// A file may hold at most `api.import_bytes_max` bytes (16 MiB by
+/// default; larger answers 413) and `api.import_rows_max` rows (100,000 by
+/// default). Every row is checked first; if any is invalid nothing is
+/// imported (422 with every row's error). Otherwise the profiles are stored
+/// in one SQL transaction and the registrations submitted; the answer is a
+/// job whose progress `GET /v1/members/imports/{job_id}` shows.
 #[utoipa::path(post, path = "/v1/members/import", tag = "members", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv"),
+    request_body(content = String, content_type = "text/csv",
+        description = "The member list: a header line, then one member per line (at most api.import_bytes_max bytes, 16 MiB by default, and api.import_rows_max rows, 100,000 by default)"),
     responses(
         (status = 202, description = "Import started", body = ImportProgress),
-        (status = 400, description = "Not a CSV of the expected columns, or larger than api.import_bytes_max", body = ErrorBody),
+        (status = 400, description = "Not a CSV of the expected columns, or more rows than api.import_rows_max", body = ErrorBody),
+        (status = 413, description = "Larger than api.import_bytes_max", body = ErrorBody),
+        (status = 415, description = "Not declared text/csv (UTF-8)", body = ErrorBody),
         (status = 422, description = "Invalid rows; nothing imported", body = ImportRefused)))]
 pub async fn import_members(
     caller: Caller,
@@ -873,10 +883,12 @@ pub async fn import_members(
     request: Request,
 ) -> ApiResult<Response> {
     state.authorize(&caller, Some(Role::Registrar))?;
+    csv_content_type(request.headers())?;
     let key = state.signer(&caller, Role::Registrar)?;
-    let bytes = axum::body::to_bytes(request.into_body(), state.inner.settings.import_bytes_max)
+    let bytes_max = state.inner.settings.import_bytes_max;
+    let bytes = axum::body::to_bytes(request.into_body(), bytes_max)
         .await
-        .map_err(|_| body_too_large())?;
+        .map_err(|_| ApiError::body_too_large("api.import_bytes_max", bytes_max))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| ApiError::bad_request(format!("the CSV is not UTF-8: {e}")))?;
     let rows = match parse_csv(text, state.inner.settings.import_rows_max) {
@@ -942,7 +954,6 @@ pub async fn import_members(
         club: club.clone(),
         rows_total: signed.len(),
         committed: AtomicUsize::new(0),
-        pending: AtomicUsize::new(0),
         failed: Mutex::new(Vec::new()),
         done: AtomicBool::new(false),
     });
@@ -957,6 +968,34 @@ pub async fn import_members(
     let progress = job.progress();
     tokio::spawn(run_import(state, store, job, signed, in_flight, orphan_after_ms(created_ms)));
     Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
+}
+
+/// 415 unless the body is declared `text/csv` (UTF-8, the default charset).
+fn csv_content_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"))
+        .unwrap_or("");
+    let mut parts = declared.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("");
+    if !essence.eq_ignore_ascii_case("text/csv") {
+        let shown = if declared.is_empty() { "none".to_owned() } else { quote(declared) };
+        return Err(ApiError::unsupported_media_type(format!(
+            "a member import takes `Content-Type: text/csv` (UTF-8); this request declares {shown}"
+        )));
+    }
+    for parameter in parts {
+        if let Some((name, value)) = parameter.split_once('=')
+            && name.trim().eq_ignore_ascii_case("charset")
+            && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err(ApiError::unsupported_media_type(format!(
+                "a member import must be UTF-8; this request declares charset {}",
+                quote(value.trim())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One row of an import, signed.
@@ -1063,10 +1102,7 @@ async fn run_import(
                 fail_row(&job, row.line, row.member_number, &error);
             }
             // Admitted but not seen committed, or perhaps committed: watched below.
-            _ => {
-                job.pending.fetch_add(1, Ordering::AcqRel);
-                pending.push(row);
-            }
+            _ => pending.push(row),
         }
         if registered.len() >= IMPORT_MARK_BATCH {
             mark_registered(&store, &mut registered).await;
@@ -1080,7 +1116,6 @@ async fn run_import(
         for row in pending {
             match state.node().ledger().tx_location(&row.tx_id) {
                 Ok(Some(location)) => {
-                    job.pending.fetch_sub(1, Ordering::AcqRel);
                     if location.code == 0 {
                         job.committed.fetch_add(1, Ordering::AcqRel);
                         registered.push(row.member_id.to_hex());
@@ -1142,7 +1177,7 @@ pub async fn import_progress(
         .imports
         .get(&job_id)
         .filter(|j| j.club == caller.club.as_str())
-        .ok_or_else(|| ApiError::not_found(format!("no import {job_id}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no import {}", quote(&job_id))))?;
     Ok(axum::Json(job.progress()))
 }
 

@@ -141,6 +141,11 @@ impl ApiState {
         }
     }
 
+    /// The API's settings (`[api]` in node.toml).
+    pub fn settings(&self) -> &ApiSettings {
+        &self.inner.settings
+    }
+
     /// This node's club.
     pub fn club(&self) -> &ClubId {
         &self.inner.club
@@ -261,10 +266,46 @@ impl ApiState {
 
     /// Submits a signed transaction and waits up to `api.commit_timeout_ms`;
     /// a transaction this node already holds or committed answers as such.
+    /// One the ledger would refuse now is answered at once with its code
+    /// and not submitted ([`ApiState::precheck`]).
     pub async fn submit(&self, tx: pb::SignedTx) -> ApiResult<(StatusCode, TxReceipt)> {
+        self.precheck(&tx)?;
         let timeout = Duration::from_millis(self.inner.settings.commit_timeout_ms);
         let (tx_id, submitted) = self.inner.node.submit(tx, true, timeout).await?;
         receipt(tx_id, submitted)
+    }
+
+    /// Refuses, with the ledger's own code, a transaction that the ledger
+    /// would refuse if it were applied in a block now: a dry run of the
+    /// chaincode over this node's state ([`reciprocity_chaincode::dry_run`]).
+    /// The signature is taken as valid here (admission checks it). A
+    /// transaction that races with another change still gets the ledger's
+    /// verdict in its block.
+    pub fn precheck(&self, tx: &pb::SignedTx) -> ApiResult<()> {
+        use reciprocity_chaincode::{BlockContext, BlockTx, PublicKey, VerifiedTx};
+        // A malformed signer is for admission to name.
+        let Some(signer) = PublicKey::from_slice(&tx.signer) else { return Ok(()) };
+        let verified = BlockTx::Verified(VerifiedTx {
+            tx_id: reciprocity_chaincode::tx_id(&tx.payload),
+            signer,
+            payload: tx.payload.clone(),
+        });
+        let ledger = self.inner.node.ledger();
+        let view = ledger.state();
+        let position = reciprocity_chaincode::chain_position(&view)?;
+        let ctx = BlockContext {
+            chain_id: ledger.chain_id().to_owned(),
+            height: position.height + 1,
+            timestamp_ms: now_ms().max(position.time_ms),
+        };
+        let outcome = reciprocity_chaincode::dry_run(&view, &ctx, &verified)?;
+        if outcome.code.is_ok() {
+            return Ok(());
+        }
+        Err(ApiError::refused(
+            outcome.code,
+            &format!("the ledger at height {} refuses it; nothing was submitted", position.height),
+        ))
     }
 
     /// Appends to the audit log; a failure is logged with the entry (the
@@ -371,14 +412,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The `/v1` routes and the OpenAPI document generated from them.
-pub fn router(state: ApiState) -> (axum::Router, utoipa::openapi::OpenApi) {
-    let body_bytes_max = state.inner.settings.body_bytes_max;
-    let import_bytes_max = state.inner.settings.import_bytes_max;
+/// The `/v1` routes, their body limits, and (through `split_for_parts`)
+/// the OpenAPI document generated from their annotations.
+fn routes(body_bytes_max: usize, import_bytes_max: usize) -> OpenApiRouter<ApiState> {
     let import = OpenApiRouter::new()
         .routes(routes!(members::import_members))
         .layer(axum::extract::DefaultBodyLimit::max(import_bytes_max));
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::challenge))
         .routes(routes!(auth::key_login))
@@ -412,12 +452,81 @@ pub fn router(state: ApiState) -> (axum::Router, utoipa::openapi::OpenApi) {
         .routes(routes!(staff::audit_log))
         .layer(axum::extract::DefaultBodyLimit::max(body_bytes_max))
         .merge(import)
+}
+
+/// The `/v1` routes and the OpenAPI document generated from them.
+pub fn router(state: ApiState) -> (axum::Router, utoipa::openapi::OpenApi) {
+    let settings = &state.inner.settings;
+    let (router, mut api) = routes(settings.body_bytes_max, settings.import_bytes_max)
         .with_state(state)
         .split_for_parts();
+    add_standard_responses(&mut api);
     (router, api)
 }
 
-/// The OpenAPI document alone (for `recip` tooling and tests).
-pub fn openapi_document(state: ApiState) -> utoipa::openapi::OpenApi {
-    router(state).1
+/// The `/v1` part of the OpenAPI document (no node needed).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let defaults = ApiSettings::default();
+    let (_, mut api) = routes(defaults.body_bytes_max, defaults.import_bytes_max).split_for_parts();
+    add_standard_responses(&mut api);
+    api
+}
+
+/// Declares, on every operation that does not say otherwise, the answers
+/// any request can get: 401/403/429 for an authenticated endpoint, 400 for
+/// a bad path, query or body, 413/415 for a body too large or of the wrong
+/// type, 503 (busy, no leader, index not connected; `Retry-After`) and 500.
+/// Every one carries the [`error::ErrorBody`].
+pub fn add_standard_responses(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, ResponseBuilder};
+    let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in api.paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_body = operation.request_body.is_some();
+            let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let mut standard = Vec::new();
+            if secured {
+                standard.push(("401", "No valid bearer token"));
+                standard.push(("403", "The caller's roles or club do not allow this"));
+                standard.push((
+                    "429",
+                    "Over the caller's rate budget; retry after `Retry-After` seconds",
+                ));
+            }
+            if has_body || has_params {
+                standard.push(("400", "Malformed request (the message names the problem)"));
+            }
+            if has_body {
+                standard.push(("413", "The body is larger than this endpoint accepts"));
+                standard.push(("415", "The body is not of the media type this endpoint takes"));
+            }
+            standard.push((
+                "503",
+                "Busy, no leader reachable, or the index not connected; retry after `Retry-After` seconds",
+            ));
+            standard.push(("500", "Internal error (the node's log has the details)"));
+            for (status, description) in standard {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description));
+            }
+        }
+    }
 }

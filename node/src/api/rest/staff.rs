@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::{Caller, check_password_strength, hash_password, parse_roles, roles_text};
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::index::IndexStore;
 use crate::index::offchain::{AuditEntry, StaffAccount};
@@ -58,7 +58,7 @@ pub fn check_username(username: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("username {username:?} must be 1-64 of a-z, 0-9, '.', '_', '-'"))
+        Err(format!("username {} must be 1-64 of a-z, 0-9, '.', '_', '-'", quote(username)))
     }
 }
 
@@ -181,7 +181,7 @@ pub async fn update_staff(
     let account = store
         .staff_get(&username)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no staff account {username:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no staff account {}", quote(&username))))?;
     let roles = match &update.roles {
         Some(names) => roles_text(parse_roles(names).map_err(ApiError::bad_request)?),
         None => account.roles.clone(),
@@ -210,6 +210,7 @@ pub async fn update_staff(
 /// Audit log page.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditPage {
     /// Entries with a smaller id than this (for the next page).
     pub before_id: Option<i64>,

@@ -3,17 +3,18 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use reciprocity_chaincode::{ClubId, FeeSettlement, MemberId, Role, TxId, ValidationCode};
+use reciprocity_chaincode::{ClubId, MemberId, Role, TxId, ValidationCode};
 use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::members::parse_member_id;
 use super::{ApiState, TxReceipt};
-use crate::index::read::{VisitQuery, VisitRow};
+use crate::api::views::settlement_name;
+use crate::index::read::{VisitQuery, VisitRow, VisitSide};
 use crate::service::node::now_ms;
 
 /// A front-desk check.
@@ -77,20 +78,13 @@ pub struct CheckResponse {
     pub home_club: Option<String>,
     /// The host's local date of the check.
     pub local_date: String,
-    /// Allowance under the terms in effect.
+    /// Allowance under the terms in effect; only where it means something:
+    /// when eligible, or refused for the allowance or the number of guests.
     pub allowance: Option<AllowanceView>,
     /// The terms in effect.
     pub terms: Option<AppliedTerms>,
     /// The ledger height the answer is based on.
     pub height: u64,
-}
-
-/// The API's name of a fee settlement.
-pub(super) fn settlement_name(settlement: FeeSettlement) -> &'static str {
-    match settlement {
-        FeeSettlement::OnSite => "on_site",
-        FeeSettlement::BilledToHomeClub => "billed_to_home_club",
-    }
 }
 
 fn check_now(
@@ -102,7 +96,15 @@ fn check_now(
     let view = state.node().ledger().state();
     let height = reciprocity_chaincode::chain_position(&view)?.height;
     let check = reciprocity_chaincode::query::check_visit(&view, now_ms(), host, member, guests)?;
-    Ok(CheckResponse {
+    Ok(check_response(check, height))
+}
+
+/// The answer to a check as the APIs write it (REST and the gRPC query).
+pub(crate) fn check_response(
+    check: reciprocity_chaincode::query::VisitCheck,
+    height: u64,
+) -> CheckResponse {
+    CheckResponse {
         eligible: check.code.is_ok(),
         code: check.code.name().to_owned(),
         code_number: check.code.number(),
@@ -113,14 +115,16 @@ fn check_now(
         },
         home_club: check.home_club.map(|c| c.to_string()),
         local_date: dates::format_day(check.local_day),
-        allowance: check.allowance.map(|a| AllowanceView {
-            month_days_used: a.month_days_used,
-            month_days_max: a.month_days_max,
-            month_days_remaining: a.month_days_remaining(),
-            year_days_used: a.year_days_used,
-            year_days_max: a.year_days_max,
-            year_days_remaining: a.year_days_remaining(),
-            today_already_counted: a.today_already_counted,
+        allowance: check.allowance.filter(|_| allowance_applies(check.code)).map(|a| {
+            AllowanceView {
+                month_days_used: a.month_days_used,
+                month_days_max: a.month_days_max,
+                month_days_remaining: a.month_days_remaining(),
+                year_days_used: a.year_days_used,
+                year_days_max: a.year_days_max,
+                year_days_remaining: a.year_days_remaining(),
+                today_already_counted: a.today_already_counted,
+            }
         }),
         terms: check.guests_max.zip(check.fee).map(
             |(guests_max, (fee_minor, currency, settlement))| AppliedTerms {
@@ -131,7 +135,22 @@ fn check_now(
             },
         ),
         height,
-    })
+    }
+}
+
+/// Whether the allowance means something to the front desk after a check
+/// that answered `code`: when the visit may be recorded, or when it is
+/// refused for the allowance itself or for something the visitor can
+/// change today (fewer guests). A member who is suspended, unknown, or
+/// whose clubs have no agreement in force has no allowance to speak of.
+pub(super) fn allowance_applies(code: ValidationCode) -> bool {
+    matches!(
+        code,
+        ValidationCode::Ok
+            | ValidationCode::MonthlyQuotaExceeded
+            | ValidationCode::YearlyQuotaExceeded
+            | ValidationCode::TooManyGuests
+    )
 }
 
 /// Checks whether a member of another club may visit the caller's club now.
@@ -199,14 +218,8 @@ pub async fn record_visit(
 ) -> ApiResult<(StatusCode, axum::Json<RecordedVisit>)> {
     state.authorize(&caller, Some(Role::FrontDesk))?;
     let member = parse_member_id(&request.member_id)?;
-    let check = check_now(&state, &caller.club, &member, request.guests)?;
-    if !check.eligible {
-        let code = ValidationCode::from_name(&check.code).unwrap_or(ValidationCode::UnknownMember);
-        state
-            .audit(&caller.principal, "visit.record", Some(&request.member_id), code.name(), None)
-            .await;
-        return Err(ApiError::refused(code, ""));
-    }
+    // A visit the rules refuse now is answered at once (`ApiState::submit`'s
+    // dry run), with the same code the check gives.
     let (status, receipt) = state
         .act(
             &caller,
@@ -237,7 +250,7 @@ pub async fn void_visit(
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
     state.authorize(&caller, Some(Role::FrontDesk))?;
     let id = TxId::from_hex(&visit_id).ok_or_else(|| {
-        ApiError::bad_request(format!("visit id {visit_id:?} is not 64 hex digits"))
+        ApiError::bad_request(format!("visit id {} is not 64 hex digits", quote(&visit_id)))
     })?;
     let visit = {
         let view = state.node().ledger().state();
@@ -254,43 +267,93 @@ pub async fn void_visit(
 /// Visit listing filters.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct VisitFilters {
-    /// `host` (visits at the caller's club, the default) or `home`
-    /// (visits by the caller's club's members elsewhere).
+    /// `host` (the default: visits at the caller's club), `home` (visits by
+    /// the caller's club's members elsewhere) or `all` (both; each row
+    /// says its `side`).
     pub side: Option<String>,
-    /// Only this member.
+    /// Only this member (32 hex digits).
     pub member_id: Option<String>,
-    /// From this date, `YYYY-MM-DD`.
+    /// From this date (host's calendar), `YYYY-MM-DD`.
     pub from: Option<String>,
-    /// Up to this date, `YYYY-MM-DD`.
+    /// Up to this date (host's calendar), `YYYY-MM-DD`.
     pub to: Option<String>,
-    /// Include voided visits.
+    /// Include voided visits (default `false`: voided visits are left out).
     pub include_voided: Option<bool>,
-    /// Page size.
+    /// Page size (default 50, at most `api.page_size_max`).
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u32>,
+}
+
+/// A visit as the caller's club sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VisitView {
+    /// The visit id (the recording transaction's id, 64 hex digits).
+    pub visit_id: String,
+    /// `host` (at the caller's club) or `home` (by a member of the caller's club elsewhere).
+    pub side: String,
+    /// The club visited.
+    pub host_club: String,
+    /// The visitor's home club.
+    pub home_club: String,
+    /// The visitor (member id, 32 hex digits).
+    pub member_id: String,
+    /// The date of the visit in the host's calendar, `YYYY-MM-DD`.
+    pub date: String,
+    /// Guests brought.
+    pub guests: u32,
+    /// Fee in minor units of the terms' currency.
+    pub fee_minor: u64,
+    /// Block height of the visit.
+    pub height: u64,
+    /// Whether it was voided.
+    pub voided: bool,
+}
+
+impl VisitView {
+    fn of(row: VisitRow, club: &str) -> ApiResult<VisitView> {
+        let corrupt = |field: &str| {
+            ApiError::internal(&format!("index visit {}: {field} out of range", row.visit_id))
+        };
+        let day = u32::try_from(row.local_day).map_err(|_| corrupt("local_day"))?;
+        Ok(VisitView {
+            side: if row.host_club == club { "host" } else { "home" }.to_owned(),
+            date: dates::format_day(day),
+            guests: u32::try_from(row.guests).map_err(|_| corrupt("guests"))?,
+            fee_minor: u64::try_from(row.fee_minor).map_err(|_| corrupt("fee_minor"))?,
+            height: u64::try_from(row.height).map_err(|_| corrupt("height"))?,
+            visit_id: row.visit_id,
+            host_club: row.host_club,
+            home_club: row.home_club,
+            member_id: row.member_id,
+            voided: row.voided,
+        })
+    }
 }
 
 /// A page of visits.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VisitPage {
     /// Visits, newest first (as indexed).
-    pub visits: Vec<VisitRow>,
+    pub visits: Vec<VisitView>,
     /// Offset of the next page, when there may be one.
     pub next_offset: Option<u32>,
 }
 
 fn optional_day(field: &str, text: Option<&String>) -> ApiResult<Option<i64>> {
     text.map(|t| {
-        dates::parse_day(t)
-            .map(i64::from)
-            .map_err(|_| ApiError::bad_request(format!("{field} {t:?} is not a date YYYY-MM-DD")))
+        dates::parse_day(t).map(i64::from).map_err(|_| {
+            ApiError::bad_request(format!("{field} {} is not a date YYYY-MM-DD", quote(t)))
+        })
     })
     .transpose()
 }
 
-/// Lists visits at the caller's club or by its members.
+/// Lists visits at the caller's club (by default), by its members elsewhere
+/// (`side=home`) or both (`side=all`); voided visits only with
+/// `include_voided=true`. Served from the index, newest first.
 #[utoipa::path(get, path = "/v1/visits", tag = "visits", security(("bearer" = [])),
     params(VisitFilters),
     responses(
@@ -305,25 +368,30 @@ pub async fn list_visits(
     let limit = state.page_size(filters.limit)?;
     let offset = filters.offset.unwrap_or(0);
     let club = caller.club.to_string();
-    let (host_club, home_club) = match filters.side.as_deref() {
-        None | Some("host") => (Some(club), None),
-        Some("home") => (None, Some(club)),
+    let side = match filters.side.as_deref() {
+        None | Some("host") => VisitSide::Host,
+        Some("home") => VisitSide::Home,
+        Some("all") => VisitSide::Either,
         Some(other) => {
-            return Err(ApiError::bad_request(format!("side {other:?} is not host or home")));
+            return Err(ApiError::bad_request(format!(
+                "side {} is not host, home or all",
+                quote(other)
+            )));
         }
     };
     let member_id = filters.member_id.as_deref().map(parse_member_id).transpose()?;
     let query = VisitQuery {
         member_id: member_id.map(|m| m.to_hex()),
-        host_club,
-        home_club,
+        club: club.clone(),
+        side,
         from_day: optional_day("from", filters.from.as_ref())?,
         to_day: optional_day("to", filters.to.as_ref())?,
         include_voided: filters.include_voided.unwrap_or(false),
         limit,
         offset,
     };
-    let visits = state.store()?.visits(&query).await?;
-    let next_offset = super::next_offset(offset, limit, visits.len());
+    let rows = state.store()?.visits(&query).await?;
+    let next_offset = super::next_offset(offset, limit, rows.len());
+    let visits = rows.into_iter().map(|row| VisitView::of(row, &club)).collect::<ApiResult<_>>()?;
     Ok(axum::Json(VisitPage { visits, next_offset }))
 }
