@@ -136,15 +136,21 @@ fn render(what: &What, value: &Value) -> String {
                 ("name", "name"),
             ],
         ),
-        What::Proposals => table(
-            value,
-            &[
+        What::Proposals => {
+            let mut rows = value.clone();
+            for row in rows.as_array_mut().into_iter().flatten() {
+                if let Some(ms) = row["ends_at_ms"].as_u64() {
+                    row["ends"] = Value::String(time_in_words(ms));
+                }
+            }
+            let columns = [
                 ("proposal_id", "proposal"),
                 ("status", "status"),
                 ("proposer_club", "by"),
-                ("ends_at_ms", "ends (unix ms)"),
-            ],
-        ),
+                ("ends", "voting ends"),
+            ];
+            table(&rows, &columns)
+        }
         _ => fields(value, 0),
     }
 }
@@ -164,9 +170,21 @@ fn fields(value: &Value, depth: usize) -> String {
                     Value::Array(items) if items.iter().any(|i| i.is_object()) => {
                         out.push_str(&format!("{indent}{name}:\n"));
                         for item in items {
-                            out.push_str(&format!("{indent}  -\n{}", fields(item, depth + 2)));
+                            // `- first: value`, the other fields under it.
+                            let nested = fields(item, depth + 2);
+                            let marked = nested.replacen(
+                                &format!("{indent}    "),
+                                &format!("{indent}  - "),
+                                1,
+                            );
+                            out.push_str(&marked);
                         }
                     }
+                    Value::Number(ms) if name == "at_ms" || name.ends_with("_at_ms") => out
+                        .push_str(&format!(
+                            "{indent}{name}: {}\n",
+                            ms.as_u64().map_or_else(|| ms.to_string(), time_in_words)
+                        )),
                     other => out.push_str(&format!("{indent}{name}: {}\n", scalar(other))),
                 }
             }
@@ -174,6 +192,19 @@ fn fields(value: &Value, depth: usize) -> String {
         other => out.push_str(&format!("{indent}{}\n", scalar(other))),
     }
     out
+}
+
+/// A Unix time in ms as `2026-12-03 14:05:09 UTC`.
+fn time_in_words(ms: u64) -> String {
+    let day = u32::try_from(ms / 86_400_000).unwrap_or(u32::MAX);
+    let seconds = (ms % 86_400_000) / 1_000;
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        reciprocity_sdk::dates::format_day(day),
+        seconds / 3_600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 fn scalar(value: &Value) -> String {
@@ -254,8 +285,8 @@ fn render_check(value: &Value) -> String {
     let terms = &value["terms"];
     if terms.is_object() {
         out.push_str(&format!(
-            "terms: up to {} guests; fee {} minor units of {}, {}\n",
-            terms["guests_max"],
+            "terms: up to {}; fee {} minor units of {}, {}\n",
+            count_of(terms["guests_max"].as_u64().unwrap_or(0) as usize, "guest", "guests"),
             terms["fee_minor"],
             scalar(&terms["fee_currency"]),
             scalar(&terms["fee_settlement"]).replace('_', " ")
@@ -357,6 +388,10 @@ mod tests {
             text.contains("status: active\n") && text.contains("valid_until: 2027-12-31"),
             "{text}"
         );
+        let proposal = serde_json::json!({"ends_at_ms": 1_796_924_795_409_u64, "votes": [{"club": "alpine", "choice": "yes"}]});
+        let text = fields(&proposal, 0);
+        assert!(text.contains("ends_at_ms: 2026-12-10 "), "{text}");
+        assert!(text.contains("votes:\n  - choice: yes\n    club: alpine\n"), "{text}");
         let clubs = serde_json::json!([{"club_id": "harbour", "status": "active", "utc_offset_minutes": 0, "name": "Harbour"}]);
         let text = table(&clubs, &[("club_id", "club"), ("status", "status")]);
         assert_eq!(text, "club     status\nharbour  active\n");
