@@ -142,7 +142,11 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 fn explain_status(status: &tonic::Status) -> String {
     let message = status.message();
     let not_grpc = message.contains("compression flag")
-        || message.contains("h2 protocol error")
+        // An HTTP/1 server answering the HTTP/2 preface; not the GOAWAY or
+        // stream resets a real node sends while restarting or under load.
+        || (message.contains("h2 protocol error")
+            && (message.contains("frame with invalid size")
+                || message.contains("HTTP_1_1_REQUIRED")))
         || message.contains("content-type")
         || (status.code() == tonic::Code::Unknown && message.contains("HTTP status"));
     if not_grpc {
@@ -179,5 +183,16 @@ mod tests {
         let status = tonic::Status::internal("protocol error: invalid compression flag: 123");
         let text = explain_status(&status);
         assert!(text.contains("HTTP port") && text.contains("grpc_listen"), "{text}");
+    }
+
+    #[test]
+    fn a_real_nodes_stream_reset_or_goaway_is_not_blamed_on_the_port() {
+        for message in [
+            "h2 protocol error: stream error received: refused stream before processing any application logic",
+            "h2 protocol error: error reading a body from connection: connection error received: not a result of an error (GOAWAY)",
+        ] {
+            let text = explain_status(&tonic::Status::unknown(message));
+            assert!(!text.contains("HTTP port"), "{text}");
+        }
     }
 }

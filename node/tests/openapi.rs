@@ -235,6 +235,21 @@ impl Checker {
         if !declared.is_subset(&sent) {
             out.push(format!("send every declared query parameter {declared:?}"));
         }
+        out.extend(self.response_violations(method, &template, code, body));
+        out
+    }
+
+    /// What is wrong with answer `code`/`body` of the operation `method
+    /// template`: an undeclared status, a body off its schema.
+    fn response_violations(
+        &self,
+        method: &str,
+        template: &str,
+        code: u16,
+        body: &Value,
+    ) -> Vec<String> {
+        let operation = &self.document["paths"][template][method];
+        let mut out = Vec::new();
         let Some(response) = operation["responses"].get(code.to_string()) else {
             out.push(format!("status {code} is not declared"));
             return out;
@@ -536,4 +551,21 @@ async fn every_operation_answers_as_the_document_declares_on_a_devnet() {
 
     c.ok("POST", "/v1/auth/logout", registrar.post("/v1/auth/logout", json!({})).await);
     c.assert_every_operation_called();
+
+    // The error answers are checked too: every secured operation, called
+    // without a token, answers 401 with the declared error body.
+    let mut secured = 0;
+    for (method, template, operation) in operations(&c.document) {
+        if operation.get("security").is_none() {
+            continue;
+        }
+        let url = template.replace(['{', '}'], "");
+        let body = matches!(method.as_str(), "post" | "put" | "patch").then(|| json!({}));
+        let (code, answer) = anonymous.send(&method.to_uppercase(), &url, body).await;
+        assert_eq!(code, 401, "{method} {url} without a token: {answer}");
+        let errors = c.response_violations(&method, &template, code, &answer);
+        assert!(errors.is_empty(), "{method} {url} 401:\n{}\n{answer}", errors.join("\n"));
+        secured += 1;
+    }
+    assert!(secured >= 20, "only {secured} secured operations");
 }

@@ -479,6 +479,13 @@ async fn the_api_refuses_missing_tokens_wrong_roles_other_clubs_and_bad_input() 
     let (code, status) =
         by_key.get(&format!("/v1/transactions/{}", receipt["tx_id"].as_str().unwrap())).await;
     assert_eq!((code, status["code"].as_str()), (200, Some("Ok")), "{status}");
+    // Sent again (its answer lost), the same envelope gets the same receipt:
+    // committed once, never "refused, nothing was submitted".
+    let (code, again) = by_key
+        .post("/v1/transactions", json!({"payload": hex::encode(&tx.payload), "signer": hex::encode(&tx.signer), "signature": hex::encode(&tx.signature)}))
+        .await;
+    assert_eq!(code, 201, "{again}");
+    assert_eq!((&again["tx_id"], &again["height"]), (&receipt["tx_id"], &receipt["height"]));
     // An envelope signed by another club's key is refused for this caller.
     let harbour_tx = reciprocity_sdk::tx::TxBuilder::now(devnet.chain_id()).sign(
         &devnet.keystore_key(0, "registrar"),

@@ -24,7 +24,7 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 
 pub use block::{GENESIS_PREV_HASH, RaftPosition, block_hash};
-pub use state::{BatchState, StateReader};
+pub use state::{BatchState, StateReader, StateSnapshot};
 
 use crate::error::{NodeError, Result};
 
@@ -183,9 +183,17 @@ impl Ledger {
         &self.chain_id
     }
 
-    /// Read access to the world state (for queries).
+    /// Read access to the world state (for queries). Each read sees the
+    /// latest applied block; see [`Ledger::snapshot`] for reads that must
+    /// all see the same one.
     pub fn state(&self) -> StateReader<'_> {
         StateReader::new(&self.db, self.cf(CF_STATE))
+    }
+
+    /// The world state as it is now, unchanged by blocks applied while the
+    /// view is held.
+    pub fn snapshot(&self) -> StateSnapshot<'_> {
+        StateSnapshot::new(&self.db, self.cf(CF_STATE))
     }
 
     /// Height of the last applied block (0 when none).

@@ -18,12 +18,32 @@ fn scan_cf(
     start_after: Option<&[u8]>,
     limit: usize,
 ) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let start = match start_after {
+    let from = scan_start(prefix, start_after);
+    collect_scan(
+        db.iterator_cf(cf, IteratorMode::From(from, Direction::Forward)),
+        prefix,
+        start_after,
+        limit,
+    )
+}
+
+/// Where a scan of `prefix` after `start_after` starts reading.
+fn scan_start<'k>(prefix: &'k [u8], start_after: Option<&'k [u8]>) -> &'k [u8] {
+    match start_after {
         Some(after) if after >= prefix => after,
         _ => prefix,
-    };
+    }
+}
+
+/// Up to `limit` entries of `items` under `prefix`, after `start_after`.
+fn collect_scan(
+    items: impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    limit: usize,
+) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut out = Vec::new();
-    for item in db.iterator_cf(cf, IteratorMode::From(start, Direction::Forward)) {
+    for item in items {
         if out.len() >= limit {
             break;
         }
@@ -63,6 +83,39 @@ impl StateRead for StateReader<'_> {
         limit: usize,
     ) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
         scan_cf(self.db, self.cf, prefix, start_after, limit)
+    }
+}
+
+/// Read-only view of the world state at one moment: every read sees the
+/// same applied block, whatever blocks are applied meanwhile (a RocksDB
+/// snapshot). For work that reads many keys and must not see two heights
+/// at once, such as a dry run of the chaincode.
+pub struct StateSnapshot<'d> {
+    snapshot: rocksdb::Snapshot<'d>,
+    cf: &'d ColumnFamily,
+}
+
+impl<'d> StateSnapshot<'d> {
+    pub(crate) fn new(db: &'d DB, cf: &'d ColumnFamily) -> Self {
+        StateSnapshot { snapshot: db.snapshot(), cf }
+    }
+}
+
+impl StateRead for StateSnapshot<'_> {
+    fn get(&self, key: &[u8]) -> reciprocity_chaincode::Result<Option<Vec<u8>>> {
+        self.snapshot.get_cf(self.cf, key).map_err(|e| store_error(&e))
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let from = scan_start(prefix, start_after);
+        let items =
+            self.snapshot.iterator_cf(self.cf, IteratorMode::From(from, Direction::Forward));
+        collect_scan(items, prefix, start_after, limit)
     }
 }
 

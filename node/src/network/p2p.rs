@@ -106,6 +106,22 @@ struct Kept {
     last_error: Option<String>,
     next_dial: tokio::time::Instant,
     dialing: bool,
+    /// When the current connection opened (None while disconnected).
+    connected_since: Option<tokio::time::Instant>,
+}
+
+impl Kept {
+    /// Counts a failure to reach the peer and schedules the next dial:
+    /// `backoff_min` doubled per failure, at most `backoff_max`.
+    fn failed(&mut self, error: String, backoff_min: Duration, backoff_max: Duration) -> Duration {
+        self.dialing = false;
+        self.failed_dials = self.failed_dials.saturating_add(1);
+        self.last_error = Some(error);
+        let doublings = self.failed_dials.saturating_sub(1).min(16);
+        let wait = backoff_min.saturating_mul(1 << doublings).min(backoff_max);
+        self.next_dial = tokio::time::Instant::now() + wait;
+        wait
+    }
 }
 
 /// Why the transport could not start.
@@ -411,6 +427,7 @@ impl P2pRunner {
                     last_error: None,
                     next_dial: now,
                     dialing: false,
+                    connected_since: None,
                 },
             };
             links.kept.insert(peer, kept);
@@ -455,12 +472,7 @@ impl P2pRunner {
     fn dial_failed(&self, peer: &PeerId, error: &str) {
         let mut links = self.links.lock().expect("links lock");
         if let Some(kept) = links.kept.get_mut(peer) {
-            kept.dialing = false;
-            kept.failed_dials = kept.failed_dials.saturating_add(1);
-            kept.last_error = Some(error.to_owned());
-            let doublings = kept.failed_dials.saturating_sub(1).min(16);
-            let wait = self.backoff_min.saturating_mul(1 << doublings).min(self.backoff_max);
-            kept.next_dial = tokio::time::Instant::now() + wait;
+            let wait = kept.failed(error.to_owned(), self.backoff_min, self.backoff_max);
             tracing::debug!(%peer, failed_dials = kept.failed_dials, retry_in_ms = wait.as_millis(), error, "kept peer unreachable");
         }
     }
@@ -523,18 +535,36 @@ impl P2pRunner {
                 let mut links = self.links.lock().expect("links lock");
                 links.connected.insert(peer_id);
                 if let Some(kept) = links.kept.get_mut(&peer_id) {
+                    // Failures are forgotten once the connection has lasted
+                    // (see `ConnectionClosed`).
                     kept.dialing = false;
-                    kept.failed_dials = 0;
-                    kept.last_error = None;
+                    kept.connected_since = Some(tokio::time::Instant::now());
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
                 tracing::debug!(peer = %peer_id, ?cause, "disconnected");
                 let mut links = self.links.lock().expect("links lock");
                 links.connected.remove(&peer_id);
-                // Redialed at the next tick (a kept peer's backoff starts afresh).
+                // A connection that lasted is redialed at the next tick, its
+                // backoff afresh; one closed soon after it opened (a peer
+                // that does not allow this node, or keeps crashing) counts as
+                // a failed dial, so that it is not redialed in a loop.
                 if let Some(kept) = links.kept.get_mut(&peer_id) {
-                    kept.next_dial = tokio::time::Instant::now();
+                    let lasted = kept.connected_since.take().map(|since| since.elapsed());
+                    if lasted.is_some_and(|lasted| lasted >= self.backoff_max) {
+                        kept.failed_dials = 0;
+                        kept.last_error = None;
+                        kept.next_dial = tokio::time::Instant::now();
+                    } else {
+                        let lasted_ms = lasted.map_or(0, |d| d.as_millis());
+                        let error = match &cause {
+                            Some(cause) => {
+                                format!("connection closed after {lasted_ms} ms: {cause}")
+                            }
+                            None => format!("connection closed after {lasted_ms} ms"),
+                        };
+                        kept.failed(error, self.backoff_min, self.backoff_max);
+                    }
                 }
             }
             SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => {

@@ -163,6 +163,10 @@ struct Inner {
     forwards: tokio::sync::mpsc::Sender<Forwarding>,
     /// Admission's batched signature checks.
     verifier: super::verifier::Verifier,
+    /// Transactions admitted through this node whose block it has not
+    /// applied yet, with their expiry (Unix ms): at most
+    /// `limits.mempool_txs_max` (a full set only means "not settled").
+    unresolved: Mutex<BTreeMap<TxId, u64>>,
 }
 
 /// A leader's verdict on one forwarded transaction, or why it could not be asked.
@@ -331,6 +335,7 @@ impl NodeHandle {
                 metrics: super::metrics::NodeMetrics::new(),
                 forwards,
                 verifier,
+                unresolved: Mutex::new(BTreeMap::new()),
             }),
         };
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
@@ -508,9 +513,14 @@ impl NodeHandle {
             inner.waiters.lock().expect("waiters lock").entry(tx_id).or_default().push(sender);
             receiver
         });
+        // Tracked before it can reach a block, like the waiter.
+        let expires_at_ms =
+            pb::TxPayload::decode(tx.payload.as_slice()).map_or(u64::MAX, |p| p.expires_at_ms);
+        self.track_unresolved(tx_id, expires_at_ms);
         if let Err(refusal) = self.enqueue(tx_id, tx).await {
             drop(receiver);
             self.drop_closed_waiters(&tx_id);
+            self.inner.unresolved.lock().expect("unresolved lock").remove(&tx_id);
             return Err(refusal);
         }
         let Some(receiver) = receiver else {
@@ -531,6 +541,36 @@ impl NodeHandle {
                 Ok((tx_id, Submitted::TimedOut))
             }
         }
+    }
+
+    /// Remembers a transaction admitted here until its block is applied
+    /// here (or it expires).
+    fn track_unresolved(&self, tx_id: TxId, expires_at_ms: u64) {
+        let mut unresolved = self.inner.unresolved.lock().expect("unresolved lock");
+        if unresolved.len() < self.inner.config.limits.mempool_txs_max {
+            unresolved.insert(tx_id, expires_at_ms);
+        }
+    }
+
+    /// Whether this node has nothing in flight: everything in its Raft log
+    /// is applied, its mempool is empty, and every transaction admitted
+    /// through it is applied here or expired. Only then does its state
+    /// foresee how the ledger will judge the next transaction (other nodes'
+    /// submissions aside).
+    pub fn is_settled(&self) -> bool {
+        let caught_up = {
+            let metrics = self.inner.raft.metrics();
+            let metrics = metrics.borrow();
+            metrics.last_log_index.unwrap_or(0)
+                <= metrics.last_applied.as_ref().map_or(0, |log_id| log_id.index)
+        };
+        if !caught_up || !self.inner.mempool.is_empty() {
+            return false;
+        }
+        let now = now_ms();
+        let mut unresolved = self.inner.unresolved.lock().expect("unresolved lock");
+        unresolved.retain(|_, expires_at_ms| *expires_at_ms >= now);
+        unresolved.is_empty()
     }
 
     /// Removes the waiters of `id` whose submitter stopped waiting.
@@ -917,6 +957,14 @@ impl NodeHandle {
                         }
                     }
                     drop(waiters);
+                    {
+                        let mut unresolved = self.inner.unresolved.lock().expect("unresolved lock");
+                        if !unresolved.is_empty() {
+                            for id in &ids {
+                                unresolved.remove(id);
+                            }
+                        }
+                    }
                     self.inner.metrics.blocks_applied.inc();
                     self.inner.metrics.txs_applied.inc_by(ids.len() as u64);
                     self.inner.mempool.forget(ids);
@@ -942,6 +990,11 @@ impl NodeHandle {
                     self.inner
                         .mempool
                         .forget_where(|id| ledger.tx_location(id).ok().flatten().is_some());
+                    self.inner
+                        .unresolved
+                        .lock()
+                        .expect("unresolved lock")
+                        .retain(|id, _| ledger.tx_location(id).ok().flatten().is_none());
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
@@ -1384,11 +1437,13 @@ impl NodeHandle {
                 let voters: BTreeSet<u64> = membership.voter_ids().collect();
                 (members, voters.contains(&inner.node_id), voters)
             };
-            // Every node keeps a connection to every other voter, so that
-            // an election or a failover never waits for a dial.
+            // Every voter keeps a connection to every other voter, so that
+            // an election or a failover never waits for a dial. Learners
+            // keep none: the leader reaches them, and a voter need not hold
+            // a connection from each of them.
             let keep: BTreeMap<libp2p::PeerId, libp2p::Multiaddr> = members
                 .iter()
-                .filter(|(id, _)| *id != inner.node_id && voters.contains(id))
+                .filter(|(id, _)| me_is_voter && *id != inner.node_id && voters.contains(id))
                 .filter_map(|(_, node)| {
                     Some((p2p::peer_id_of(&node.node_key)?, node.address.parse().ok()?))
                 })

@@ -356,7 +356,8 @@ pub struct AgreementSummary {
     pub counterparty: String,
     /// The agreement's status now, as its detail gives it: `proposed`,
     /// `not_yet_in_effect`, `active`, `suspended`, `terminating`,
-    /// `terminated` or `expired` (from the node's own state).
+    /// `terminated` or `expired` (from the node's own state); `unknown`
+    /// when the index names an agreement this node's ledger does not hold.
     pub status: String,
     /// The latest accepted version.
     pub current_version: Option<u32>,
@@ -389,13 +390,20 @@ fn summary_of(
     view: &dyn reciprocity_chaincode::StateRead,
 ) -> ApiResult<AgreementSummary> {
     let other = if row.club_a == club.as_str() { &row.club_b } else { &row.club_a };
-    let other_id = ClubId::parse(other)
-        .ok_or_else(|| ApiError::internal(&format!("index agreement names club {other:?}")))?;
-    let agreement =
-        reciprocity_chaincode::query::agreement(view, club, &other_id)?.ok_or_else(|| {
-            ApiError::internal(&format!("indexed agreement with {other} is not on the ledger"))
-        })?;
-    let status = status_name(agreement.status_at(now_ms(), dates::day_of_ms(now_ms())));
+    let agreement = match ClubId::parse(other) {
+        Some(other_id) => reciprocity_chaincode::query::agreement(view, club, &other_id)?,
+        None => None,
+    };
+    let status = match agreement {
+        Some(agreement) => {
+            status_name(agreement.status_at(now_ms(), dates::day_of_ms(now_ms()))).to_owned()
+        }
+        // One odd row must not hide the others.
+        None => {
+            tracing::warn!(club = %club, counterparty = %other, "an indexed agreement is not on this node's ledger (an index kept across a ledger restore? `recip index rebuild` projects it afresh)");
+            "unknown".to_owned()
+        }
+    };
     let mut suspended_by = Vec::new();
     if row.suspended_by_a {
         suspended_by.push(row.club_a.clone());
@@ -405,7 +413,7 @@ fn summary_of(
     }
     Ok(AgreementSummary {
         counterparty: other.clone(),
-        status: status.to_owned(),
+        status,
         current_version: row.current_version.and_then(|v| u32::try_from(v).ok()),
         current_terms_hash: row.current_terms_hash,
         pending_terms_hash: row.pending_terms_hash,
@@ -430,7 +438,7 @@ pub async fn list_agreements(
     let offset = page.offset.unwrap_or(0);
     let rows = state.store()?.agreements_of(caller.club.as_str(), limit, offset).await?;
     let next_offset = super::next_offset(offset, limit, rows.len());
-    let view = state.node().ledger().state();
+    let view = state.node().ledger().snapshot();
     let agreements = rows
         .into_iter()
         .map(|row| summary_of(row, &caller.club, &view))

@@ -178,6 +178,20 @@ impl ApiError {
     }
 }
 
+/// Whether a refusal with `code` depends on the transaction alone, so that
+/// no other transaction and no later block time can lift it: the malformed
+/// codes, but for those measured against the network's policy (which a
+/// pending governance decision may change) or the clubs (a proposal with no
+/// electorate), and an expired validity window.
+pub fn refused_whatever_the_state(code: ValidationCode) -> bool {
+    use ValidationCode as C;
+    match code {
+        C::ValidityWindowTooLong | C::VotingPeriodOutOfBounds | C::InvalidProposal => false,
+        C::Expired => true,
+        code => is_malformed(code),
+    }
+}
+
 /// Codes that say the request itself is malformed or out of range (422);
 /// every other refusal conflicts with the ledger's state (409).
 fn is_malformed(code: ValidationCode) -> bool {

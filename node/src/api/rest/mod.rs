@@ -269,6 +269,12 @@ impl ApiState {
     /// One the ledger would refuse now is answered at once with its code
     /// and not submitted ([`ApiState::precheck`]).
     pub async fn submit(&self, tx: pb::SignedTx) -> ApiResult<(StatusCode, TxReceipt)> {
+        // A retry of a committed transaction (its answer was lost) gets the
+        // committed receipt again: submitting is idempotent.
+        let tx_id = reciprocity_chaincode::tx_id(&tx.payload);
+        if let Ok(Some(location)) = self.inner.node.ledger().tx_location(&tx_id) {
+            return receipt(tx_id, Submitted::Committed(location));
+        }
         self.precheck(&tx)?;
         let timeout = Duration::from_millis(self.inner.settings.commit_timeout_ms);
         let (tx_id, submitted) = self.inner.node.submit(tx, true, timeout).await?;
@@ -276,13 +282,21 @@ impl ApiState {
     }
 
     /// Refuses, with the ledger's own code, a transaction that the ledger
-    /// would refuse if it were applied in a block now: a dry run of the
-    /// chaincode over this node's state ([`reciprocity_chaincode::dry_run`]).
-    /// The signature is taken as valid here (admission checks it). A
-    /// transaction that races with another change still gets the ledger's
-    /// verdict in its block.
+    /// will refuse: a dry run of the chaincode over a snapshot of this
+    /// node's state ([`reciprocity_chaincode::dry_run`]), the signature
+    /// taken as valid (admission checks it).
+    ///
+    /// Only what this node can foresee is refused here. A refusal that
+    /// depends on the transaction alone (malformed, expired, terms that do
+    /// not add up) always is. One that depends on the ledger's state or the
+    /// block's time (an unknown member, a quota, a closed proposal) is
+    /// refused only when the node is settled ([`NodeHandle::is_settled`]:
+    /// nothing in flight that could change it) and a dry run at the end of
+    /// the commit wait refuses it too (a day, month or year boundary may
+    /// come first). Anything else, and a dry run that cannot decide, goes to
+    /// the ledger, whose block has the last word.
     pub fn precheck(&self, tx: &pb::SignedTx) -> ApiResult<()> {
-        use reciprocity_chaincode::{BlockContext, BlockTx, PublicKey, VerifiedTx};
+        use reciprocity_chaincode::{BlockContext, BlockTx, PublicKey, ValidationCode, VerifiedTx};
         // A malformed signer is for admission to name.
         let Some(signer) = PublicKey::from_slice(&tx.signer) else { return Ok(()) };
         let verified = BlockTx::Verified(VerifiedTx {
@@ -290,20 +304,39 @@ impl ApiState {
             signer,
             payload: tx.payload.clone(),
         });
-        let ledger = self.inner.node.ledger();
-        let view = ledger.state();
-        let position = reciprocity_chaincode::chain_position(&view)?;
-        let ctx = BlockContext {
-            chain_id: ledger.chain_id().to_owned(),
-            height: position.height + 1,
-            timestamp_ms: now_ms().max(position.time_ms),
+        let node = &self.inner.node;
+        let ledger = node.ledger();
+        let view = ledger.snapshot();
+        let Ok(position) = reciprocity_chaincode::chain_position(&view) else { return Ok(()) };
+        let dry_run_at = |timestamp_ms: u64| {
+            let ctx = BlockContext {
+                chain_id: ledger.chain_id().to_owned(),
+                height: position.height + 1,
+                timestamp_ms,
+            };
+            match reciprocity_chaincode::dry_run(&view, &ctx, &verified) {
+                Ok(outcome) => Some(outcome.code),
+                Err(error) => {
+                    tracing::debug!(%error, "dry run undecided; the ledger will judge");
+                    None
+                }
+            }
         };
-        let outcome = reciprocity_chaincode::dry_run(&view, &ctx, &verified)?;
-        if outcome.code.is_ok() {
+        let now = now_ms().max(position.time_ms);
+        let Some(code) = dry_run_at(now) else { return Ok(()) };
+        // A duplicate is for admission to name (this node may not have
+        // indexed where the first copy went).
+        if code.is_ok() || code == ValidationCode::DuplicateTx {
             return Ok(());
         }
+        if !error::refused_whatever_the_state(code) {
+            let later = now.saturating_add(self.inner.settings.commit_timeout_ms);
+            if !node.is_settled() || dry_run_at(later) != Some(code) {
+                return Ok(());
+            }
+        }
         Err(ApiError::refused(
-            outcome.code,
+            code,
             &format!("the ledger at height {} refuses it; nothing was submitted", position.height),
         ))
     }
