@@ -5,8 +5,10 @@
 #
 # Everything the build needs is installed by `make deps` (called by both):
 # the bundled RocksDB build needs libclang (Debian `libclang-dev`), and the
-# peer benchmark etcd (Debian `etcd-server`), installed only when missing. The first RocksDB build takes about 15-20 minutes on a
-# 2-core machine; later builds reuse target/.
+# peer benchmark etcd (Debian `etcd-server`), installed only when missing.
+# The first RocksDB build takes about 15-20 minutes on a 2-core machine;
+# later builds reuse $(CARGO_TARGET_DIR), ~/.cache/reciprocity/target by
+# default (see below), not the clone's target/.
 
 CARGO ?= cargo
 CARGO_FLAGS ?= --locked
@@ -94,5 +96,8 @@ fmt:
 	$(CARGO) fmt --all
 
 # A local network (data in ./devnet, kept across runs); Ctrl-C stops it.
+# INDEX_URL=postgres://user@host:port keeps each club's index in PostgreSQL
+# (one database per club, created if missing) instead of SQLite.
+INDEX_URL ?=
 devnet: deps
-	$(CARGO) run $(CARGO_FLAGS) -p reciprocity-node --bin recip -- devnet --dir devnet
+	$(CARGO) run $(CARGO_FLAGS) -p reciprocity-node --bin recip -- devnet --dir devnet $(if $(INDEX_URL),--index-url $(INDEX_URL))

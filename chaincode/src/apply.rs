@@ -9,6 +9,7 @@
 use reciprocity_proto::v1 as pb;
 
 use crate::ValidationCode;
+use crate::context::BlockContext;
 use crate::decode;
 use crate::envelope::BlockTx;
 use crate::error::{ChaincodeError, Result};
@@ -27,17 +28,6 @@ pub const TIMESTAMP_MS_MAX: u64 =
 
 /// Most expired transaction ids pruned per block (the rest wait for later blocks).
 pub const TX_IDS_PRUNED_PER_BLOCK_MAX: usize = 4096;
-
-/// What the ledger tells the chaincode about the block being applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockContext {
-    /// The network's chain id.
-    pub chain_id: String,
-    /// Height of this block: the previous height + 1 (the first block is 1).
-    pub height: u64,
-    /// The leader's timestamp; never earlier than the previous block's.
-    pub timestamp_ms: u64,
-}
 
 /// The outcome of one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -147,6 +147,7 @@
 mod apply;
 pub mod calendar;
 mod code;
+mod context;
 pub mod decode;
 mod envelope;
 mod error;
@@ -161,10 +162,11 @@ mod state;
 mod store;
 
 pub use apply::{
-    BlockContext, BlockOutcome, ChainPosition, TIMESTAMP_MS_MAX, TX_IDS_PRUNED_PER_BLOCK_MAX,
-    TxOutcome, apply_block, chain_position, dry_run,
+    BlockOutcome, ChainPosition, TIMESTAMP_MS_MAX, TX_IDS_PRUNED_PER_BLOCK_MAX, TxOutcome,
+    apply_block, chain_position, dry_run,
 };
 pub use code::ValidationCode;
+pub use context::BlockContext;
 pub use decode::{TERMS_HASH_DOMAIN, terms_hash};
 pub use envelope::{
     BlockTx, EnvelopeRef, SIGNING_DOMAIN, VerifiedTx, signing_message, tx_id, verify_envelope,

@@ -19,23 +19,9 @@ pub fn day(year: i32, month: u32, day_of_month: u32) -> Result<u32> {
     )
 }
 
-/// Parses `YYYY-MM-DD`.
-pub fn parse_day(text: &str) -> Result<u32> {
-    let invalid =
-        || SdkError::Invalid { what: "date", reason: format!("{text:?} is not YYYY-MM-DD") };
-    let mut parts = text.splitn(3, '-');
-    let mut next = || parts.next().ok_or_else(invalid);
-    let (y, m, d) = (next()?, next()?, next()?);
-    let y = y.parse().map_err(|_| invalid())?;
-    let m = m.parse().map_err(|_| invalid())?;
-    let d = d.parse().map_err(|_| invalid())?;
-    day(y, m, d)
-}
-
-/// Parses `YYYY-MM-DD` as any real calendar date from year 1 to 9999 (for
-/// dates that never reach the wire, such as a date of birth); returns the
-/// days since 1970-01-01 (negative before it).
-pub fn parse_civil_days(text: &str) -> Result<i64> {
+/// Parses exactly `YYYY-MM-DD` (four, two and two digits) as a real
+/// calendar date; the one parser of dates in text.
+fn parse_civil(text: &str) -> Result<CivilDate> {
     let invalid =
         || SdkError::Invalid { what: "date", reason: format!("{text:?} is not a date YYYY-MM-DD") };
     let bytes = text.as_bytes();
@@ -50,11 +36,23 @@ pub fn parse_civil_days(text: &str) -> Result<i64> {
     let month: u32 = text[5..7].parse().map_err(|_| invalid())?;
     let day: u32 = text[8..10].parse().map_err(|_| invalid())?;
     let date = CivilDate { year, month, day };
-    let days = calendar::days_from_civil(date);
-    if year < 1 || calendar::civil_from_days(days) != date {
+    if year < 1 || calendar::civil_from_days(calendar::days_from_civil(date)) != date {
         return Err(invalid());
     }
-    Ok(days)
+    Ok(date)
+}
+
+/// Parses `YYYY-MM-DD` as a day number in 1970-01-02..=9999-12-31.
+pub fn parse_day(text: &str) -> Result<u32> {
+    let date = parse_civil(text)?;
+    day(date.year, date.month, date.day)
+}
+
+/// Parses `YYYY-MM-DD` as any real calendar date from year 1 to 9999 (for
+/// dates that never reach the wire, such as a date of birth); returns the
+/// days since 1970-01-01 (negative before it).
+pub fn parse_civil_days(text: &str) -> Result<i64> {
+    parse_civil(text).map(calendar::days_from_civil)
 }
 
 /// Formats a day number as `YYYY-MM-DD`.
@@ -97,5 +95,17 @@ mod tests {
         let err = parse_day("2026-02-30").unwrap_err().to_string();
         assert!(err.contains("2026-02-30"), "{err}");
         assert!(parse_day("yesterday").is_err());
+    }
+
+    #[test]
+    fn day_numbers_and_civil_dates_take_the_same_strict_form() {
+        for loose in
+            ["2026-1-1", "2026-01-1", "26-01-01", " 2026-01-01", "2026-01-01 ", "+2026-01-01"]
+        {
+            assert!(parse_day(loose).is_err(), "{loose}");
+            assert!(parse_civil_days(loose).is_err(), "{loose}");
+        }
+        assert_eq!(parse_day("2026-01-01").unwrap(), 20_454);
+        assert_eq!(parse_civil_days("2026-01-01").unwrap(), 20_454);
     }
 }

@@ -213,6 +213,12 @@ pub struct ApiSettings {
     pub logins_per_minute: u32,
     /// How often profiles whose registration never committed are looked for.
     pub orphan_sweep_ms: u64,
+    /// Longest an HTTP request may take before it is answered 503
+    /// `request_timeout` (more than `commit_timeout_ms`).
+    pub request_timeout_ms: u64,
+    /// HTTP requests served at once; more wait for a turn (within
+    /// `request_timeout_ms`).
+    pub requests_in_flight_max: usize,
 }
 
 impl Default for ApiSettings {
@@ -236,6 +242,8 @@ impl Default for ApiSettings {
             governor_requests_per_s: 20,
             logins_per_minute: 10,
             orphan_sweep_ms: 60_000,
+            request_timeout_ms: 30_000,
+            requests_in_flight_max: 512,
         }
     }
 }
@@ -256,7 +264,9 @@ pub struct NodeConfig {
     pub genesis_tx_file: PathBuf,
     /// gRPC listen address.
     pub grpc_listen: SocketAddr,
-    /// HTTP listen address (`/healthz`, `/readyz`, `/metrics`); none when absent.
+    /// HTTP listen address: the staff REST API under `/v1` (with `index_url`),
+    /// its OpenAPI document, `/healthz`, `/readyz` and `/metrics`; none when
+    /// absent.
     #[serde(default)]
     pub http_listen: Option<SocketAddr>,
     /// Peer-to-peer listen address (a multiaddr, e.g. `/ip4/0.0.0.0/tcp/7100`).
@@ -550,10 +560,17 @@ impl NodeConfig {
             ("api.governor_requests_per_s", u64::from(a.governor_requests_per_s)),
             ("api.logins_per_minute", u64::from(a.logins_per_minute)),
             ("api.orphan_sweep_ms", a.orphan_sweep_ms),
+            ("api.requests_in_flight_max", a.requests_in_flight_max as u64),
         ] {
             if value == 0 {
                 return Err(field(name, "must be at least 1"));
             }
+        }
+        if a.request_timeout_ms <= a.commit_timeout_ms {
+            return Err(field(
+                "api.request_timeout_ms",
+                "must be more than api.commit_timeout_ms (a write waits that long for its commit)",
+            ));
         }
         if a.body_bytes_max < 1024 || a.import_bytes_max < a.body_bytes_max {
             return Err(field(

@@ -2,12 +2,16 @@
 //!
 //! ```text
 //! recip network init --clubs 3 --out net     keys, genesis and node configs
+//! recip network new-club ...                 a club that joins later
 //! recip node --config net/harbour/node.toml   run one node
-//! recip devnet                                init if needed, run, seed, print endpoints
+//! recip devnet                                init if needed, run, seed, print URLs
 //! recip keys new|show                         key files
 //! recip tx <kind> ...                         build, sign and submit a transaction
 //! recip query <what> ...                      read the ledger's state
 //! recip status                                the node's view of itself
+//! recip index rebuild|status                  the SQL index
+//! recip staff add|list ...                    staff accounts of a club
+//! recip bench ...                             benchmarks (JSON lines)
 //! ```
 
 mod cli;

@@ -8,8 +8,10 @@ use std::time::Duration;
 use reciprocity_chaincode::chain_position;
 use reciprocity_node::config::NodeConfig;
 use reciprocity_node::network::inprocess::Router;
-use reciprocity_node::service::admission::Refusal;
-use reciprocity_node::service::node::{NodeHandle, Submitted, Wiring};
+use reciprocity_node::refusal::Refusal;
+use reciprocity_node::service::node::NodeHandle;
+use reciprocity_node::service::startup::Wiring;
+use reciprocity_node::service::submit::Submitted;
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::keys::Keypair;
 use reciprocity_sdk::tx::{TxBuilder, body};
@@ -27,7 +29,7 @@ fn seed() -> u64 {
     let seed = std::env::var("RECIP_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(reciprocity_node::service::node::now_ms);
+        .unwrap_or_else(reciprocity_node::clock::now_ms);
     eprintln!("router seed: {seed} (RECIP_TEST_SEED={seed} repeats this run)");
     seed
 }

@@ -501,13 +501,15 @@ async fn two_writers_on_one_database_project_each_block_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_survive_a_rebuild() {
-    use reciprocity_node::index::offchain::{
-        MemberProfile, MemberQuery, NewAuditEntry, StaffAccount,
-    };
+    use reciprocity_node::records::Records;
+    use reciprocity_node::records::audit::NewAuditEntry;
+    use reciprocity_node::records::profiles::{MemberProfile, MemberQuery};
+    use reciprocity_node::records::staff::StaffAccount;
     let (_net, ledger, _dir, members) = sample_chain();
     let backends = Backends::new().await;
     for (name, store) in backends.both() {
         catch_up(&ledger, store, 1_000, |_, _| {}).await.unwrap();
+        let records = Records::new(store.clone());
         let home =
             query::member(&ledger.state(), &members[0]).unwrap().unwrap().home_club.to_string();
         // Staff accounts: unique usernames, updates.
@@ -518,10 +520,10 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
             disabled: false,
             created_at_ms: 1,
         };
-        assert!(store.staff_insert(&account).await.unwrap(), "{name}");
-        assert!(!store.staff_insert(&account).await.unwrap(), "{name}: taken");
-        assert!(store.staff_update("desk", "front_desk,registrar", true, None).await.unwrap());
-        let read = store.staff_get("desk").await.unwrap().unwrap();
+        assert!(records.staff_insert(&account).await.unwrap(), "{name}");
+        assert!(!records.staff_insert(&account).await.unwrap(), "{name}: taken");
+        assert!(records.staff_update("desk", "front_desk,registrar", true, None).await.unwrap());
+        let read = records.staff_get("desk").await.unwrap().unwrap();
         assert_eq!(
             (read.roles.as_str(), read.disabled, read.password_hash.as_str()),
             ("front_desk,registrar", true, "$argon2id$stub")
@@ -540,7 +542,7 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
             updated_at_ms: 5,
         };
         let stranger = MemberId([9; 16]);
-        store
+        records
             .profiles_insert(
                 &[
                     profile(&members[0], "N-1", "Ada O'Brien"),
@@ -551,15 +553,17 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
             )
             .await
             .unwrap();
-        let mut taken = store
+        let mut taken = records
             .member_numbers_taken(&home, &["N-1".into(), "Z-9".into(), "N-3".into()])
             .await
             .unwrap();
         taken.sort();
         assert_eq!(taken, ["N-1", "N-3"], "{name}");
-        assert!(store.member_numbers_taken("elsewhere", &["N-1".into()]).await.unwrap().is_empty());
+        assert!(
+            records.member_numbers_taken("elsewhere", &["N-1".into()]).await.unwrap().is_empty()
+        );
         let duplicate =
-            store.profiles_insert(&[profile(&MemberId([8; 16]), "N-1", "Twin")], None).await;
+            records.profiles_insert(&[profile(&MemberId([8; 16]), "N-1", "Twin")], None).await;
         assert!(matches!(duplicate, Err(IndexError::Refused(_))), "{name}: {duplicate:?}");
         let search =
             |name_part: Option<&str>, number: Option<&str>, status: Option<&str>| MemberQuery {
@@ -569,7 +573,7 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
                 limit: 10,
                 offset: 0,
             };
-        let numbers = |rows: Vec<reciprocity_node::index::offchain::MemberListing>| {
+        let numbers = |rows: Vec<reciprocity_node::records::profiles::MemberListing>| {
             rows.into_iter().map(|r| r.profile.member_number).collect::<Vec<_>>()
         };
         for (part, expected) in [
@@ -579,10 +583,11 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
             ("\\", vec!["N-3"]),
             ("' OR '1'='1", vec![]),
         ] {
-            let found = store.member_search(&home, &search(Some(part), None, None)).await.unwrap();
+            let found =
+                records.member_search(&home, &search(Some(part), None, None)).await.unwrap();
             assert_eq!(numbers(found), expected, "{name}: {part:?}");
         }
-        let all = store.member_search(&home, &search(None, None, None)).await.unwrap();
+        let all = records.member_search(&home, &search(None, None, None)).await.unwrap();
         assert_eq!(numbers(all.clone()), ["N-2", "N-1", "N-3"], "{name}: by folded name");
         assert_eq!(
             all[1].status.as_deref(),
@@ -590,25 +595,30 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
             "{name}: joined with the ledger's record"
         );
         assert_eq!(all[2].status, None, "{name}: no record for the stranger");
-        let by_number = store.member_search(&home, &search(None, Some("N-2"), None)).await.unwrap();
+        let by_number =
+            records.member_search(&home, &search(None, Some("N-2"), None)).await.unwrap();
         assert_eq!(numbers(by_number), ["N-2"]);
-        let active = store.member_search(&home, &search(None, None, Some("Active"))).await.unwrap();
+        let active =
+            records.member_search(&home, &search(None, None, Some("Active"))).await.unwrap();
         assert_eq!(numbers(active), ["N-2", "N-1"], "{name}: the stranger has no status");
         assert!(
-            store.member_search("elsewhere", &search(None, None, None)).await.unwrap().is_empty()
+            records.member_search("elsewhere", &search(None, None, None)).await.unwrap().is_empty()
         );
         // Pending profiles: found past their deadline, settled by marking or deleting.
-        let mut pending = store.profiles_pending_past(11, 10).await.unwrap();
+        let mut pending = records.profiles_pending_past(11, 10).await.unwrap();
         pending.sort();
         assert_eq!(pending.len(), 3, "{name}");
         assert!(
-            store.profiles_pending_past(10, 10).await.unwrap().is_empty(),
+            records.profiles_pending_past(10, 10).await.unwrap().is_empty(),
             "{name}: not yet past"
         );
-        store.profiles_mark_registered(&[members[0].to_hex(), members[1].to_hex()]).await.unwrap();
-        store.profiles_delete(&[stranger.to_hex()]).await.unwrap();
-        assert!(store.profiles_pending_past(u64::MAX, 10).await.unwrap().is_empty(), "{name}");
-        assert!(store.profile_get(&stranger.to_hex()).await.unwrap().is_none());
+        records
+            .profiles_mark_registered(&[members[0].to_hex(), members[1].to_hex()])
+            .await
+            .unwrap();
+        records.profiles_delete(&[stranger.to_hex()]).await.unwrap();
+        assert!(records.profiles_pending_past(u64::MAX, 10).await.unwrap().is_empty(), "{name}");
+        assert!(records.profile_get(&stranger.to_hex()).await.unwrap().is_none());
         // The audit log, newest first.
         for action in ["a.first", "a.second"] {
             let entry = NewAuditEntry {
@@ -620,23 +630,23 @@ async fn the_rest_apis_own_tables_behave_alike_on_postgres_and_sqlite_and_surviv
                 outcome: "ok",
                 tx_id: None,
             };
-            store.audit_append(&entry).await.unwrap();
+            records.audit_append(&entry).await.unwrap();
         }
-        let entries = store.audit_list(None, 10).await.unwrap();
+        let entries = records.audit_list(None, 10).await.unwrap();
         assert_eq!(
             entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
             ["a.second", "a.first"],
             "{name}"
         );
-        assert_eq!(store.audit_list(Some(entries[0].id), 10).await.unwrap().len(), 1);
+        assert_eq!(records.audit_list(Some(entries[0].id), 10).await.unwrap().len(), 1);
         // A rebuild empties the projection only.
         store.clear().await.unwrap();
-        assert!(store.staff_get("desk").await.unwrap().is_some(), "{name}: staff kept");
+        assert!(records.staff_get("desk").await.unwrap().is_some(), "{name}: staff kept");
         assert!(
-            store.profile_get(&members[0].to_hex()).await.unwrap().is_some(),
+            records.profile_get(&members[0].to_hex()).await.unwrap().is_some(),
             "{name}: profiles kept"
         );
-        assert_eq!(store.audit_list(None, 10).await.unwrap().len(), 2, "{name}: audit kept");
+        assert_eq!(records.audit_list(None, 10).await.unwrap().len(), 2, "{name}: audit kept");
     }
     backends.drop_database().await;
 }

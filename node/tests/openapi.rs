@@ -359,7 +359,7 @@ async fn every_operation_answers_as_the_document_declares_on_a_devnet() {
     let devnet = Devnet::start(3, &[]);
     let (harbour, alpine, union) = (devnet.club(0), devnet.club(1), devnet.club(2));
     let today = reciprocity_sdk::dates::format_day(reciprocity_sdk::dates::day_of_ms(
-        reciprocity_node::service::node::now_ms(),
+        reciprocity_node::clock::now_ms(),
     ));
     let anonymous = Rest::new(&devnet.http(0));
 
@@ -506,18 +506,16 @@ async fn every_operation_answers_as_the_document_declares_on_a_devnet() {
 
     // The ledger: a transaction signed by the key that logged in.
     let day = reciprocity_sdk::dates::parse_day("2030-01-01").unwrap();
-    let tx = reciprocity_sdk::tx::TxBuilder::new(
-        devnet.chain_id(),
-        reciprocity_node::service::node::now_ms(),
-    )
-    .sign(
-        &key,
-        reciprocity_sdk::tx::body::register_member(
-            &reciprocity_sdk::random_member_id().unwrap(),
-            "full",
-            day,
-        ),
-    );
+    let tx =
+        reciprocity_sdk::tx::TxBuilder::new(devnet.chain_id(), reciprocity_node::clock::now_ms())
+            .sign(
+                &key,
+                reciprocity_sdk::tx::body::register_member(
+                    &reciprocity_sdk::random_member_id().unwrap(),
+                    "full",
+                    day,
+                ),
+            );
     let submitted = c.ok(
         "POST",
         "/v1/transactions",

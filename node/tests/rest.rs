@@ -146,7 +146,7 @@ fn terms(month_max: u32, from: &str) -> Value {
 
 fn today() -> String {
     reciprocity_sdk::dates::format_day(reciprocity_sdk::dates::day_of_ms(
-        reciprocity_node::service::node::now_ms(),
+        reciprocity_node::clock::now_ms(),
     ))
 }
 
@@ -258,7 +258,7 @@ async fn front_desk_at_another_club_records_visits_until_the_monthly_cap_refuses
 
     // Visits on four days of one month (the node clock moved forward by
     // restarting every node with RECIP_TEST_CLOCK_OFFSET_MS), then the fifth day is refused.
-    let now_ms = reciprocity_node::service::node::now_ms();
+    let now_ms = reciprocity_node::clock::now_ms();
     let day = reciprocity_sdk::dates::day_of_ms(now_ms);
     let date = reciprocity_sdk::dates::format_day(day);
     let (year, month): (i32, u32) = (date[0..4].parse().unwrap(), date[5..7].parse().unwrap());
@@ -732,14 +732,16 @@ async fn a_profile_whose_registration_never_committed_is_swept_and_a_committed_o
     );
     assert_eq!(client.submit(tx, true, 10_000).await.unwrap().code, 0);
     let never = reciprocity_sdk::random_member_id().unwrap();
-    let store = reciprocity_node::index::IndexStore::connect(&format!(
-        "sqlite://{}",
-        devnet.path().join(devnet.club(0)).join("index.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = reciprocity_node::records::Records::new(
+        reciprocity_node::index::IndexStore::connect(&format!(
+            "sqlite://{}",
+            devnet.path().join(devnet.club(0)).join("index.db").display()
+        ))
+        .await
+        .unwrap(),
+    );
     let profile = |id: &reciprocity_sdk::MemberId, number: &str| {
-        reciprocity_node::index::offchain::MemberProfile {
+        reciprocity_node::records::profiles::MemberProfile {
             member_id: id.to_hex(),
             home_club: devnet.club(0),
             member_number: number.to_owned(),
@@ -821,7 +823,7 @@ async fn staff_accounts_introductions_amendments_and_ledger_reads_work_end_to_en
         "{too_long}"
     );
     let in_a_month = reciprocity_sdk::dates::format_day(
-        reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms()) + 30,
+        reciprocity_sdk::dates::day_of_ms(reciprocity_node::clock::now_ms()) + 30,
     );
     let (code, issued) = registrar
         .post("/v1/introductions", json!({"member_id": member_id, "host_club": alpine, "valid_from": today(), "valid_until": in_a_month}))
@@ -1063,4 +1065,57 @@ async fn what_the_node_can_tell_will_be_refused_is_answered_at_once_and_errors_n
     let before = submissions(&u).await;
     let answer = governors[2].post(&format!("{proposal}/votes"), json!({"choice": "no"})).await;
     refused_at_once(&u, before, &answer, "ProposalClosed").await;
+}
+
+/// `recip devnet --index-url postgres://…`: each club's index and records in
+/// a PostgreSQL database of its own, created by the devnet; staff log in and
+/// the seeded members are listed from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_devnet_on_postgres_keeps_each_clubs_index_in_its_own_database() {
+    let admin_url = std::env::var("RECIP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let server = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+    let name =
+        format!("recip_devnet_test_{}", hex::encode(reciprocity_sdk::random_bytes::<4>().unwrap()));
+    let index_url = format!("{server}/{name}");
+    let _one = ONE_AT_A_TIME.lock().await;
+    let devnet = Devnet::start_with_args(2, &[], &["--index-url", &index_url]);
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let databases: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname",
+    )
+    .bind(format!("{name}_%"))
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert_eq!(databases, [format!("{name}_alpine"), format!("{name}_harbour")]);
+    assert!(
+        devnet.listing["nodes"][0]["index"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{name}_harbour"))
+    );
+    let registrar = Rest::login(&devnet.http(0), devnet.login(0, "registrar")).await;
+    let members = eventually(&registrar, "/v1/members?limit=10", |page| {
+        page["members"].as_array().is_some_and(|m| m.len() == 3)
+    })
+    .await;
+    assert_eq!(members["members"][0]["home_club"], "harbour");
+    let harbour = sqlx::PgPool::connect(&format!("{server}/{name}_harbour")).await.unwrap();
+    let profiles: i64 = sqlx::query_scalar("SELECT count(*) FROM member_profiles")
+        .fetch_one(&harbour)
+        .await
+        .unwrap();
+    assert_eq!(profiles, 3, "the profiles live in harbour's database");
+    harbour.close().await;
+    drop(registrar);
+    drop(devnet);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for database in databases {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+    }
 }

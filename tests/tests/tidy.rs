@@ -6,6 +6,9 @@
 //! - No leftover `dbg!`, `todo!` or `unimplemented!`.
 //! - The validation-code table in the chaincode's crate docs lists exactly
 //!   the codes the enum defines.
+//! - Modules depend one way, down the data flow: in the chaincode and at the
+//!   node's top level (by `crate::` paths), inside the node's `service/`
+//!   (by `super::` paths).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -180,4 +183,134 @@ fn the_crate_docs_list_every_validation_code() {
         .map(|c| (c.number(), c.name().to_owned()))
         .collect();
     assert_eq!(rows, expected, "the code table in chaincode/src/lib.rs is out of date");
+}
+
+/// The modules of `dir` (files and folders, `mod.rs`/`lib.rs`/`main.rs`
+/// aside) and, for each, the sibling modules its source names: through
+/// `crate::<module>` for a crate's top level, `super::<module>` inside a
+/// folder.
+fn module_references(dir: &Path, via: &str) -> Vec<(String, Vec<String>)> {
+    let mut modules: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
+        .filter_map(|path| {
+            let name = path.file_stem()?.to_str()?.to_owned();
+            (path.is_dir() || path.extension().is_some_and(|e| e == "rs")).then_some(name)
+        })
+        .filter(|name| !matches!(name.as_str(), "mod" | "lib" | "main"))
+        .collect();
+    modules.sort();
+    modules.dedup();
+    modules
+        .iter()
+        .map(|module| {
+            let mut files = Vec::new();
+            let folder = dir.join(module);
+            if folder.is_dir() {
+                rust_files(&folder, &mut files);
+            }
+            let file = dir.join(format!("{module}.rs"));
+            if file.exists() {
+                files.push(file);
+            }
+            let mut named: Vec<String> = Vec::new();
+            for file in files {
+                let text = fs::read_to_string(&file).expect("read source");
+                for line in text.lines() {
+                    let code = code_of(line);
+                    for other in &modules {
+                        let path = format!("{via}::{other}");
+                        if other != module && has_word(&code, &path) && !named.contains(other) {
+                            named.push(other.clone());
+                        }
+                    }
+                }
+            }
+            named.sort();
+            (module.clone(), named)
+        })
+        .collect()
+}
+
+/// A module that names one listed after it in `order` (or one not listed)
+/// is an edge pointing up the data flow.
+fn upward_references(references: &[(String, Vec<String>)], order: &[&str]) -> Vec<String> {
+    let rank = |m: &str| order.iter().position(|o| *o == m);
+    let mut wrong = Vec::new();
+    for (module, named) in references {
+        let Some(own) = rank(module) else {
+            wrong.push(format!("{module} is not in the layering order"));
+            continue;
+        };
+        for other in named {
+            if rank(other).is_none_or(|r| r <= own) {
+                wrong.push(format!("{module} names {other}, which is not below it"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn node_modules_depend_one_way_down_the_data_flow() {
+    let src = workspace_root().join("node/src");
+    // Top level: each may name only those after it (cli is the binary's).
+    let top = [
+        "cli",
+        "api",
+        "service",
+        "records",
+        "index",
+        "network",
+        "consensus",
+        "ledger",
+        "config",
+        "clock",
+        "refusal",
+        "words",
+        "error",
+    ];
+    let wrong = upward_references(&module_references(&src, "crate"), &top);
+    assert!(wrong.is_empty(), "node/src:\n{}", wrong.join("\n"));
+    // Inside service: start-up wires the jobs; the jobs share the handle.
+    let service = [
+        "startup",
+        "peers",
+        "handoff",
+        "producer",
+        "membership",
+        "status",
+        "forwarded",
+        "submit",
+        "forward",
+        "node",
+        "admission",
+        "verifier",
+        "mempool",
+        "snapshot_chunks",
+        "metrics",
+    ];
+    let wrong = upward_references(&module_references(&src.join("service"), "super"), &service);
+    assert!(wrong.is_empty(), "node/src/service:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn chaincode_modules_depend_one_way() {
+    let src = workspace_root().join("chaincode/src");
+    let order = [
+        "apply", "query", "rules", "decode", "hash", "state", "envelope", "keys", "store",
+        "merkle", "calendar", "context", "event", "code", "model", "error",
+    ];
+    let wrong = upward_references(&module_references(&src, "crate"), &order);
+    assert!(wrong.is_empty(), "chaincode/src:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_layering_check_finds_an_upward_reference() {
+    let references = vec![
+        ("ledger".to_owned(), vec!["error".to_owned()]),
+        ("error".to_owned(), vec!["ledger".to_owned()]),
+    ];
+    let wrong = upward_references(&references, &["ledger", "error"]);
+    assert_eq!(wrong, ["error names ledger, which is not below it"]);
 }

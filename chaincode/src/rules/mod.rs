@@ -11,7 +11,7 @@ pub(crate) mod member;
 pub(crate) mod visit;
 
 use crate::ValidationCode;
-use crate::apply::BlockContext;
+use crate::context::BlockContext;
 use crate::decode::TxBody;
 use crate::error::ChaincodeError;
 use crate::event::Event;

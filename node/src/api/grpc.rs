@@ -14,9 +14,11 @@ use tonic::{Request, Response, Status};
 use crate::api::views::{
     ClubView, IdentityView, IntroductionRecordView, MemberRecordView, VisitRecordView,
 };
+use crate::clock::now_ms;
 use crate::consensus::node_id_hex;
-use crate::service::admission::Refusal;
-use crate::service::node::{NodeHandle, Submitted, now_ms};
+use crate::refusal::Refusal;
+use crate::service::node::NodeHandle;
+use crate::service::submit::Submitted;
 
 /// The gRPC service over a running node.
 #[derive(Debug, Clone)]

@@ -3,10 +3,13 @@
 //! not), `GET /metrics` (Prometheus text), the staff REST API under `/v1`
 //! ([`super::rest`]) and `GET /openapi.json`, the OpenAPI document generated
 //! from the handlers. Every request runs in a `tracing` span and is timed
-//! into `recip_http_request_seconds{method,route,status}`.
+//! into `recip_http_request_seconds{method,route,status}`; at most
+//! `api.requests_in_flight_max` are served at once, and one that takes
+//! longer than `api.request_timeout_ms` is answered 503 `request_timeout`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -14,6 +17,8 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,11 +40,18 @@ pub fn router(node: NodeHandle) -> crate::Result<Router> {
             .to_json()
             .map_err(|e| crate::NodeError::Startup(format!("OpenAPI document: {e}")))?,
     );
+    let settings = &node.config().api;
+    let timeout = Duration::from_millis(settings.request_timeout_ms);
+    let in_flight_max = settings.requests_in_flight_max;
     Ok(probes
         .merge(v1)
         .layer(axum::Extension(OpenApiJson(document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside out: each request gets `request_timeout_ms`, waiting for a
+        // turn among `requests_in_flight_max` included; the timing sees all.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(GlobalConcurrencyLimitLayer::new(in_flight_max))
         .layer(axum::middleware::from_fn_with_state(node, observe)))
 }
 
@@ -84,7 +96,14 @@ async fn observe(State(node): State<NodeHandle>, request: Request, next: Next) -
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span =
         tracing::debug_span!("http", %method, route = %route, status = tracing::field::Empty);
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    // The timeout layer answers with an empty body: give it the API's.
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        let timeout_ms = node.config().api.request_timeout_ms;
+        response = ApiError::request_timeout(timeout_ms).into_response();
+    }
     let status = response.status();
     span.record("status", status.as_u16());
     node.metrics()

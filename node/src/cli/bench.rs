@@ -16,6 +16,7 @@ use reciprocity_sdk::keys::Keypair;
 use reciprocity_sdk::tx::{TxBuilder, body};
 use reciprocity_sdk::wire;
 
+use super::bench_http::percentile;
 use super::{ENDPOINT_DEFAULT, say};
 
 #[derive(Debug, Args)]
@@ -72,15 +73,6 @@ enum BenchKind {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
-}
-
-/// The `p` quantile of sorted latencies, in ms.
-pub(super) fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {

@@ -208,7 +208,7 @@ async fn seed(
     commit_all(client, enrolments, "role keys enrolled").await?;
 
     // Generous terms: the corpus checks a member in at most a few times a day.
-    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
+    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::clock::now_ms());
     let terms = reciprocity_sdk::terms::basic(&["full"], 31, 366, today.saturating_sub(1), "EUR");
     let hash = reciprocity_sdk::terms::hash(&reciprocity_sdk::terms::encode(&terms));
     let pairs: Vec<(usize, usize)> =
@@ -332,7 +332,7 @@ fn sign_corpus(
     count: usize,
     validity_ms: u64,
 ) -> (Vec<wire::SignedTx>, Mix) {
-    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
+    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::clock::now_ms());
     let builder = TxBuilder::now(chain).validity_ms(validity_ms);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let bar = super::bench_http::bar(count as u64, "transactions signed");
@@ -543,9 +543,9 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
         "committed_per_s": (committed as f64 / elapsed).round(),
         "refused": total.refused,
         "refusals": total.refusals,
-        "p50_ms": round2(super::bench::percentile(&latencies, 0.50)),
-        "p90_ms": round2(super::bench::percentile(&latencies, 0.90)),
-        "p99_ms": round2(super::bench::percentile(&latencies, 0.99)),
+        "p50_ms": round2(super::bench_http::percentile(&latencies, 0.50)),
+        "p90_ms": round2(super::bench_http::percentile(&latencies, 0.90)),
+        "p99_ms": round2(super::bench_http::percentile(&latencies, 0.99)),
         "blocks": blocks,
         "block_txs_avg": round2(total.in_blocks as f64 / blocks as f64),
         "corpus": {"signed": corpus.len(), "mix": mix},

@@ -339,7 +339,7 @@ async fn seed(node: &BenchNode, args: &SeedArgs) -> anyhow::Result<Seeded> {
     );
 
     // Agreements: the node's club with every other, then other pairs.
-    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
+    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::clock::now_ms());
     let terms = reciprocity_sdk::terms::basic(&["full"], 4, 48, today.saturating_sub(1), "EUR");
     let hash = reciprocity_sdk::terms::hash(&reciprocity_sdk::terms::encode(&terms));
     let n = args.clubs as usize;
@@ -597,9 +597,9 @@ pub(crate) async fn check(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Result
         "checks": checks,
         "checks_per_s": checks as f64 / load.duration as f64,
         "eligible_share": if checks == 0 { 0.0 } else { eligible as f64 / checks as f64 },
-        "p50_ms": super::bench::percentile(&latencies, 0.50),
-        "p90_ms": super::bench::percentile(&latencies, 0.90),
-        "p99_ms": super::bench::percentile(&latencies, 0.99),
+        "p50_ms": percentile(&latencies, 0.50),
+        "p90_ms": percentile(&latencies, 0.90),
+        "p99_ms": percentile(&latencies, 0.99),
         "node_rss_mib": node.rss_mib(),
         "seed_phases": seeded.phases,
     });
@@ -668,9 +668,9 @@ pub(crate) async fn search(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Resul
         "searches": searches,
         "searches_per_s": searches as f64 / load.duration as f64,
         "found_share": if searches == 0 { 0.0 } else { found as f64 / searches as f64 },
-        "p50_ms": super::bench::percentile(&latencies, 0.50),
-        "p95_ms": super::bench::percentile(&latencies, 0.95),
-        "p99_ms": super::bench::percentile(&latencies, 0.99),
+        "p50_ms": percentile(&latencies, 0.50),
+        "p95_ms": percentile(&latencies, 0.95),
+        "p99_ms": percentile(&latencies, 0.99),
         "node_rss_mib": node.rss_mib(),
     });
     #[allow(clippy::print_stdout)]
@@ -679,4 +679,13 @@ pub(crate) async fn search(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Resul
     }
     node.stop().await;
     Ok(())
+}
+
+/// The `p` quantile of sorted latencies, in ms.
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }

@@ -12,6 +12,7 @@
 //! variables in the environment override them).
 //! Data persists across runs.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,6 +47,13 @@ pub(crate) struct DevnetArgs {
     /// First HTTP port when creating the network; club i listens on base + i.
     #[arg(long, default_value_t = 7000)]
     http_port_base: u16,
+    /// Keep each club's SQL index (and its staff, profiles and audit log) in
+    /// PostgreSQL instead of SQLite: a server URL such as
+    /// postgres://postgres@127.0.0.1:5432; each club gets database
+    /// <name>_<club> (name from the URL's path, recip_devnet by default),
+    /// created if missing.
+    #[arg(long)]
+    index_url: Option<String>,
 }
 
 /// Raft timings for nodes on one machine (the defaults suit clubs on the internet).
@@ -86,27 +94,66 @@ pub(crate) async fn prepare_club(
         }
     }
     let logins_path = club_dir.join("staff.json");
-    if logins_path.exists() {
-        return Ok(serde_json::from_str(&std::fs::read_to_string(&logins_path)?)?);
-    }
+    let known: Option<Vec<StaffLogin>> = if logins_path.exists() {
+        Some(serde_json::from_str(&std::fs::read_to_string(&logins_path)?)?)
+    } else {
+        None
+    };
     let url = config.index_url.clone().context("the devnet's node config has no index_url")?;
     let store = reciprocity_node::index::IndexStore::connect(&url).await?;
-    let mut logins = Vec::new();
-    for (username, role) in STAFF_ROLES {
-        let password = super::staff::generate_password()?;
-        reciprocity_node::api::rest::staff::create_account(
-            &store,
-            username,
-            &password,
-            &[role.to_owned()],
+    let records = reciprocity_node::records::Records::new(store.clone());
+    let logins = match known {
+        // The accounts exist wherever the logins were made; a database the
+        // devnet has not used before (`--index-url`) gets them too.
+        Some(logins) => logins,
+        None => {
+            let mut logins = Vec::new();
+            for (username, role) in STAFF_ROLES {
+                let password = super::staff::generate_password()?;
+                logins.push(StaffLogin {
+                    username: username.to_owned(),
+                    password,
+                    role: role.to_owned(),
+                });
+            }
+            logins
+        }
+    };
+    for login in &logins {
+        reciprocity_node::records::staff::create_account(
+            &records,
+            &login.username,
+            &login.password,
+            std::slice::from_ref(&login.role),
         )
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
-        logins.push(StaffLogin { username: username.to_owned(), password, role: role.to_owned() });
     }
     store.close().await;
     write_private(&logins_path, &serde_json::to_string_pretty(&logins)?)?;
     Ok(logins)
+}
+
+/// The index URL of `club`'s node on the PostgreSQL server of `server_url`:
+/// its database is `<name>_<club>` (`<name>` from the URL's path,
+/// `recip_devnet` when it has none), created when missing.
+async fn club_postgres_url(server_url: &str, club: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = server_url
+        .split_once("://")
+        .filter(|(scheme, _)| matches!(*scheme, "postgres" | "postgresql"))
+        .with_context(|| format!("--index-url {server_url:?} is not a postgres://… URL"))?;
+    let (authority, path_and_query) = rest.split_once('/').unwrap_or((rest, ""));
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, format!("?{query}")),
+        None => (path_and_query, String::new()),
+    };
+    let name = if path.is_empty() { "recip_devnet" } else { path };
+    let database = format!("{name}_{}", club.replace('-', "_"));
+    let server = format!("{scheme}://{authority}/postgres{query}");
+    reciprocity_node::index::IndexStore::create_postgres_database(&server, &database)
+        .await
+        .with_context(|| format!("creating database {database} for {club}'s index"))?;
+    Ok(format!("{scheme}://{authority}/{database}{query}"))
 }
 
 /// Writes a file readable by its owner only (it holds passwords).
@@ -155,7 +202,25 @@ struct Running {
     endpoint: String,
     p2p: String,
     http: Option<String>,
+    /// Where its index and records live (a password in the URL hidden).
+    index: Option<String>,
     child: tokio::process::Child,
+}
+
+/// `url` with the password of its user info, if any, replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// The network's chain id and each club's node config path.
@@ -219,7 +284,11 @@ pub(crate) async fn submit(
 }
 
 /// Seeds sample data through the first club's node: staff, members, an agreement, visits, a proposal.
-async fn seed(dir: &Path, client: &mut NodeClient) -> anyhow::Result<()> {
+async fn seed(
+    dir: &Path,
+    client: &mut NodeClient,
+    index_urls: &BTreeMap<String, Option<String>>,
+) -> anyhow::Result<()> {
     const NAMES: [&str; 3] = ["Ada Lovelace", "Grace Hopper", "Alan Turing"];
     let network = reciprocity_network_config::NetworkConfig::load(&dir.join("genesis.toml"))?;
     let chain = network.chain_id.clone();
@@ -228,22 +297,23 @@ async fn seed(dir: &Path, client: &mut NodeClient) -> anyhow::Result<()> {
         .iter()
         .map(|c| Ok((c.id.clone(), Keypair::read_file(&dir.join(&c.id).join("club.key"))?)))
         .collect::<anyhow::Result<_>>()?;
-    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::service::node::now_ms());
+    let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::clock::now_ms());
     let mut members = Vec::new();
     for (club, key) in &keys {
         // Profiles live in the club's own index database, never on the ledger.
-        let config = NodeConfig::load(&dir.join(club).join("node.toml"))?;
-        let store = match &config.index_url {
-            Some(url) => Some(reciprocity_node::index::IndexStore::connect(url).await?),
+        let store = match index_urls.get(club.as_str()).cloned().flatten() {
+            Some(url) => Some(reciprocity_node::records::Records::new(
+                reciprocity_node::index::IndexStore::connect(&url).await?,
+            )),
             None => None,
         };
         for (i, tier) in ["full", "full", "junior"].iter().enumerate() {
             let member = reciprocity_sdk::random_member_id()?;
             if let Some(store) = &store {
-                let now = i64::try_from(reciprocity_node::service::node::now_ms()).unwrap_or(0);
+                let now = i64::try_from(reciprocity_node::clock::now_ms()).unwrap_or(0);
                 store
                     .profiles_insert(
-                        &[reciprocity_node::index::offchain::MemberProfile {
+                        &[reciprocity_node::records::profiles::MemberProfile {
                             member_id: member.to_hex(),
                             home_club: club.clone(),
                             member_number: format!("{}-{:04}", club.to_uppercase(), i + 1),
@@ -323,7 +393,14 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     // Start every node first: none is ready before a majority runs.
     let mut starting = Vec::new();
     for (club, config_path) in clubs {
-        let config = NodeConfig::load(&config_path)?;
+        let mut config = NodeConfig::load(&config_path)?;
+        let index_url = match &args.index_url {
+            Some(server) => Some(club_postgres_url(server, &club).await?),
+            None => None,
+        };
+        if let Some(url) = &index_url {
+            config.index_url = Some(url.clone());
+        }
         let logins = prepare_club(&dir.join(&club), &config).await?;
         let log = config_path.with_file_name("node.log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
@@ -334,6 +411,9 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             if std::env::var_os(name).is_none() {
                 command.env(name, value);
             }
+        }
+        if let Some(url) = &index_url {
+            command.env("RECIP_INDEX_URL", url);
         }
         let child = command
             .stdout(log_file.try_clone()?)
@@ -357,21 +437,24 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let mut running = Vec::new();
     let mut first_client = None;
     let mut configs = Vec::new();
+    let mut index_urls = BTreeMap::new();
     for (club, endpoint, mut child, log, p2p, http, logins, config) in starting {
         let client = wait_ready(&endpoint, &mut child, &log).await?;
         if let Some(addr) = config.http_listen {
             wait_listening(addr, &log).await?;
         }
         first_client.get_or_insert(client);
+        index_urls.insert(club.clone(), config.index_url.clone());
+        let index = config.index_url.as_deref().map(without_password);
         configs.push((club.clone(), config));
-        running.push(Running { club, logins, endpoint, p2p, http, child });
+        running.push(Running { club, logins, endpoint, p2p, http, index, child });
     }
     let mut client = first_client.context("the network has no clubs")?;
     for (club, config) in &configs {
         enroll_keystore(&mut client, &chain_id, &dir.join(club), config).await?;
     }
     if !dir.join("seeded").exists() {
-        seed(&dir, &mut client).await?;
+        seed(&dir, &mut client, &index_urls).await?;
     }
     let status = client.status().await?;
     let leader = status.leader_club.clone();
@@ -383,6 +466,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             "grpc": r.endpoint,
             "p2p": r.p2p,
             "http": r.http,
+            "index": r.index,
             "openapi": r.http.as_ref().map(|h| format!("{h}/openapi.json")),
             "staff": r.logins,
             "pid": r.child.id(),
@@ -400,6 +484,9 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             r.p2p,
             r.endpoint
         ));
+        if let Some(index) = &r.index {
+            say(format_args!("  {:<10} index {index}", ""));
+        }
     }
     say("staff logins (POST <HTTP>/v1/auth/login with {\"username\", \"password\"}):");
     for r in &running {
@@ -424,4 +511,19 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         let _ = r.child.kill().await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn an_index_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgres://app:s3cret@db:5432/recip_harbour"),
+            "postgres://app:***@db:5432/recip_harbour"
+        );
+        assert_eq!(without_password("postgres://postgres@db/x"), "postgres://postgres@db/x");
+        assert_eq!(without_password("sqlite:///tmp/index.db"), "sqlite:///tmp/index.db");
+    }
 }

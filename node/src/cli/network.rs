@@ -293,7 +293,7 @@ pub(crate) fn init(spec: &InitSpec<'_>) -> anyhow::Result<Vec<(String, PathBuf)>
     }
     let network = NetworkConfig {
         chain_id: spec.chain_id.to_owned(),
-        genesis_time_ms: reciprocity_node::service::node::now_ms(),
+        genesis_time_ms: reciprocity_node::clock::now_ms(),
         policy: PolicyConfig::default(),
         clubs,
     };

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use reciprocity_node::api::rest::error::count_of;
+use reciprocity_node::words::count_of;
 use reciprocity_sdk::client::NodeClient;
 use reciprocity_sdk::wire;
 use serde_json::Value;

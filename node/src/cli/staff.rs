@@ -9,6 +9,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use reciprocity_node::config::NodeConfig;
 use reciprocity_node::index::IndexStore;
+use reciprocity_node::records::Records;
+use reciprocity_node::records::staff::create_account;
 
 use super::say;
 
@@ -54,10 +56,11 @@ pub(crate) async fn run(command: StaffCommand) -> anyhow::Result<()> {
         None => (generate_password()?, true),
     };
     let store = IndexStore::connect(&url).await?;
-    let created =
-        reciprocity_node::api::rest::staff::create_account(&store, &username, &password, &roles)
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?;
+    let records = Records::new(store.clone());
+    let created = create_account(&records, &username, &password, &roles)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    store.close().await;
     anyhow::ensure!(created, "username {username:?} is taken");
     say(format_args!(
         "created staff account {username} of club {} ({})",

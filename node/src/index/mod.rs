@@ -8,15 +8,15 @@
 //! - [`follower`]: the task that keeps the index up to the ledger, retrying
 //!   with backoff while the database is down, and the full rebuild.
 //!
-//! - [`offchain`]: the REST API's own tables (staff accounts, member
-//!   profiles, audit log), which are not derived from the ledger.
 //! - [`read`]: the listings the REST API serves from the projection.
 //!
 //! The index is derived data: ordering and the front-desk checks never wait
 //! for it, and it can be dropped and rebuilt from the ledger at any time.
+//! The club's own records (staff accounts, member profiles, the audit log)
+//! share its database but are not derived: they live in [`crate::records`],
+//! and a rebuild leaves them alone.
 
 pub mod follower;
-pub mod offchain;
 pub mod projection;
 pub mod read;
 pub mod store;

@@ -216,6 +216,43 @@ impl IndexStore {
         Ok(store)
     }
 
+    /// Makes sure PostgreSQL database `database` exists on the server of
+    /// `server_url` (any database of that server in the URL; `postgres` when
+    /// none), creating it when missing. `database` must be a plain name
+    /// (`a-z`, `0-9`, `_`).
+    pub async fn create_postgres_database(server_url: &str, database: &str) -> Result<()> {
+        use sqlx::Connection;
+        let plain = !database.is_empty()
+            && database.len() <= 63
+            && database.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !plain {
+            return Err(IndexError::Url(format!(
+                "database name {database:?}: use 1-63 of a-z, 0-9 and _"
+            )));
+        }
+        let options = sqlx::postgres::PgConnectOptions::from_str(server_url).map_err(db)?;
+        let options = match options.get_database() {
+            Some(_) => options,
+            None => options.database("postgres"),
+        };
+        let mut connection = sqlx::PgConnection::connect_with(&options).await.map_err(db)?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(database)
+                .fetch_optional(&mut connection)
+                .await
+                .map_err(db)?;
+        if exists.is_none() {
+            // The name is checked above: plain, so safe to splice.
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .execute(&mut connection)
+                .await
+                .map_err(db)?;
+        }
+        connection.close().await.map_err(db)?;
+        Ok(())
+    }
+
     /// Closes the pool's connections (waits for those in use).
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await);

@@ -3,13 +3,18 @@
 //!
 //! Applying a committed block candidate writes the block header and body, the
 //! transaction index entries, every state change and the chain position in
-//! **one synced `WriteBatch`**: after a crash the ledger holds the whole block
-//! or none of it. On open the stored chain is verified (hash links, heights,
+//! **one `WriteBatch`**: after a crash the ledger holds the whole block or
+//! none of it. The Raft state machine's batches are not synced (the Raft log
+//! they derive from is, and RocksDB writes its own log in order, so a crash
+//! keeps a prefix of the applied blocks, re-applied from the log on start);
+//! a ledger used without Raft syncs each block
+//! ([`Ledger::apply_candidate`]). On open the stored chain is verified (hash links, heights,
 //! state hash) and a corrupt one is refused with a message that says what is
 //! wrong.
 
 pub mod block;
 mod state;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@
 //! transport, so the consensus glue runs the same code in tests and in
 //! production. A node serves inbound requests through [`PeerService`].
 
+pub mod allowlist;
 pub mod inprocess;
 pub mod p2p;
 pub mod protocol;

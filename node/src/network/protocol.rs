@@ -12,7 +12,7 @@ use openraft::raft::{
 use serde::{Deserialize, Serialize};
 
 use crate::consensus::TypeConfig;
-use crate::service::admission::Refusal;
+use crate::refusal::Refusal;
 
 /// A request from one node to another.
 #[derive(Debug, Clone, Serialize, Deserialize)]

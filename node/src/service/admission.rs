@@ -9,39 +9,7 @@ use reciprocity_chaincode::{
 };
 use reciprocity_proto::v1 as pb;
 
-/// Why a transaction was refused before ordering.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-pub enum Refusal {
-    /// Larger than `tx_bytes_max`.
-    #[error("transaction is {bytes} bytes, more than tx_bytes_max = {max}")]
-    TooLarge {
-        /// Its size.
-        bytes: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// A rule the chaincode would also apply.
-    #[error("refused with {code}: {message}")]
-    Invalid {
-        /// The validation code.
-        code: ValidationCode,
-        /// Details.
-        message: String,
-    },
-    /// The mempool is full.
-    #[error("busy: the mempool holds mempool_txs_max = {max} transactions; retry later")]
-    Busy {
-        /// The limit.
-        max: usize,
-    },
-    /// The network cannot commit now: no leader is known or reachable, or
-    /// this node's side of a partition has no majority.
-    #[error("unavailable: {reason}; retry later or submit through another node")]
-    Unavailable {
-        /// What is missing.
-        reason: String,
-    },
-}
+use crate::refusal::Refusal;
 
 fn invalid(code: ValidationCode, message: impl Into<String>) -> Refusal {
     Refusal::Invalid { code, message: message.into() }

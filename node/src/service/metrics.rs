@@ -108,20 +108,40 @@ impl NodeMetrics {
         self.submissions.with_label_values(&[outcome]).inc();
     }
 
-    /// The Prometheus text exposition, gauges taken from `status`.
-    pub fn render(&self, status: &super::node::Status) -> String {
+    /// The Prometheus text exposition, with the gauges set to `gauges`.
+    pub fn render(&self, gauges: &Gauges) -> String {
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.height.set(as_i64(status.height));
-        self.mempool_txs.set(as_i64(status.mempool_txs as u64));
-        self.raft_term.set(as_i64(status.term));
-        self.is_leader.set(i64::from(status.role == "leader"));
-        self.connected_peers.set(as_i64(status.connected_peers as u64));
-        self.index_lag_blocks.set(status.index_lag_blocks.map_or(-1, as_i64));
-        self.index_stuck_height.set(as_i64(status.index_stuck_height.unwrap_or(0)));
+        self.height.set(as_i64(gauges.height));
+        self.mempool_txs.set(as_i64(gauges.mempool_txs));
+        self.raft_term.set(as_i64(gauges.raft_term));
+        self.is_leader.set(i64::from(gauges.is_leader));
+        self.connected_peers.set(as_i64(gauges.connected_peers));
+        self.index_lag_blocks.set(gauges.index_lag_blocks.map_or(-1, as_i64));
+        self.index_stuck_height.set(as_i64(gauges.index_stuck_height.unwrap_or(0)));
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
             .expect("text encoding into a Vec succeeds");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
+}
+
+/// The values of the gauges, read from the node's status when metrics are
+/// scraped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Ledger height.
+    pub height: u64,
+    /// Transactions waiting in the mempool.
+    pub mempool_txs: u64,
+    /// Current Raft term.
+    pub raft_term: u64,
+    /// Whether this node leads.
+    pub is_leader: bool,
+    /// Peers with an open connection.
+    pub connected_peers: u64,
+    /// Blocks applied but not yet indexed (None: no index; exported as -1).
+    pub index_lag_blocks: Option<u64>,
+    /// A block the index cannot project (None: none; exported as 0).
+    pub index_stuck_height: Option<u64>,
 }

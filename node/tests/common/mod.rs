@@ -385,11 +385,17 @@ pub struct Devnet {
     stop: Vec<StopOnDrop>,
     ports: (u16, u16, u16),
     clubs: usize,
+    args: Vec<String>,
 }
 
 impl Devnet {
     /// Starts a devnet of `clubs` clubs with extra node environment `env`.
     pub fn start(clubs: usize, env: &[(&str, &str)]) -> Devnet {
+        Devnet::start_with_args(clubs, env, &[])
+    }
+
+    /// [`Devnet::start`] with extra `recip devnet` arguments.
+    pub fn start_with_args(clubs: usize, env: &[(&str, &str)], args: &[&str]) -> Devnet {
         let n = u16::try_from(clubs).unwrap();
         let mut devnet = Devnet {
             dir: tempfile::tempdir().unwrap(),
@@ -398,6 +404,7 @@ impl Devnet {
             stop: Vec::new(),
             ports: (free_ports(n), free_ports(n), free_ports(n)),
             clubs,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
         devnet.run(&[]);
         devnet
@@ -410,7 +417,9 @@ impl Devnet {
             .args(["devnet", "--detach", "--clubs", &self.clubs.to_string()])
             .args(["--grpc-port-base", &self.ports.0.to_string()])
             .args(["--p2p-port-base", &self.ports.1.to_string()])
-            .args(["--http-port-base", &self.ports.2.to_string(), "--dir"])
+            .args(["--http-port-base", &self.ports.2.to_string()])
+            .args(&self.args)
+            .arg("--dir")
             .arg(&path);
         for (key, value) in &self.env {
             command.env(key, value);

@@ -15,8 +15,8 @@ use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiState, TxReceipt};
 use crate::api::views::settlement_name;
+use crate::clock::now_ms;
 use crate::index::read::{AgreementEventRow, AgreementRow, IntroductionRow};
-use crate::service::node::now_ms;
 
 /// A blackout: no reciprocal visits from `from` to `to` (inclusive).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -19,13 +19,14 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use reciprocity_chaincode::{ClubId, PublicKey, Role, Roles};
+use reciprocity_chaincode::{ClubId, PublicKey, Roles};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ApiState;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::ApiJson;
+use crate::records::staff::{hash_password, parse_roles};
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,55 +46,6 @@ impl Caller {
     pub fn role_names(&self) -> Vec<String> {
         self.roles.iter().map(|r| r.name().to_owned()).collect()
     }
-}
-
-/// Parses `admin,front_desk` (also accepts `front-desk`).
-pub fn parse_roles(names: &[String]) -> Result<Roles, String> {
-    let mut roles = Vec::new();
-    for name in names {
-        let role =
-            Role::ALL.into_iter().find(|r| r.name() == name.trim().replace('-', "_")).ok_or_else(
-                || format!("unknown role {} (admin, registrar, front_desk, governor)", quote(name)),
-            )?;
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-    }
-    Roles::from_roles(&roles).ok_or_else(|| "at least one role is needed".to_owned())
-}
-
-/// Role names as stored (`admin,front_desk`).
-pub fn roles_text(roles: Roles) -> String {
-    roles.iter().map(Role::name).collect::<Vec<_>>().join(",")
-}
-
-/// Hashes a password with Argon2id and a random salt (PHC string).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::PasswordHasher;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| format!("hashing the password: {e}"))
-}
-
-/// Whether `password` matches the PHC string `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    use argon2::password_hash::PasswordVerifier;
-    argon2::password_hash::phc::PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
-    })
-}
-
-/// Checks a new password: 12 to 256 characters.
-pub fn check_password_strength(password: &str) -> Result<(), String> {
-    let chars = password.chars().count();
-    if chars < 12 {
-        return Err("the password must have at least 12 characters".to_owned());
-    }
-    if chars > 256 {
-        return Err("the password must have at most 256 characters".to_owned());
-    }
-    Ok(())
 }
 
 fn token_digest(token: &str) -> [u8; 32] {
@@ -341,7 +293,7 @@ pub async fn login(
 ) -> ApiResult<axum::Json<TokenResponse>> {
     // Checked before anything logs or audits the name (a password typed
     // into the username field must not reach the logs).
-    if super::staff::check_username(&request.username).is_err() {
+    if crate::records::staff::check_username(&request.username).is_err() {
         return Err(ApiError::unauthorized(
             "wrong username or password, or the account is disabled",
         ));
@@ -350,8 +302,8 @@ pub async fn login(
         return Err(ApiError::bad_request("password is too long"));
     }
     state.inner.limits.check_login(&ip, &format!("staff:{}", request.username))?;
-    let store = state.store()?;
-    let account = store.staff_get(&request.username).await?;
+    let records = state.records()?;
+    let account = records.staff_get(&request.username).await?;
     let hash =
         account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
     let password = request.password;
@@ -539,23 +491,6 @@ pub async fn me(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_verify_only_against_their_own_hash() {
-        let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("correct horse batterY", &hash));
-        assert!(!verify_password("x", "not a phc string"));
-    }
-
-    #[test]
-    fn roles_parse_by_name_and_refuse_unknown_ones() {
-        let roles = parse_roles(&["front-desk".into(), "admin".into()]).unwrap();
-        assert_eq!(roles_text(roles), "admin,front_desk");
-        assert!(parse_roles(&["janitor".into()]).unwrap_err().contains("janitor"));
-        assert!(parse_roles(&[]).is_err());
-    }
 
     #[test]
     fn expired_and_closed_tokens_name_no_caller() {

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use reciprocity_chaincode::ValidationCode;
 use serde::Serialize;
 
-use crate::service::admission::Refusal;
+use crate::refusal::Refusal;
+pub use crate::words::{bounded, bytes_in_words, count_of, quote};
 
 /// An error answer of the REST API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,25 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before retrying (429 and 503).
     pub retry_after_s: Option<u64>,
+    /// What kind of failure this is, for code that decides what to do next
+    /// (retry, report, roll back): never match on [`ApiError::code`].
+    pub kind: ErrorKind,
+}
+
+/// The kinds of failure callers act on differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong or not allowed; nothing was submitted.
+    Request,
+    /// The chaincode's rules refuse the transaction (foreseen by this node,
+    /// or in a block): it is not and will not be on the ledger as asked.
+    Refused(ValidationCode),
+    /// The node's queue is full: nothing was submitted; retry.
+    Busy,
+    /// The node cannot serve now: retry. A submission may still commit.
+    Unavailable,
+    /// A fault inside the node: a submission may still commit.
+    Internal,
 }
 
 /// The JSON body of every error answer.
@@ -47,54 +67,29 @@ pub type ApiResult<T> = std::result::Result<T, ApiError>;
 /// that no refusal can echo a large input back.
 pub const MESSAGE_CHARS_MAX: usize = 1_000;
 
-/// Longest piece of a caller's input quoted in a message, in characters.
-pub const QUOTE_CHARS_MAX: usize = 48;
-
-/// `text` quoted for a message: whole when short, else its first
-/// [`QUOTE_CHARS_MAX`] characters and its length.
-pub fn quote(text: &str) -> String {
-    let chars = text.chars().count();
-    if chars <= QUOTE_CHARS_MAX {
-        return format!("{text:?}");
-    }
-    let prefix: String = text.chars().take(QUOTE_CHARS_MAX).collect();
-    format!("{prefix:?}… ({chars} characters)")
-}
-
-/// `text` cut to at most `chars_max` characters, marked with `…` when cut.
-pub fn bounded(text: &str, chars_max: usize) -> String {
-    match text.char_indices().nth(chars_max) {
-        None => text.to_owned(),
-        Some((at, _)) => format!("{}…", &text[..at]),
-    }
-}
-
-/// A size in bytes as people read it: `512 bytes`, `64 KiB`, `1.5 MiB`.
-pub fn bytes_in_words(bytes: usize) -> String {
-    const KIB: usize = 1024;
-    const MIB: usize = 1024 * 1024;
-    let (unit, name) = match bytes {
-        b if b >= MIB => (MIB, "MiB"),
-        b if b >= KIB => (KIB, "KiB"),
-        _ => return format!("{bytes} bytes"),
-    };
-    let tenths = bytes * 10 / unit;
-    if tenths.is_multiple_of(10) {
-        format!("{} {name}", tenths / 10)
-    } else {
-        format!("{}.{} {name}", tenths / 10, tenths % 10)
-    }
-}
-
-/// `count` and the noun in the right number: `1 row`, `2 rows`.
-pub fn count_of(count: usize, singular: &str, plural: &str) -> String {
-    if count == 1 { format!("1 {singular}") } else { format!("{count} {plural}") }
-}
-
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.to_owned(), message: message.into(), retry_after_s: None }
+        ApiError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            retry_after_s: None,
+            kind: ErrorKind::Request,
+        }
+    }
+
+    /// Whether retrying the same request later may succeed (busy, or unavailable).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Busy | ErrorKind::Unavailable)
+    }
+
+    /// The validation code, when the chaincode's rules refused the request.
+    pub fn refusal_code(&self) -> Option<ValidationCode> {
+        match self.kind {
+            ErrorKind::Refused(code) => Some(code),
+            _ => None,
+        }
     }
 
     /// 400: the request is malformed.
@@ -148,18 +143,38 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError {
             retry_after_s: Some(1),
+            kind: ErrorKind::Unavailable,
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
+    }
+
+    /// 503 `request_timeout`: the request took longer than
+    /// `api.request_timeout_ms`; a write may still commit.
+    pub fn request_timeout(timeout_ms: u64) -> ApiError {
+        ApiError {
+            retry_after_s: Some(1),
+            kind: ErrorKind::Unavailable,
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                format!(
+                    "the request took longer than api.request_timeout_ms = {timeout_ms} ms; a write may still commit (look its transaction up)"
+                ),
+            )
         }
     }
 
     /// 500: logs `error` and answers without details.
     pub fn internal(error: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(%error, "internal error in the REST API");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; the node's log has the details",
-        )
+        ApiError {
+            kind: ErrorKind::Internal,
+            ..ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; the node's log has the details",
+            )
+        }
     }
 
     /// The chaincode's refusal with `code`.
@@ -174,7 +189,7 @@ impl ApiError {
         } else {
             format!("{} ({detail})", code.description())
         };
-        ApiError::new(status, code.name(), message)
+        ApiError { kind: ErrorKind::Refused(code), ..ApiError::new(status, code.name(), message) }
     }
 }
 
@@ -232,6 +247,7 @@ impl From<Refusal> for ApiError {
             Refusal::Invalid { code, message } => ApiError::refused(code, &message),
             Refusal::Busy { .. } => ApiError {
                 retry_after_s: Some(1),
+                kind: ErrorKind::Busy,
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", refusal.to_string())
             },
             Refusal::Unavailable { .. } => ApiError::unavailable(refusal.to_string()),

@@ -23,8 +23,8 @@ use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, count_of, quote}
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiState, TxReceipt};
 use crate::api::views::member_status_name;
-use crate::index::offchain::{MemberProfile, MemberQuery};
-use crate::service::node::now_ms;
+use crate::clock::now_ms;
+use crate::records::profiles::{MemberProfile, MemberQuery};
 
 /// Profile fields as entered by a registrar.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -219,14 +219,14 @@ pub async fn sweep_orphan_profiles(state: ApiState) {
     let mut interval = tokio::time::interval(every);
     loop {
         interval.tick().await;
-        let Ok(store) = state.store() else { continue };
+        let Ok(store) = state.records() else { continue };
         if let Err(error) = sweep_once(&state, &store).await {
             tracing::warn!(%error, "orphaned profile sweep failed; will retry");
         }
     }
 }
 
-async fn sweep_once(state: &ApiState, store: &crate::index::IndexStore) -> ApiResult<()> {
+async fn sweep_once(state: &ApiState, store: &crate::records::Records) -> ApiResult<()> {
     // Judged by the ledger's own time: a node catching up after downtime
     // has not yet seen blocks that may hold these registrations.
     let chain_time_ms = {
@@ -288,7 +288,7 @@ pub async fn register_member(
     state.authorize(&caller, Some(Role::Registrar))?;
     let until = validate(&request).map_err(ApiError::bad_request)?;
     let key = state.signer(&caller, Role::Registrar)?;
-    let store = state.store()?;
+    let store = state.records()?;
     let club = state.club().to_string();
     let member_id = reciprocity_sdk::random_member_id().map_err(|e| ApiError::internal(&e))?;
     let profile = profile_of(&club, &member_id, &request);
@@ -374,7 +374,7 @@ pub async fn get_member(
     if let Some(record) = &record {
         state.own_club(&caller, &record.home_club, &format!("member {member_id}"))?;
     }
-    let profile = state.store()?.profile_get(&id.to_hex()).await?;
+    let profile = state.records()?.profile_get(&id.to_hex()).await?;
     match profile {
         Some(profile) if profile.home_club == caller.club.as_str() => {
             Ok(axum::Json(view_of(profile, record.as_ref())))
@@ -460,7 +460,7 @@ pub async fn update_member(
 ) -> ApiResult<axum::Json<UpdatedMember>> {
     state.authorize(&caller, Some(Role::Registrar))?;
     let id = parse_member_id(&member_id)?;
-    let store = state.store()?;
+    let store = state.records()?;
     let mut profile = store
         .profile_get(&id.to_hex())
         .await?
@@ -619,7 +619,7 @@ pub async fn search_members(
         limit,
         offset,
     };
-    let rows = state.store()?.member_search(caller.club.as_str(), &query).await?;
+    let rows = state.records()?.member_search(caller.club.as_str(), &query).await?;
     let next = super::next_offset(offset, limit, rows.len());
     let members = rows
         .into_iter()
@@ -896,7 +896,7 @@ pub async fn import_members(
         Err(CsvRefusal::Rows(row_errors)) => return Ok(refused_rows(row_errors)),
         Err(CsvRefusal::File(error)) => return Err(error),
     };
-    let store = state.store()?;
+    let store = state.records()?;
     let club = state.club().to_string();
     let numbers: Vec<String> = rows.iter().map(|(_, r, _)| r.member_number.clone()).collect();
     let taken = store.member_numbers_taken(&club, &numbers).await?;
@@ -1022,19 +1022,20 @@ async fn submit_row(
     loop {
         attempt += 1;
         match state.submit(tx.clone()).await {
-            Err(error)
-                if matches!(error.code.as_str(), "busy" | "unavailable")
-                    && attempt < IMPORT_ATTEMPTS_MAX =>
-            {
+            Err(error) if error.is_retryable() && attempt < IMPORT_ATTEMPTS_MAX => {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
             }
-            Err(error) if attempt > 1 && error.code == "DuplicateTx" => {
+            Err(error)
+                if attempt > 1
+                    && error.refusal_code()
+                        == Some(reciprocity_chaincode::ValidationCode::DuplicateTx) =>
+            {
                 return match state.node().ledger().tx_location(&id)? {
                     Some(location) => {
-                        super::receipt(id, crate::service::node::Submitted::Committed(location))
+                        super::receipt(id, crate::service::submit::Submitted::Committed(location))
                     }
-                    None => super::receipt(id, crate::service::node::Submitted::Accepted),
+                    None => super::receipt(id, crate::service::submit::Submitted::Accepted),
                 };
             }
             other => return other,
@@ -1063,7 +1064,7 @@ fn fail_row(job: &ImportJob, line: u64, member_number: String, error: &ApiError)
 
 async fn run_import(
     state: ApiState,
-    store: crate::index::IndexStore,
+    store: crate::records::Records,
     job: Arc<ImportJob>,
     rows: Vec<ImportRow>,
     in_flight: usize,
@@ -1153,7 +1154,7 @@ async fn run_import(
 }
 
 /// Marks `ids` registered; on failure the sweeper does it later.
-async fn mark_registered(store: &crate::index::IndexStore, ids: &mut Vec<String>) {
+async fn mark_registered(store: &crate::records::Records, ids: &mut Vec<String>) {
     if let Err(error) = store.profiles_mark_registered(ids).await {
         tracing::warn!(%error, rows = ids.len(), "import: could not mark rows registered (the sweeper will)");
     }

@@ -41,10 +41,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::auth::Caller;
-use self::error::{ApiError, ApiResult};
+use self::error::{ApiError, ApiResult, ErrorKind};
+use crate::clock::now_ms;
 use crate::config::ApiSettings;
 use crate::index::IndexStore;
-use crate::service::node::{NodeHandle, Submitted, now_ms};
+use crate::service::node::NodeHandle;
+use crate::service::submit::Submitted;
 
 /// Shared state of the REST handlers.
 #[derive(Clone)]
@@ -120,9 +122,11 @@ impl ApiState {
             .await
             .map_err(|_| ApiError::unavailable("busy: too many logins at once; retry shortly"))?
             .map_err(|e| ApiError::internal(&e))?;
-        let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        let matches = tokio::task::spawn_blocking(move || {
+            crate::records::staff::verify_password(&password, &hash)
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
         drop(permit);
         Ok(matches)
     }
@@ -167,6 +171,12 @@ impl ApiState {
                 ApiError::unavailable("the index database is not connected yet; retry shortly")
             }
         })
+    }
+
+    /// The club's records (staff, member profiles, audit log), in the
+    /// index's database.
+    pub fn records(&self) -> ApiResult<crate::records::Records> {
+        self.store().map(crate::records::Records::new)
     }
 
     /// Checks that `caller` holds `role` (any role when `None`) and spends
@@ -352,9 +362,9 @@ impl ApiState {
         tx_id: Option<&str>,
     ) {
         let club = self.inner.club.to_string();
-        let result = match self.store() {
-            Ok(store) => {
-                let entry = crate::index::offchain::NewAuditEntry {
+        let result = match self.records() {
+            Ok(records) => {
+                let entry = crate::records::audit::NewAuditEntry {
                     at_ms: now_ms(),
                     actor,
                     club_id: &club,
@@ -363,7 +373,7 @@ impl ApiState {
                     outcome,
                     tx_id,
                 };
-                store.audit_append(&entry).await
+                records.audit_append(&entry).await
             }
             Err(_) => Err(crate::index::IndexError::Database("not connected".to_owned())),
         };
@@ -377,7 +387,7 @@ impl ApiState {
 /// refusal by rule, size or a full mempool); `unavailable` and internal
 /// errors may hide a transaction that still commits.
 pub fn certainly_not_committed(error: &ApiError) -> bool {
-    !matches!(error.code.as_str(), "unavailable" | "internal")
+    !matches!(error.kind, ErrorKind::Unavailable | ErrorKind::Internal)
 }
 
 /// The next page's offset, when a full page came back (none on overflow).

@@ -7,12 +7,14 @@ use reciprocity_chaincode::Role;
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
-use super::auth::{Caller, check_password_strength, hash_password, parse_roles, roles_text};
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::index::IndexStore;
-use crate::index::offchain::{AuditEntry, StaffAccount};
-use crate::service::node::now_ms;
+use crate::records::audit::AuditEntry;
+use crate::records::staff::{
+    StaffAccount, check_password_strength, check_username, create_account, hash_password,
+    parse_roles, roles_text,
+};
 
 /// A staff account as shown (no password hash).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -48,45 +50,6 @@ pub struct NewStaff {
     pub roles: Vec<String>,
 }
 
-/// Checks a username: 1-64 of `a-z 0-9 . _ -`.
-pub fn check_username(username: &str) -> Result<(), String> {
-    let ok = !username.is_empty()
-        && username.len() <= 64
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("username {} must be 1-64 of a-z, 0-9, '.', '_', '-'", quote(username)))
-    }
-}
-
-/// Creates an account (used by the API, `recip staff add` and the devnet);
-/// `false` when the username is taken.
-pub async fn create_account(
-    store: &IndexStore,
-    username: &str,
-    password: &str,
-    roles: &[String],
-) -> Result<bool, String> {
-    check_username(username)?;
-    check_password_strength(password)?;
-    let roles = parse_roles(roles)?;
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| e.to_string())??;
-    let account = StaffAccount {
-        username: username.to_owned(),
-        password_hash: hash,
-        roles: roles_text(roles),
-        disabled: false,
-        created_at_ms: i64::try_from(now_ms()).unwrap_or(i64::MAX),
-    };
-    store.staff_insert(&account).await.map_err(|e| e.to_string())
-}
-
 /// Creates a staff account of this club.
 #[utoipa::path(post, path = "/v1/staff", tag = "staff", security(("bearer" = [])),
     request_body = NewStaff,
@@ -105,8 +68,8 @@ pub async fn create_staff(
     check_username(&request.username).map_err(ApiError::bad_request)?;
     check_password_strength(&request.password).map_err(ApiError::bad_request)?;
     parse_roles(&request.roles).map_err(ApiError::bad_request)?;
-    let store = state.store()?;
-    let created = create_account(&store, &request.username, &request.password, &request.roles)
+    let records = state.records()?;
+    let created = create_account(&records, &request.username, &request.password, &request.roles)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if !created {
@@ -116,7 +79,7 @@ pub async fn create_staff(
         ));
     }
     state.audit(&caller.principal, "staff.create", Some(&request.username), "ok", None).await;
-    let account = store
+    let account = records
         .staff_get(&request.username)
         .await?
         .ok_or_else(|| ApiError::internal(&"account vanished after creation"))?;
@@ -141,7 +104,7 @@ pub async fn list_staff(
 ) -> ApiResult<axum::Json<StaffList>> {
     state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's staff")?;
-    let staff = state.store()?.staff_list().await?.iter().map(view_of).collect();
+    let staff = state.records()?.staff_list().await?.iter().map(view_of).collect();
     Ok(axum::Json(StaffList { staff }))
 }
 
@@ -177,8 +140,8 @@ pub async fn update_staff(
 ) -> ApiResult<axum::Json<StaffView>> {
     state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's staff")?;
-    let store = state.store()?;
-    let account = store
+    let records = state.records()?;
+    let account = records
         .staff_get(&username)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no staff account {}", quote(&username))))?;
@@ -199,11 +162,13 @@ pub async fn update_staff(
         None => None,
     };
     let disabled = update.disabled.unwrap_or(account.disabled);
-    store.staff_update(&username, &roles, disabled, hash.as_deref()).await?;
+    records.staff_update(&username, &roles, disabled, hash.as_deref()).await?;
     state.inner.sessions.close_all_of(&format!("staff:{username}"));
     state.audit(&caller.principal, "staff.update", Some(&username), "ok", None).await;
-    let account =
-        store.staff_get(&username).await?.ok_or_else(|| ApiError::not_found("account vanished"))?;
+    let account = records
+        .staff_get(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account vanished"))?;
     Ok(axum::Json(view_of(&account)))
 }
 
@@ -239,6 +204,6 @@ pub async fn audit_log(
     state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's audit log")?;
     let limit = state.page_size(page.limit)?;
-    let entries = state.store()?.audit_list(page.before_id, limit).await?;
+    let entries = state.records()?.audit_list(page.before_id, limit).await?;
     Ok(axum::Json(AuditList { entries }))
 }

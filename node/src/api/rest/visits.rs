@@ -14,8 +14,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::members::parse_member_id;
 use super::{ApiState, TxReceipt};
 use crate::api::views::settlement_name;
+use crate::clock::now_ms;
 use crate::index::read::{VisitQuery, VisitRow, VisitSide};
-use crate::service::node::now_ms;
 
 /// A front-desk check.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
