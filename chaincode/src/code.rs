@@ -211,6 +211,38 @@ impl ValidationCode {
     pub const fn is_ok(self) -> bool {
         matches!(self, ValidationCode::Ok)
     }
+
+    /// Whether the code says the transaction itself is malformed or out of
+    /// range (bad encoding, a wrong chain, an invalid key, date, tier or
+    /// terms...), rather than in conflict with the ledger's state.
+    pub const fn is_malformed(self) -> bool {
+        use ValidationCode as C;
+        matches!(
+            self,
+            C::MalformedPayload
+                | C::MissingBody
+                | C::WrongChain
+                | C::ValidityWindowTooLong
+                | C::BadSignature
+                | C::InvalidGenesis
+                | C::InvalidPublicKey
+                | C::WeakKey
+                | C::InvalidRoles
+                | C::InvalidMemberId
+                | C::InvalidTier
+                | C::InvalidStatus
+                | C::InvalidDate
+                | C::EmptyUpdate
+                | C::InvalidTerms
+                | C::AgreementWithSelf
+                | C::InvalidIntroduction
+                | C::InvalidProposal
+                | C::VotingPeriodOutOfBounds
+                | C::InvalidVote
+                | C::InvalidPolicy
+                | C::InvalidClub
+        )
+    }
 }
 
 impl std::fmt::Display for ValidationCode {

@@ -37,3 +37,41 @@ pub enum Refusal {
         reason: String,
     },
 }
+
+impl Refusal {
+    /// The stable name the APIs answer with: the validation code's name, or
+    /// `transaction_too_large`, `busy`, `unavailable`.
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge { .. } => "transaction_too_large",
+            Refusal::Invalid { code, .. } => code.name(),
+            Refusal::Busy { .. } => "busy",
+            Refusal::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    /// What was wrong, in words (for `Invalid`, the code's description and
+    /// the detail, see [`described`]).
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::Invalid { code, message } => described(*code, message),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether retrying later may succeed: the mempool was full or no
+    /// leader could be reached.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Refusal::Busy { .. } | Refusal::Unavailable { .. })
+    }
+}
+
+/// A refusal with `code` in words: its description, with `detail` in
+/// parentheses when it adds something.
+pub fn described(code: ValidationCode, detail: &str) -> String {
+    if detail.is_empty() || detail == code.description() {
+        code.description().to_owned()
+    } else {
+        format!("{} ({detail})", code.description())
+    }
+}

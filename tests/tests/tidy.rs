@@ -275,6 +275,9 @@ fn node_modules_depend_one_way_down_the_data_flow() {
     // Inside service: start-up wires the jobs; the jobs share the handle.
     let service = [
         "startup",
+        "import",
+        "sweeper",
+        "precheck",
         "peers",
         "handoff",
         "producer",

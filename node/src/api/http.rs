@@ -28,10 +28,11 @@ use super::rest::{self, ApiState};
 use crate::service::node::NodeHandle;
 
 /// The HTTP routes and the OpenAPI document that describes them; starts the
-/// REST API's background sweeper (call inside the runtime).
+/// orphaned-profile sweeper the REST API's registrations rely on (call
+/// inside the runtime).
 pub fn router(node: NodeHandle) -> crate::Result<Router> {
     let state = ApiState::new(node.clone()).map_err(crate::NodeError::Startup)?;
-    tokio::spawn(rest::members::sweep_orphan_profiles(state.clone()));
+    tokio::spawn(crate::service::sweeper::sweep_orphan_profiles(node.clone()));
     let (v1, mut document) = rest::router(state.clone());
     let (probes, probes_api) = probe_routes().with_state(state).split_for_parts();
     document.merge(probes_api);

@@ -197,9 +197,18 @@ impl NodeHandle {
         }
         let raft = &handle.inner.raft;
         if founding && !raft.is_initialized().await.map_err(|e| startup(format!("raft: {e}")))? {
-            raft.initialize(founders.clone())
-                .await
-                .map_err(|e| startup(format!("raft initialize: {e}")))?;
+            match raft.initialize(founders.clone()).await {
+                Ok(()) => {}
+                // Another founder initialized first and this node has
+                // already voted for it (or received its log): the
+                // membership comes through replication.
+                Err(openraft::error::RaftError::APIError(
+                    openraft::error::InitializeError::NotAllowed(not_allowed),
+                )) => {
+                    tracing::info!(%not_allowed, "the cluster was initialized by another founding node");
+                }
+                Err(error) => return Err(startup(format!("raft initialize: {error}"))),
+            }
         }
         handle.spawn("waiters", handle.clone().resolve_waiters());
         handle.spawn("producer", handle.clone().produce_blocks());

@@ -16,7 +16,27 @@ pub fn recip() -> Command {
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if claim_ports(port, 1) {
+            return port;
+        }
+    }
+}
+
+/// Ports handed out in this process: the OS may give a just-released port
+/// again, and two listeners of one node on one port fail to start.
+static PORTS_GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Claims `base..base + n` unless one of them was handed out before.
+fn claim_ports(base: u16, n: u16) -> bool {
+    let mut given = PORTS_GIVEN.lock().unwrap();
+    if (base..base + n).any(|p| given.contains(&p)) {
+        return false;
+    }
+    given.extend(base..base + n);
+    true
 }
 
 /// A one-club network in a temp dir.
@@ -157,7 +177,7 @@ pub fn path_str(path: &Path) -> String {
 /// A block of `n` consecutive free ports on loopback; returns the first.
 pub fn free_ports(n: u16) -> u16 {
     'search: for _ in 0..200 {
-        let base = free_port();
+        let base = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         if base.checked_add(n).is_none() {
             continue;
         }
@@ -166,7 +186,9 @@ pub fn free_ports(n: u16) -> u16 {
                 continue 'search;
             }
         }
-        return base;
+        if claim_ports(base, n) {
+            return base;
+        }
     }
     panic!("no block of {n} free ports");
 }

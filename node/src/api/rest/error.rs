@@ -179,63 +179,14 @@ impl ApiError {
 
     /// The chaincode's refusal with `code`.
     pub fn refused(code: ValidationCode, detail: &str) -> ApiError {
-        let status = if is_malformed(code) {
+        let status = if code.is_malformed() {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::CONFLICT
         };
-        let message = if detail.is_empty() || detail == code.description() {
-            code.description().to_owned()
-        } else {
-            format!("{} ({detail})", code.description())
-        };
+        let message = crate::refusal::described(code, detail);
         ApiError { kind: ErrorKind::Refused(code), ..ApiError::new(status, code.name(), message) }
     }
-}
-
-/// Whether a refusal with `code` depends on the transaction alone, so that
-/// no other transaction and no later block time can lift it: the malformed
-/// codes, but for those measured against the network's policy (which a
-/// pending governance decision may change) or the clubs (a proposal with no
-/// electorate), and an expired validity window.
-pub fn refused_whatever_the_state(code: ValidationCode) -> bool {
-    use ValidationCode as C;
-    match code {
-        C::ValidityWindowTooLong | C::VotingPeriodOutOfBounds | C::InvalidProposal => false,
-        C::Expired => true,
-        code => is_malformed(code),
-    }
-}
-
-/// Codes that say the request itself is malformed or out of range (422);
-/// every other refusal conflicts with the ledger's state (409).
-fn is_malformed(code: ValidationCode) -> bool {
-    use ValidationCode as C;
-    matches!(
-        code,
-        C::MalformedPayload
-            | C::MissingBody
-            | C::WrongChain
-            | C::ValidityWindowTooLong
-            | C::BadSignature
-            | C::InvalidGenesis
-            | C::InvalidPublicKey
-            | C::WeakKey
-            | C::InvalidRoles
-            | C::InvalidMemberId
-            | C::InvalidTier
-            | C::InvalidStatus
-            | C::InvalidDate
-            | C::EmptyUpdate
-            | C::InvalidTerms
-            | C::AgreementWithSelf
-            | C::InvalidIntroduction
-            | C::InvalidProposal
-            | C::VotingPeriodOutOfBounds
-            | C::InvalidVote
-            | C::InvalidPolicy
-            | C::InvalidClub
-    )
 }
 
 impl From<Refusal> for ApiError {

@@ -1,17 +1,15 @@
-//! Members: personal data (name, e-mail, phone, date of birth, notes) in the
+//! Members' handlers: personal data (name, e-mail, phone, date of birth, notes) in the
 //! index database of the home club's node only; the on-chain record holds
 //! an opaque id, tier, status and validity. Registering writes the profile,
 //! then the on-chain record, and removes the profile again if the ledger
 //! refuses: no profile without a record is left behind.
 
-use std::collections::{BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use reciprocity_chaincode::{MemberId, Role};
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::dates;
@@ -25,6 +23,10 @@ use super::{ApiState, TxReceipt};
 use crate::api::views::member_status_name;
 use crate::clock::now_ms;
 use crate::records::profiles::{MemberProfile, MemberQuery};
+use crate::service::import::{
+    ImportJob, ImportProgress, ImportRow, ImportRun, RowError, run_import,
+};
+use crate::service::sweeper::orphan_after_ms;
 
 /// Profile fields as entered by a registrar.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -198,69 +200,6 @@ fn view_of(profile: MemberProfile, record: Option<&reciprocity_chaincode::Member
         status: record.map(|m| member_status_name(m.status).to_owned()),
         valid_until: record.map(|m| dates::format_day(m.valid_until_day)),
     }
-}
-
-/// When a profile whose registration was signed at `created_ms` becomes an
-/// orphan if its member is not on the ledger: the transaction has expired
-/// by then (with a minute to spare), so it can never commit later.
-fn orphan_after_ms(created_ms: u64) -> u64 {
-    created_ms + reciprocity_sdk::tx::VALIDITY_MS_DEFAULT + 60_000
-}
-
-/// Profiles looked at per sweep.
-const ORPHAN_SWEEP_BATCH_MAX: u32 = 1_000;
-
-/// Resolves profiles still pending past their deadline (the node stopped
-/// between storing a profile and seeing its registration commit): those
-/// whose member is on the ledger are marked registered, the others
-/// removed. Runs until the node stops.
-pub async fn sweep_orphan_profiles(state: ApiState) {
-    let every = std::time::Duration::from_millis(state.inner.settings.orphan_sweep_ms);
-    let mut interval = tokio::time::interval(every);
-    loop {
-        interval.tick().await;
-        let Ok(store) = state.records() else { continue };
-        if let Err(error) = sweep_once(&state, &store).await {
-            tracing::warn!(%error, "orphaned profile sweep failed; will retry");
-        }
-    }
-}
-
-async fn sweep_once(state: &ApiState, store: &crate::records::Records) -> ApiResult<()> {
-    // Judged by the ledger's own time: a node catching up after downtime
-    // has not yet seen blocks that may hold these registrations.
-    let chain_time_ms = {
-        let view = state.node().ledger().state();
-        reciprocity_chaincode::chain_position(&view)?.time_ms
-    };
-    let ids =
-        store.profiles_pending_past(now_ms().min(chain_time_ms), ORPHAN_SWEEP_BATCH_MAX).await?;
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let (registered, orphans): (Vec<String>, Vec<String>) = {
-        let view = state.node().ledger().state();
-        let mut registered = Vec::new();
-        let mut orphans = Vec::new();
-        for id in ids {
-            let on_ledger = MemberId::from_hex(&id)
-                .map(|m| reciprocity_chaincode::query::member(&view, &m))
-                .transpose()?
-                .flatten()
-                .is_some();
-            if on_ledger { registered.push(id) } else { orphans.push(id) }
-        }
-        (registered, orphans)
-    };
-    store.profiles_mark_registered(&registered).await?;
-    store.profiles_delete(&orphans).await?;
-    if !orphans.is_empty() {
-        tracing::warn!(
-            removed = orphans.len(),
-            "removed profiles whose registration never committed"
-        );
-    }
-    Ok(())
 }
 
 fn taken_number(number: &str) -> ApiError {
@@ -635,17 +574,6 @@ pub async fn search_members(
     Ok(axum::Json(MemberPage { members, next_offset: next }))
 }
 
-/// One row of an import that cannot be (or was not) registered.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RowError {
-    /// Line in the file (the header is line 1).
-    pub line: u64,
-    /// The row's membership number, if it had one.
-    pub member_number: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
 /// An import refused as a whole: nothing was imported.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportRefused {
@@ -653,87 +581,6 @@ pub struct ImportRefused {
     pub error: ErrorDetail,
     /// Every row in error.
     pub rows: Vec<RowError>,
-}
-
-/// An import's progress.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ImportProgress {
-    /// Job id.
-    pub job_id: String,
-    /// `running` or `done`.
-    pub status: String,
-    /// Rows in the file.
-    pub rows_total: usize,
-    /// Rows registered and committed.
-    pub rows_committed: usize,
-    /// Rows the ledger refused (their profiles were removed).
-    pub rows_failed: usize,
-    /// Rows not yet seen committed or refused: waiting their turn, in
-    /// flight, or submitted and waiting for their block. Rows still pending
-    /// when the job is done are settled by the ledger later (the orphaned
-    /// profile sweeper removes those whose registration expired unseen).
-    pub rows_pending: usize,
-    /// The refused rows.
-    pub errors: Vec<RowError>,
-}
-
-struct ImportJob {
-    id: String,
-    club: String,
-    rows_total: usize,
-    committed: AtomicUsize,
-    failed: Mutex<Vec<RowError>>,
-    done: AtomicBool,
-}
-
-impl ImportJob {
-    fn progress(&self) -> ImportProgress {
-        let errors = self.failed.lock().expect("import errors lock").clone();
-        let committed = self.committed.load(Ordering::Acquire);
-        let settled = committed + errors.len();
-        assert!(settled <= self.rows_total, "import {}: more rows settled than it has", self.id);
-        ImportProgress {
-            job_id: self.id.clone(),
-            status: if self.done.load(Ordering::Acquire) { "done" } else { "running" }.to_owned(),
-            rows_total: self.rows_total,
-            rows_committed: committed,
-            rows_failed: errors.len(),
-            rows_pending: self.rows_total - settled,
-            errors,
-        }
-    }
-}
-
-/// Import jobs kept for their progress (bounded; finished ones go first).
-pub struct Imports {
-    jobs: Mutex<VecDeque<Arc<ImportJob>>>,
-    kept_max: usize,
-}
-
-impl Imports {
-    /// At most `kept_max` jobs remembered.
-    pub fn new(kept_max: usize) -> Imports {
-        Imports { jobs: Mutex::new(VecDeque::new()), kept_max }
-    }
-
-    fn start(&self, job: Arc<ImportJob>) -> ApiResult<()> {
-        let mut jobs = self.jobs.lock().expect("imports lock");
-        while jobs.len() >= self.kept_max {
-            let Some(at) = jobs.iter().position(|j| j.done.load(Ordering::Acquire)) else {
-                return Err(ApiError::unavailable(format!(
-                    "busy: api.imports_kept_max = {} imports are running; retry later",
-                    self.kept_max
-                )));
-            };
-            jobs.remove(at);
-        }
-        jobs.push_back(job);
-        Ok(())
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<ImportJob>> {
-        self.jobs.lock().expect("imports lock").iter().find(|j| j.id == id).cloned()
-    }
 }
 
 const IMPORT_COLUMNS: [&str; 8] = [
@@ -949,24 +796,23 @@ pub async fn import_members(
     })?;
     let job_id =
         hex::encode(reciprocity_sdk::random_bytes::<8>().map_err(|e| ApiError::internal(&e))?);
-    let job = Arc::new(ImportJob {
-        id: job_id.clone(),
-        club: club.clone(),
-        rows_total: signed.len(),
-        committed: AtomicUsize::new(0),
-        failed: Mutex::new(Vec::new()),
-        done: AtomicBool::new(false),
-    });
-    if let Err(error) = state.inner.imports.start(Arc::clone(&job)) {
+    let job = ImportJob::new(job_id.clone(), club.clone(), signed.len());
+    if let Err(busy) = state.inner.imports.start(Arc::clone(&job)) {
         let ids: Vec<String> = profiles.iter().map(|p| p.member_id.clone()).collect();
         store.profiles_delete(&ids).await?;
-        return Err(error);
+        return Err(ApiError::unavailable(busy));
     }
     state.audit(&caller.principal, "member.import", Some(&job_id), "ok", None).await;
     tracing::info!(job_id, rows = signed.len(), principal = %caller.principal, "member import started");
-    let in_flight = state.inner.settings.import_in_flight_max;
+    let run = ImportRun {
+        node: state.node().clone(),
+        records: store,
+        in_flight: state.inner.settings.import_in_flight_max,
+        commit_timeout: std::time::Duration::from_millis(state.inner.settings.commit_timeout_ms),
+        deadline_ms: orphan_after_ms(created_ms),
+    };
     let progress = job.progress();
-    tokio::spawn(run_import(state, store, job, signed, in_flight, orphan_after_ms(created_ms)));
+    tokio::spawn(run_import(run, job, signed));
     Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
 }
 
@@ -998,169 +844,6 @@ fn csv_content_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
     Ok(())
 }
 
-/// One row of an import, signed.
-struct ImportRow {
-    line: u64,
-    member_id: MemberId,
-    member_number: String,
-    tx: pb::SignedTx,
-}
-
-/// Committed rows marked registered per SQL transaction.
-const IMPORT_MARK_BATCH: usize = 1_000;
-
-/// Submits one row's transaction, retrying while the node is busy or has
-/// no leader; a retry refused as a duplicate means an earlier attempt got
-/// through, and is answered from the ledger.
-async fn submit_row(
-    state: &ApiState,
-    tx: pb::SignedTx,
-) -> ApiResult<(StatusCode, super::TxReceipt)> {
-    let id = reciprocity_chaincode::tx_id(&tx.payload);
-    let mut backoff = std::time::Duration::from_millis(100);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match state.submit(tx.clone()).await {
-            Err(error) if error.is_retryable() && attempt < IMPORT_ATTEMPTS_MAX => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
-            }
-            Err(error)
-                if attempt > 1
-                    && error.refusal_code()
-                        == Some(reciprocity_chaincode::ValidationCode::DuplicateTx) =>
-            {
-                return match state.node().ledger().tx_location(&id)? {
-                    Some(location) => {
-                        super::receipt(id, crate::service::submit::Submitted::Committed(location))
-                    }
-                    None => super::receipt(id, crate::service::submit::Submitted::Accepted),
-                };
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Submissions of one row before its failure is final.
-const IMPORT_ATTEMPTS_MAX: u32 = 8;
-
-/// A row whose commit was not seen yet.
-struct PendingRow {
-    line: u64,
-    member_id: MemberId,
-    member_number: String,
-    tx_id: reciprocity_chaincode::TxId,
-}
-
-fn fail_row(job: &ImportJob, line: u64, member_number: String, error: &ApiError) {
-    job.failed.lock().expect("import errors lock").push(RowError {
-        line,
-        member_number: Some(member_number),
-        message: format!("{}: {}", error.code, error.message),
-    });
-}
-
-async fn run_import(
-    state: ApiState,
-    store: crate::records::Records,
-    job: Arc<ImportJob>,
-    rows: Vec<ImportRow>,
-    in_flight: usize,
-    deadline_ms: u64,
-) {
-    let outcomes = futures::stream::iter(rows.into_iter().map(|row| {
-        let state = state.clone();
-        async move {
-            let tx_id = reciprocity_chaincode::tx_id(&row.tx.payload);
-            let outcome = submit_row(&state, row.tx).await;
-            (
-                PendingRow {
-                    line: row.line,
-                    member_id: row.member_id,
-                    member_number: row.member_number,
-                    tx_id,
-                },
-                outcome,
-            )
-        }
-    }))
-    .buffer_unordered(in_flight);
-    futures::pin_mut!(outcomes);
-    let mut registered = Vec::new();
-    let mut pending = Vec::new();
-    while let Some((row, outcome)) = outcomes.next().await {
-        match outcome {
-            Ok((StatusCode::CREATED, _)) => {
-                job.committed.fetch_add(1, Ordering::AcqRel);
-                registered.push(row.member_id.to_hex());
-            }
-            Err(error) if super::certainly_not_committed(&error) => {
-                if let Err(db) = store.profiles_delete(&[row.member_id.to_hex()]).await {
-                    tracing::error!(%db, member_id = %row.member_id, "import: refused row's profile not removed (the sweeper will)");
-                }
-                fail_row(&job, row.line, row.member_number, &error);
-            }
-            // Admitted but not seen committed, or perhaps committed: watched below.
-            _ => pending.push(row),
-        }
-        if registered.len() >= IMPORT_MARK_BATCH {
-            mark_registered(&store, &mut registered).await;
-        }
-    }
-    // Rows still pending settle from the ledger until their transactions
-    // expire; past that the sweeper has the last word.
-    while !pending.is_empty() && now_ms() < deadline_ms {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let mut still = Vec::new();
-        for row in pending {
-            match state.node().ledger().tx_location(&row.tx_id) {
-                Ok(Some(location)) => {
-                    if location.code == 0 {
-                        job.committed.fetch_add(1, Ordering::AcqRel);
-                        registered.push(row.member_id.to_hex());
-                    } else {
-                        let code =
-                            reciprocity_chaincode::ValidationCode::from_number(location.code)
-                                .unwrap_or(reciprocity_chaincode::ValidationCode::MalformedPayload);
-                        if let Err(db) = store.profiles_delete(&[row.member_id.to_hex()]).await {
-                            tracing::error!(%db, member_id = %row.member_id, "import: refused row's profile not removed (the sweeper will)");
-                        }
-                        fail_row(&job, row.line, row.member_number, &ApiError::refused(code, ""));
-                    }
-                }
-                Ok(None) => still.push(row),
-                Err(error) => {
-                    tracing::warn!(%error, "import: reading the ledger failed; retrying");
-                    still.push(row);
-                }
-            }
-        }
-        pending = still;
-        mark_registered(&store, &mut registered).await;
-    }
-    mark_registered(&store, &mut registered).await;
-    job.failed.lock().expect("import errors lock").sort_by_key(|e| e.line);
-    job.done.store(true, Ordering::Release);
-    let progress = job.progress();
-    tracing::info!(
-        job_id = %job.id,
-        committed = progress.rows_committed,
-        failed = progress.rows_failed,
-        pending = progress.rows_pending,
-        "member import finished"
-    );
-}
-
-/// Marks `ids` registered; on failure the sweeper does it later.
-async fn mark_registered(store: &crate::records::Records, ids: &mut Vec<String>) {
-    if let Err(error) = store.profiles_mark_registered(ids).await {
-        tracing::warn!(%error, rows = ids.len(), "import: could not mark rows registered (the sweeper will)");
-    }
-    ids.clear();
-}
-
 /// Progress of an import started by this club.
 #[utoipa::path(get, path = "/v1/members/imports/{job_id}", tag = "members", security(("bearer" = [])),
     params(("job_id" = String, Path, description = "Import job id")),
@@ -1177,7 +860,7 @@ pub async fn import_progress(
         .inner
         .imports
         .get(&job_id)
-        .filter(|j| j.club == caller.club.as_str())
+        .filter(|j| j.club() == caller.club.as_str())
         .ok_or_else(|| ApiError::not_found(format!("no import {}", quote(&job_id))))?;
     Ok(axum::Json(job.progress()))
 }

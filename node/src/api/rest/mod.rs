@@ -62,7 +62,7 @@ struct ApiInner {
     sessions: auth::Sessions,
     challenges: auth::Challenges,
     limits: limits::RateLimits,
-    imports: members::Imports,
+    imports: crate::service::import::Imports,
     /// Password checks running at once (Argon2id takes ~19 MiB and tens of
     /// ms each): one per core; more wait up to `PASSWORD_CHECK_WAIT_MS`.
     password_checks: tokio::sync::Semaphore,
@@ -103,7 +103,7 @@ impl ApiState {
                     settings.challenges_max,
                 ),
                 limits: limits::RateLimits::new(&settings),
-                imports: members::Imports::new(settings.imports_kept_max),
+                imports: crate::service::import::Imports::new(settings.imports_kept_max),
                 password_checks: tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
                 ),
@@ -277,78 +277,11 @@ impl ApiState {
     /// Submits a signed transaction and waits up to `api.commit_timeout_ms`;
     /// a transaction this node already holds or committed answers as such.
     /// One the ledger would refuse now is answered at once with its code
-    /// and not submitted ([`ApiState::precheck`]).
+    /// and not submitted ([`NodeHandle::precheck`]).
     pub async fn submit(&self, tx: pb::SignedTx) -> ApiResult<(StatusCode, TxReceipt)> {
-        // A retry of a committed transaction (its answer was lost) gets the
-        // committed receipt again: submitting is idempotent.
-        let tx_id = reciprocity_chaincode::tx_id(&tx.payload);
-        if let Ok(Some(location)) = self.inner.node.ledger().tx_location(&tx_id) {
-            return receipt(tx_id, Submitted::Committed(location));
-        }
-        self.precheck(&tx)?;
         let timeout = Duration::from_millis(self.inner.settings.commit_timeout_ms);
-        let (tx_id, submitted) = self.inner.node.submit(tx, true, timeout).await?;
+        let (tx_id, submitted) = self.inner.node.submit_checked(tx, timeout).await?;
         receipt(tx_id, submitted)
-    }
-
-    /// Refuses, with the ledger's own code, a transaction that the ledger
-    /// will refuse: a dry run of the chaincode over a snapshot of this
-    /// node's state ([`reciprocity_chaincode::dry_run`]), the signature
-    /// taken as valid (admission checks it).
-    ///
-    /// Only what this node can foresee is refused here. A refusal that
-    /// depends on the transaction alone (malformed, expired, terms that do
-    /// not add up) always is. One that depends on the ledger's state or the
-    /// block's time (an unknown member, a quota, a closed proposal) is
-    /// refused only when the node is settled ([`NodeHandle::is_settled`]:
-    /// nothing in flight that could change it) and a dry run at the end of
-    /// the commit wait refuses it too (a day, month or year boundary may
-    /// come first). Anything else, and a dry run that cannot decide, goes to
-    /// the ledger, whose block has the last word.
-    pub fn precheck(&self, tx: &pb::SignedTx) -> ApiResult<()> {
-        use reciprocity_chaincode::{BlockContext, BlockTx, PublicKey, ValidationCode, VerifiedTx};
-        // A malformed signer is for admission to name.
-        let Some(signer) = PublicKey::from_slice(&tx.signer) else { return Ok(()) };
-        let verified = BlockTx::Verified(VerifiedTx {
-            tx_id: reciprocity_chaincode::tx_id(&tx.payload),
-            signer,
-            payload: tx.payload.clone(),
-        });
-        let node = &self.inner.node;
-        let ledger = node.ledger();
-        let view = ledger.snapshot();
-        let Ok(position) = reciprocity_chaincode::chain_position(&view) else { return Ok(()) };
-        let dry_run_at = |timestamp_ms: u64| {
-            let ctx = BlockContext {
-                chain_id: ledger.chain_id().to_owned(),
-                height: position.height + 1,
-                timestamp_ms,
-            };
-            match reciprocity_chaincode::dry_run(&view, &ctx, &verified) {
-                Ok(outcome) => Some(outcome.code),
-                Err(error) => {
-                    tracing::debug!(%error, "dry run undecided; the ledger will judge");
-                    None
-                }
-            }
-        };
-        let now = now_ms().max(position.time_ms);
-        let Some(code) = dry_run_at(now) else { return Ok(()) };
-        // A duplicate is for admission to name (this node may not have
-        // indexed where the first copy went).
-        if code.is_ok() || code == ValidationCode::DuplicateTx {
-            return Ok(());
-        }
-        if !error::refused_whatever_the_state(code) {
-            let later = now.saturating_add(self.inner.settings.commit_timeout_ms);
-            if !node.is_settled() || dry_run_at(later) != Some(code) {
-                return Ok(());
-            }
-        }
-        Err(ApiError::refused(
-            code,
-            &format!("the ledger at height {} refuses it; nothing was submitted", position.height),
-        ))
     }
 
     /// Appends to the audit log; a failure is logged with the entry (the
