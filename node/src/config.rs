@@ -213,11 +213,13 @@ pub struct ApiSettings {
     pub logins_per_minute: u32,
     /// How often profiles whose registration never committed are looked for.
     pub orphan_sweep_ms: u64,
-    /// Longest an HTTP request may take before it is answered 503
-    /// `request_timeout` (more than `commit_timeout_ms`).
+    /// Longest a `/v1` request may take, waiting for a turn included, before
+    /// it is answered 503 `request_timeout` (the handler still runs to its
+    /// end); more than `commit_timeout_ms` + `p2p.forward_timeout_ms`. The
+    /// CSV import is exempt (its body and rows may take longer).
     pub request_timeout_ms: u64,
-    /// HTTP requests served at once; more wait for a turn (within
-    /// `request_timeout_ms`).
+    /// `/v1` requests served at once; more wait for a turn. The probes and
+    /// `/metrics` are not counted.
     pub requests_in_flight_max: usize,
 }
 
@@ -566,10 +568,10 @@ impl NodeConfig {
                 return Err(field(name, "must be at least 1"));
             }
         }
-        if a.request_timeout_ms <= a.commit_timeout_ms {
+        if a.request_timeout_ms <= a.commit_timeout_ms.saturating_add(self.p2p.forward_timeout_ms) {
             return Err(field(
                 "api.request_timeout_ms",
-                "must be more than api.commit_timeout_ms (a write waits that long for its commit)",
+                "must be more than api.commit_timeout_ms + p2p.forward_timeout_ms (a write may wait that long to reach the leader and commit)",
             ));
         }
         if a.body_bytes_max < 1024 || a.import_bytes_max < a.body_bytes_max {
@@ -703,6 +705,21 @@ p2p_listen = "/ip4/127.0.0.1/tcp/7101"
         let text = BASE.replace("p2p_listen", "bootstrap_peers = [\"00ff\"]\np2p_listen");
         let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
         assert!(err.contains("bootstrap_peers"), "{err}");
+    }
+
+    #[test]
+    fn a_request_timeout_shorter_than_a_write_can_take_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text =
+            format!("{BASE}\n[api]\ncommit_timeout_ms = 10000\nrequest_timeout_ms = 12000\n");
+        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        assert!(
+            err.contains("api.request_timeout_ms") && err.contains("forward_timeout_ms"),
+            "{err}"
+        );
+        let text = format!("{BASE}\n[api]\nrequests_in_flight_max = 0\n");
+        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        assert!(err.contains("api.requests_in_flight_max"), "{err}");
     }
 
     #[test]

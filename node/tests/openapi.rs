@@ -567,3 +567,70 @@ async fn every_operation_answers_as_the_document_declares_on_a_devnet() {
     }
     assert!(secured >= 20, "only {secured} secured operations");
 }
+
+/// Every secured operation declares the roles it serves as the scopes of
+/// its `bearer` requirement (none: any role), and the node enforces
+/// exactly that: each other role gets 403 naming the roles needed, each
+/// listed role gets past the role check, on every route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_refuses_every_role_it_does_not_declare_and_admits_those_it_does() {
+    let budget = [
+        ("RECIP_API_ADMIN_REQUESTS_PER_S", "10000"),
+        ("RECIP_API_REGISTRAR_REQUESTS_PER_S", "10000"),
+        ("RECIP_API_FRONT_DESK_REQUESTS_PER_S", "10000"),
+        ("RECIP_API_GOVERNOR_REQUESTS_PER_S", "10000"),
+    ];
+    let devnet = Devnet::start(1, &budget);
+    let document = document();
+    let roles = ["admin", "registrar", "front_desk", "governor"];
+    let mut clients = Vec::new();
+    for role in roles {
+        clients.push((role, Rest::login(&devnet.http(0), devnet.login(0, role)).await));
+    }
+    let public = ["/v1/auth/login", "/v1/auth/challenge", "/v1/auth/key-login"];
+    let mut checked = 0;
+    // Logging out ends the token: last.
+    let mut all = operations(&document);
+    all.sort_by_key(|(_, template, _)| template == "/v1/auth/logout");
+    for (method, template, operation) in all {
+        if !template.starts_with("/v1/") {
+            continue;
+        }
+        let Some(security) = operation.get("security") else {
+            assert!(
+                public.contains(&template.as_str()),
+                "{method} {template} declares no security"
+            );
+            continue;
+        };
+        let scopes: Vec<&str> = security[0]["bearer"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {template}: a bearer requirement"))
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        for scope in &scopes {
+            assert!(roles.contains(scope), "{method} {template}: unknown role {scope}");
+        }
+        let url = template
+            .split('/')
+            .map(|part| if part.starts_with('{') { "0" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        let body = matches!(method.as_str(), "post" | "put" | "patch").then(|| json!({}));
+        for (role, client) in &clients {
+            let (code, answer) = client.send(&method.to_uppercase(), &url, body.clone()).await;
+            let refused_for_role = code == 403
+                && answer["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("this endpoint needs"));
+            let allowed = scopes.is_empty() || scopes.contains(role);
+            assert_eq!(
+                refused_for_role, !allowed,
+                "{method} {template} as {role} (declared {scopes:?}): {code} {answer}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4 * 30, "only {checked} route-role pairs checked");
+}

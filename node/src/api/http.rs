@@ -3,13 +3,13 @@
 //! not), `GET /metrics` (Prometheus text), the staff REST API under `/v1`
 //! ([`super::rest`]) and `GET /openapi.json`, the OpenAPI document generated
 //! from the handlers. Every request runs in a `tracing` span and is timed
-//! into `recip_http_request_seconds{method,route,status}`; at most
-//! `api.requests_in_flight_max` are served at once, and one that takes
-//! longer than `api.request_timeout_ms` is answered 503 `request_timeout`.
+//! into `recip_http_request_seconds{method,route,status}`. The `/v1` routes
+//! are bounded ([`super::rest`]: `api.requests_in_flight_max` at once,
+//! `api.request_timeout_ms` each); the probes and metrics are not, so they
+//! answer while the API is saturated.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -17,8 +17,6 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,18 +39,11 @@ pub fn router(node: NodeHandle) -> crate::Result<Router> {
             .to_json()
             .map_err(|e| crate::NodeError::Startup(format!("OpenAPI document: {e}")))?,
     );
-    let settings = &node.config().api;
-    let timeout = Duration::from_millis(settings.request_timeout_ms);
-    let in_flight_max = settings.requests_in_flight_max;
     Ok(probes
         .merge(v1)
         .layer(axum::Extension(OpenApiJson(document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Inside out: each request gets `request_timeout_ms`, waiting for a
-        // turn among `requests_in_flight_max` included; the timing sees all.
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
-        .layer(GlobalConcurrencyLimitLayer::new(in_flight_max))
         .layer(axum::middleware::from_fn_with_state(node, observe)))
 }
 

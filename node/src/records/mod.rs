@@ -13,7 +13,7 @@
 //!
 //! Calls the database through [`crate::index::IndexStore`]'s pool; never the
 //! APIs. Used by the REST API, the CLI (`recip staff`, `recip devnet`) and
-//! the member services ([`crate::service::members`]).
+//! the member services ([`crate::service::import`], [`crate::service::sweeper`]).
 
 pub mod audit;
 pub mod profiles;

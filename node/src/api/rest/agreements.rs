@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::require::{Admin, AnyRole, Registrar, Require};
 use super::{ApiState, TxReceipt};
 use crate::api::views::settlement_name;
 use crate::clock::now_ms;
@@ -188,7 +189,6 @@ async fn offer(
     terms: &TermsInput,
     amend: bool,
 ) -> ApiResult<(StatusCode, axum::Json<Offered>)> {
-    state.authorize(caller, Some(Role::Admin))?;
     let wire = terms.to_wire()?;
     let encoded = reciprocity_sdk::terms::encode(&wire);
     let terms_hash = hex::encode(reciprocity_sdk::terms::hash(&encoded));
@@ -204,7 +204,7 @@ async fn offer(
 }
 
 /// Offers terms to another club.
-#[utoipa::path(post, path = "/v1/agreements", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/agreements", tag = "agreements", security(("bearer" = ["admin"])),
     request_body = ProposeRequest,
     responses(
         (status = 201, description = "Offered", body = Offered),
@@ -212,7 +212,7 @@ async fn offer(
         (status = 409, description = "Refused (an agreement exists...)", body = ErrorBody),
         (status = 422, description = "Invalid terms", body = ErrorBody)))]
 pub async fn propose_agreement(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<ProposeRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Offered>)> {
@@ -221,7 +221,7 @@ pub async fn propose_agreement(
 }
 
 /// Offers amended terms for an agreement in force.
-#[utoipa::path(post, path = "/v1/agreements/{counterparty}/amend", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/amend", tag = "agreements", security(("bearer" = ["admin"])),
     params(("counterparty" = String, Path, description = "The other club")),
     request_body = TermsInput,
     responses(
@@ -230,7 +230,7 @@ pub async fn propose_agreement(
         (status = 409, description = "Refused (no agreement...)", body = ErrorBody),
         (status = 422, description = "Invalid terms", body = ErrorBody)))]
 pub async fn amend_agreement(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
     ApiJson(terms): ApiJson<TermsInput>,
@@ -248,7 +248,7 @@ pub struct AcceptRequest {
 }
 
 /// Accepts the other club's pending offer, by its terms hash.
-#[utoipa::path(post, path = "/v1/agreements/{counterparty}/accept", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/accept", tag = "agreements", security(("bearer" = ["admin"])),
     params(("counterparty" = String, Path, description = "The club that offered")),
     request_body = AcceptRequest,
     responses(
@@ -256,12 +256,11 @@ pub struct AcceptRequest {
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Refused (no offer, hash mismatch...)", body = ErrorBody)))]
 pub async fn accept_agreement(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
     ApiJson(request): ApiJson<AcceptRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    state.authorize(&caller, Some(Role::Admin))?;
     let other = counterparty(&other)?;
     let hash: [u8; 32] = hex::decode(&request.terms_hash)
         .ok()
@@ -286,7 +285,6 @@ async fn side_action(
     action: &str,
     make: fn(&str) -> pb::tx_payload::Body,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    state.authorize(caller, Some(Role::Admin))?;
     let other = counterparty(other)?;
     let (status, receipt) =
         state.act(caller, Role::Admin, action, Some(other.as_str()), make(other.as_str())).await?;
@@ -294,14 +292,14 @@ async fn side_action(
 }
 
 /// Suspends the agreement on the caller's side.
-#[utoipa::path(post, path = "/v1/agreements/{counterparty}/suspend", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/suspend", tag = "agreements", security(("bearer" = ["admin"])),
     params(("counterparty" = String, Path, description = "The other club")),
     responses(
         (status = 201, description = "Suspended", body = TxReceipt),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Refused", body = ErrorBody)))]
 pub async fn suspend_agreement(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
@@ -309,14 +307,14 @@ pub async fn suspend_agreement(
 }
 
 /// Lifts the caller's side's suspension.
-#[utoipa::path(post, path = "/v1/agreements/{counterparty}/resume", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/resume", tag = "agreements", security(("bearer" = ["admin"])),
     params(("counterparty" = String, Path, description = "The other club")),
     responses(
         (status = 201, description = "Resumed", body = TxReceipt),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Refused", body = ErrorBody)))]
 pub async fn resume_agreement(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
@@ -324,14 +322,14 @@ pub async fn resume_agreement(
 }
 
 /// Terminates the agreement with the notice of the terms in effect.
-#[utoipa::path(post, path = "/v1/agreements/{counterparty}/terminate", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/agreements/{counterparty}/terminate", tag = "agreements", security(("bearer" = ["admin"])),
     params(("counterparty" = String, Path, description = "The other club")),
     responses(
         (status = 201, description = "Terminating", body = TxReceipt),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "Refused", body = ErrorBody)))]
 pub async fn terminate_agreement(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
@@ -429,11 +427,10 @@ fn summary_of(
     params(Page),
     responses((status = 200, description = "A page of agreements", body = AgreementPage)))]
 pub async fn list_agreements(
-    caller: Caller,
+    caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<axum::Json<AgreementPage>> {
-    state.authorize(&caller, None)?;
     let limit = state.page_size(page.limit)?;
     let offset = page.offset.unwrap_or(0);
     let rows = state.store()?.agreements_of(caller.club.as_str(), limit, offset).await?;
@@ -548,11 +545,10 @@ pub(crate) fn view_of(
         (status = 200, description = "The agreement", body = AgreementView),
         (status = 404, description = "No agreement or offer", body = ErrorBody)))]
 pub async fn get_agreement(
-    caller: Caller,
+    caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<axum::Json<AgreementView>> {
-    state.authorize(&caller, None)?;
     let other = counterparty(&other)?;
     let agreement = {
         let view = state.node().ledger().state();
@@ -580,18 +576,17 @@ pub struct IntroductionRequest {
 }
 
 /// Issues a letter of introduction for a member of the caller's club.
-#[utoipa::path(post, path = "/v1/introductions", tag = "agreements", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/introductions", tag = "agreements", security(("bearer" = ["registrar"])),
     request_body = IntroductionRequest,
     responses(
         (status = 201, description = "Issued", body = TxReceipt),
         (status = 403, description = "Not a registrar, or another club's member", body = ErrorBody),
         (status = 409, description = "Refused", body = ErrorBody)))]
 pub async fn issue_introduction(
-    caller: Caller,
+    caller: Require<Registrar>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<IntroductionRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    state.authorize(&caller, Some(Role::Registrar))?;
     let member = MemberId::from_hex(&request.member_id).ok_or_else(|| {
         ApiError::bad_request(format!(
             "member_id {} is not 32 hex digits",
@@ -677,11 +672,10 @@ pub struct IntroductionPage {
     params(Page),
     responses((status = 200, description = "A page of introductions", body = IntroductionPage)))]
 pub async fn list_introductions(
-    caller: Caller,
+    caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<axum::Json<IntroductionPage>> {
-    state.authorize(&caller, None)?;
     let limit = state.page_size(page.limit)?;
     let offset = page.offset.unwrap_or(0);
     let rows = state.store()?.introductions_of(caller.club.as_str(), limit, offset).await?;

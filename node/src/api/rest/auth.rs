@@ -8,8 +8,10 @@
 //!   identity's on-chain club and roles, re-checked on every request.
 //! - Tokens live in memory (hashed), expire after `api.token_ttl_ms`, and
 //!   die with the process: a restart means logging in again.
-//! - Every handler names the role it needs ([`super::ApiState::authorize`]),
-//!   which also spends the caller's rate budget.
+//! - Every handler names the roles it serves in its signature
+//!   (`Require<Registrar>`, [`super::require`]): the extractor checks them
+//!   and spends the caller's rate budget; [`Caller`] itself is not an
+//!   extractor, so a handler cannot forget.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +28,7 @@ use sha2::{Digest, Sha256};
 use super::ApiState;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::ApiJson;
+use super::require::{AnyRole, Require};
 use crate::records::staff::{hash_password, parse_roles};
 
 /// Who is calling.
@@ -177,40 +180,37 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-impl FromRequestParts<ApiState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &ApiState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer(parts) else {
-            return Err(ApiError::unauthorized(
-                "this endpoint needs `Authorization: Bearer <token>` (POST /v1/auth/login)",
-            ));
-        };
-        let caller = state.inner.sessions.caller(token).ok_or_else(|| {
+/// The caller behind the request's bearer token (401 without a valid one).
+/// Handlers get it through [`super::require::Require`], which also checks
+/// its roles.
+pub(super) fn authenticate(parts: &Parts, state: &ApiState) -> ApiResult<Caller> {
+    let Some(token) = bearer(parts) else {
+        return Err(ApiError::unauthorized(
+            "this endpoint needs `Authorization: Bearer <token>` (POST /v1/auth/login)",
+        ));
+    };
+    let caller =
+        state.inner.sessions.caller(token).ok_or_else(|| {
             ApiError::unauthorized("the token is unknown or expired; log in again")
         })?;
-        // A key login stands only while the ledger keeps the identity
-        // active, and acts with the roles the ledger gives it now.
-        let mut caller = caller;
-        if let Some(key) = &caller.key {
-            let view = state.inner.node.ledger().state();
-            match reciprocity_chaincode::query::identity(&view, key)? {
-                Some(identity) if identity.is_active() && identity.club_id == caller.club => {
-                    caller.roles = identity.roles;
-                }
-                _ => {
-                    state.inner.sessions.close(token);
-                    return Err(ApiError::unauthorized(
-                        "the identity behind this token is no longer active",
-                    ));
-                }
+    // A key login stands only while the ledger keeps the identity
+    // active, and acts with the roles the ledger gives it now.
+    let mut caller = caller;
+    if let Some(key) = &caller.key {
+        let view = state.inner.node.ledger().state();
+        match reciprocity_chaincode::query::identity(&view, key)? {
+            Some(identity) if identity.is_active() && identity.club_id == caller.club => {
+                caller.roles = identity.roles;
+            }
+            _ => {
+                state.inner.sessions.close(token);
+                return Err(ApiError::unauthorized(
+                    "the identity behind this token is no longer active",
+                ));
             }
         }
-        Ok(caller)
     }
+    Ok(caller)
 }
 
 /// Password login.
@@ -445,7 +445,7 @@ pub async fn key_login(
         (status = 204, description = "Logged out"),
         (status = 401, description = "No valid token", body = ErrorBody)))]
 pub async fn logout(
-    _caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
     parts: axum::http::HeaderMap,
 ) -> impl IntoResponse {
@@ -477,10 +477,9 @@ pub struct MeResponse {
         (status = 200, description = "The caller", body = MeResponse),
         (status = 401, description = "No valid token", body = ErrorBody)))]
 pub async fn me(
-    caller: Caller,
-    State(state): State<ApiState>,
+    caller: Require<AnyRole>,
+    State(_state): State<ApiState>,
 ) -> ApiResult<axum::Json<MeResponse>> {
-    state.authorize(&caller, None)?;
     Ok(axum::Json(MeResponse {
         principal: caller.principal.clone(),
         club: caller.club.to_string(),

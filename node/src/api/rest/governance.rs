@@ -9,9 +9,9 @@ use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::require::{AnyRole, Governor, Require};
 use super::{ApiState, TxReceipt};
 use crate::index::read::ProposalRow;
 
@@ -163,7 +163,7 @@ fn action_wire(action: &ActionInput) -> ApiResult<pb::create_proposal::Action> {
 }
 
 /// Opens a vote.
-#[utoipa::path(post, path = "/v1/proposals", tag = "governance", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/proposals", tag = "governance", security(("bearer" = ["governor"])),
     request_body = ProposalRequest,
     responses(
         (status = 201, description = "Opened", body = ProposalOpened),
@@ -171,11 +171,10 @@ fn action_wire(action: &ActionInput) -> ApiResult<pb::create_proposal::Action> {
         (status = 409, description = "Refused", body = ErrorBody),
         (status = 422, description = "Invalid proposal or period", body = ErrorBody)))]
 pub async fn create_proposal(
-    caller: Caller,
+    caller: Require<Governor>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<ProposalRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ProposalOpened>)> {
-    state.authorize(&caller, Some(Role::Governor))?;
     let action = action_wire(&request.action)?;
     let (status, receipt) = state
         .act(
@@ -221,11 +220,10 @@ pub struct ProposalPage {
         (status = 200, description = "A page of proposals", body = ProposalPage),
         (status = 400, description = "Bad filter", body = ErrorBody)))]
 pub async fn list_proposals(
-    caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiQuery(filter): ApiQuery<ProposalFilter>,
 ) -> ApiResult<axum::Json<ProposalPage>> {
-    state.authorize(&caller, None)?;
     let open = match filter.status.as_deref() {
         None => None,
         Some("open") => Some(true),
@@ -356,11 +354,10 @@ fn parse_proposal_id(text: &str) -> ApiResult<TxId> {
         (status = 200, description = "The proposal", body = ProposalView),
         (status = 404, description = "No such proposal", body = ErrorBody)))]
 pub async fn get_proposal(
-    caller: Caller,
+    caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiPath(proposal_id): ApiPath<String>,
 ) -> ApiResult<axum::Json<ProposalView>> {
-    state.authorize(&caller, None)?;
     let id = parse_proposal_id(&proposal_id)?;
     let proposal = {
         let view = state.node().ledger().state();
@@ -426,7 +423,7 @@ pub struct VoteRequest {
 }
 
 /// Casts (or replaces) the caller's club's vote.
-#[utoipa::path(post, path = "/v1/proposals/{proposal_id}/votes", tag = "governance", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/proposals/{proposal_id}/votes", tag = "governance", security(("bearer" = ["governor"])),
     params(("proposal_id" = String, Path, description = "Proposal id, 64 hex digits")),
     request_body = VoteRequest,
     responses(
@@ -434,12 +431,11 @@ pub struct VoteRequest {
         (status = 403, description = "Not a governor", body = ErrorBody),
         (status = 409, description = "Refused (closed, not in the electorate...)", body = ErrorBody)))]
 pub async fn cast_vote(
-    caller: Caller,
+    caller: Require<Governor>,
     State(state): State<ApiState>,
     ApiPath(proposal_id): ApiPath<String>,
     ApiJson(request): ApiJson<VoteRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    state.authorize(&caller, Some(Role::Governor))?;
     let id = parse_proposal_id(&proposal_id)?;
     let choice = match request.choice.as_str() {
         "yes" => pb::VoteChoice::Yes,

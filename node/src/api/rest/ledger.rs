@@ -7,9 +7,9 @@ use reciprocity_chaincode::{PublicKey, TxId};
 use reciprocity_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::require::{AnyRole, Require};
 use super::{ApiState, TxReceipt};
 use crate::api::views::ClubView;
 
@@ -41,11 +41,10 @@ fn hex_field(field: &str, text: &str) -> ApiResult<Vec<u8>> {
         (status = 422, description = "Invalid transaction", body = ErrorBody),
         (status = 503, description = "Busy or no leader; retry", body = ErrorBody)))]
 pub async fn submit_transaction(
-    caller: Caller,
+    caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    state.authorize(&caller, None)?;
     let signer = PublicKey::from_hex(&request.signer)
         .ok_or_else(|| ApiError::bad_request("signer is not 64 hex digits"))?;
     let tx = pb::SignedTx {
@@ -125,11 +124,10 @@ pub struct TxStatus {
         (status = 200, description = "Committed or pending", body = TxStatus),
         (status = 404, description = "Unknown to this node", body = ErrorBody)))]
 pub async fn transaction_status(
-    caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiPath(tx_id): ApiPath<String>,
 ) -> ApiResult<axum::Json<TxStatus>> {
-    state.authorize(&caller, None)?;
     let id = TxId::from_hex(&tx_id)
         .ok_or_else(|| ApiError::bad_request(format!("{} is not 64 hex digits", quote(&tx_id))))?;
     if let Some(location) = state.node().ledger().tx_location(&id)? {
@@ -224,11 +222,10 @@ pub struct BlockPage {
     params(BlockRange),
     responses((status = 200, description = "Block headers", body = BlockPage)))]
 pub async fn list_blocks(
-    caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiQuery(range): ApiQuery<BlockRange>,
 ) -> ApiResult<axum::Json<BlockPage>> {
-    state.authorize(&caller, None)?;
     let limit = u64::from(state.page_size(range.limit)?);
     let ledger = state.node().ledger();
     let tip = ledger.height()?;
@@ -251,11 +248,10 @@ pub async fn list_blocks(
         (status = 200, description = "The block", body = BlockDetail),
         (status = 404, description = "No block at that height", body = ErrorBody)))]
 pub async fn get_block(
-    caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiPath(height): ApiPath<u64>,
 ) -> ApiResult<axum::Json<BlockDetail>> {
-    state.authorize(&caller, None)?;
     let block = state
         .node()
         .ledger()
@@ -285,10 +281,9 @@ pub struct ClubList {
 #[utoipa::path(get, path = "/v1/clubs", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, description = "Clubs", body = ClubList)))]
 pub async fn list_clubs(
-    caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
 ) -> ApiResult<axum::Json<ClubList>> {
-    state.authorize(&caller, None)?;
     let view = state.node().ledger().state();
     let clubs = reciprocity_chaincode::query::clubs(&view)?.into_iter().map(ClubView::of).collect();
     Ok(axum::Json(ClubList { clubs }))
@@ -357,11 +352,10 @@ pub struct NetworkView {
 #[utoipa::path(get, path = "/v1/network", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, description = "Network status", body = NetworkView)))]
 pub async fn network_status(
-    caller: Caller,
+    _caller: Require<AnyRole>,
     State(state): State<ApiState>,
 ) -> ApiResult<axum::Json<NetworkView>> {
     use crate::consensus::node_id_hex;
-    state.authorize(&caller, None)?;
     let status = state.node().status()?;
     Ok(axum::Json(NetworkView {
         node_id: node_id_hex(status.node_id),

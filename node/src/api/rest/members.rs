@@ -16,9 +16,9 @@ use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::{TxBuilder, body};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, count_of, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::require::{Registrar, RegistrarOrAdmin, Require};
 use super::{ApiState, TxReceipt};
 use crate::api::views::member_status_name;
 use crate::clock::now_ms;
@@ -210,7 +210,7 @@ fn taken_number(number: &str) -> ApiError {
 }
 
 /// Registers a member: profile off-chain, record on-chain.
-#[utoipa::path(post, path = "/v1/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/members", tag = "members", security(("bearer" = ["registrar"])),
     request_body = RegisterMemberRequest,
     responses(
         (status = 201, description = "Registered and committed", body = RegisteredMember),
@@ -220,11 +220,10 @@ fn taken_number(number: &str) -> ApiError {
         (status = 403, description = "Not a registrar of this club", body = ErrorBody),
         (status = 409, description = "Membership number taken, or refused by the ledger", body = ErrorBody)))]
 pub async fn register_member(
-    caller: Caller,
+    caller: Require<Registrar>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<RegisterMemberRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RegisteredMember>)> {
-    state.authorize(&caller, Some(Role::Registrar))?;
     let until = validate(&request).map_err(ApiError::bad_request)?;
     let key = state.signer(&caller, Role::Registrar)?;
     let store = state.records()?;
@@ -292,19 +291,18 @@ pub(super) fn parse_member_id(text: &str) -> ApiResult<MemberId> {
 }
 
 /// A member of the caller's club, by id.
-#[utoipa::path(get, path = "/v1/members/{member_id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members/{member_id}", tag = "members", security(("bearer" = ["registrar", "admin"])),
     params(("member_id" = String, Path, description = "Member id, 32 hex digits")),
     responses(
         (status = 200, description = "The member", body = MemberView),
         (status = 403, description = "A member of another club", body = ErrorBody),
         (status = 404, description = "No such member", body = ErrorBody)))]
 pub async fn get_member(
-    caller: Caller,
+    caller: Require<RegistrarOrAdmin>,
     State(state): State<ApiState>,
     ApiPath(member_id): ApiPath<String>,
 ) -> ApiResult<axum::Json<MemberView>> {
     // Personal data: registrars and admins only.
-    state.authorize_one_of(&caller, &[Role::Registrar, Role::Admin])?;
     let id = parse_member_id(&member_id)?;
     let record = {
         let view = state.node().ledger().state();
@@ -382,7 +380,7 @@ fn parse_status(text: &str) -> ApiResult<pb::MemberStatus> {
 }
 
 /// Updates a member of the caller's club.
-#[utoipa::path(patch, path = "/v1/members/{member_id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/members/{member_id}", tag = "members", security(("bearer" = ["registrar"])),
     params(("member_id" = String, Path, description = "Member id, 32 hex digits")),
     request_body = UpdateMemberRequest,
     responses(
@@ -392,12 +390,11 @@ fn parse_status(text: &str) -> ApiResult<pb::MemberStatus> {
         (status = 404, description = "No such member", body = ErrorBody),
         (status = 409, description = "Refused by the ledger", body = ErrorBody)))]
 pub async fn update_member(
-    caller: Caller,
+    caller: Require<Registrar>,
     State(state): State<ApiState>,
     ApiPath(member_id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateMemberRequest>,
 ) -> ApiResult<axum::Json<UpdatedMember>> {
-    state.authorize(&caller, Some(Role::Registrar))?;
     let id = parse_member_id(&member_id)?;
     let store = state.records()?;
     let mut profile = store
@@ -516,18 +513,17 @@ pub struct MemberPage {
 }
 
 /// Searches the caller's club's members by name, number or status.
-#[utoipa::path(get, path = "/v1/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members", tag = "members", security(("bearer" = ["registrar", "admin"])),
     params(MemberSearch),
     responses(
         (status = 200, description = "A page of members", body = MemberPage),
         (status = 400, description = "Bad filter", body = ErrorBody)))]
 pub async fn search_members(
-    caller: Caller,
+    caller: Require<RegistrarOrAdmin>,
     State(state): State<ApiState>,
     ApiQuery(search): ApiQuery<MemberSearch>,
 ) -> ApiResult<axum::Json<MemberPage>> {
     // Personal data: registrars and admins only.
-    state.authorize_one_of(&caller, &[Role::Registrar, Role::Admin])?;
     if caller.club != *state.club() {
         return Err(ApiError::forbidden(format!(
             "this node holds the members of club {} only",
@@ -715,7 +711,7 @@ fn refused_rows(rows: Vec<RowError>) -> Response {
 /// imported (422 with every row's error). Otherwise the profiles are stored
 /// in one SQL transaction and the registrations submitted; the answer is a
 /// job whose progress `GET /v1/members/imports/{job_id}` shows.
-#[utoipa::path(post, path = "/v1/members/import", tag = "members", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/members/import", tag = "members", security(("bearer" = ["registrar"])),
     request_body(content = String, content_type = "text/csv",
         description = "The member list: a header line, then one member per line (at most api.import_bytes_max bytes, 16 MiB by default, and api.import_rows_max rows, 100,000 by default)"),
     responses(
@@ -725,11 +721,10 @@ fn refused_rows(rows: Vec<RowError>) -> Response {
         (status = 415, description = "Not declared text/csv (UTF-8)", body = ErrorBody),
         (status = 422, description = "Invalid rows; nothing imported", body = ImportRefused)))]
 pub async fn import_members(
-    caller: Caller,
+    caller: Require<Registrar>,
     State(state): State<ApiState>,
     request: Request,
 ) -> ApiResult<Response> {
-    state.authorize(&caller, Some(Role::Registrar))?;
     csv_content_type(request.headers())?;
     let key = state.signer(&caller, Role::Registrar)?;
     let bytes_max = state.inner.settings.import_bytes_max;
@@ -845,17 +840,16 @@ fn csv_content_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
 }
 
 /// Progress of an import started by this club.
-#[utoipa::path(get, path = "/v1/members/imports/{job_id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members/imports/{job_id}", tag = "members", security(("bearer" = ["registrar"])),
     params(("job_id" = String, Path, description = "Import job id")),
     responses(
         (status = 200, description = "Progress", body = ImportProgress),
         (status = 404, description = "No such import", body = ErrorBody)))]
 pub async fn import_progress(
-    caller: Caller,
+    caller: Require<Registrar>,
     State(state): State<ApiState>,
     ApiPath(job_id): ApiPath<String>,
 ) -> ApiResult<axum::Json<ImportProgress>> {
-    state.authorize(&caller, Some(Role::Registrar))?;
     let job = state
         .inner
         .imports

@@ -26,6 +26,7 @@ pub mod keystore;
 pub mod ledger;
 pub mod limits;
 pub mod members;
+pub mod require;
 pub mod staff;
 pub mod visits;
 
@@ -390,10 +391,52 @@ impl utoipa::Modify for BearerAuth {
 
 /// The `/v1` routes, their body limits, and (through `split_for_parts`)
 /// the OpenAPI document generated from their annotations.
-fn routes(body_bytes_max: usize, import_bytes_max: usize) -> OpenApiRouter<ApiState> {
+/// Bounds of the `/v1` routes.
+struct RouteBounds {
+    body_bytes_max: usize,
+    import_bytes_max: usize,
+    request_timeout: std::time::Duration,
+    requests_in_flight_max: usize,
+}
+
+impl RouteBounds {
+    fn of(settings: &ApiSettings) -> RouteBounds {
+        RouteBounds {
+            body_bytes_max: settings.body_bytes_max,
+            import_bytes_max: settings.import_bytes_max,
+            request_timeout: std::time::Duration::from_millis(settings.request_timeout_ms),
+            requests_in_flight_max: settings.requests_in_flight_max,
+        }
+    }
+}
+
+/// Runs the handler in a task of its own, so that once started it runs to
+/// completion: a timeout or a client that hangs up ends the answer, never a
+/// half-done write (a profile stored and its registration not submitted, a
+/// revert not made).
+async fn run_to_completion(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(error) => axum::response::IntoResponse::into_response(ApiError::internal(&format!(
+            "the handler failed: {error}"
+        ))),
+    }
+}
+
+/// The `/v1` routes: at most `requests_in_flight_max` served at once, each
+/// answered 503 `request_timeout` past `request_timeout` (waiting for a turn
+/// included), but for the CSV import, whose body and rows may take longer;
+/// every handler runs to completion ([`run_to_completion`]).
+fn routes(bounds: &RouteBounds) -> OpenApiRouter<ApiState> {
+    let in_flight = tower::limit::GlobalConcurrencyLimitLayer::new(bounds.requests_in_flight_max);
     let import = OpenApiRouter::new()
         .routes(routes!(members::import_members))
-        .layer(axum::extract::DefaultBodyLimit::max(import_bytes_max));
+        .layer(axum::extract::DefaultBodyLimit::max(bounds.import_bytes_max))
+        .layer(axum::middleware::from_fn(run_to_completion))
+        .layer(in_flight.clone());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::challenge))
@@ -426,24 +469,27 @@ fn routes(body_bytes_max: usize, import_bytes_max: usize) -> OpenApiRouter<ApiSt
         .routes(routes!(staff::create_staff, staff::list_staff))
         .routes(routes!(staff::update_staff))
         .routes(routes!(staff::audit_log))
-        .layer(axum::extract::DefaultBodyLimit::max(body_bytes_max))
+        .layer(axum::extract::DefaultBodyLimit::max(bounds.body_bytes_max))
+        .layer(axum::middleware::from_fn(run_to_completion))
+        .layer(in_flight)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            bounds.request_timeout,
+        ))
         .merge(import)
 }
 
 /// The `/v1` routes and the OpenAPI document generated from them.
 pub fn router(state: ApiState) -> (axum::Router, utoipa::openapi::OpenApi) {
-    let settings = &state.inner.settings;
-    let (router, mut api) = routes(settings.body_bytes_max, settings.import_bytes_max)
-        .with_state(state)
-        .split_for_parts();
+    let bounds = RouteBounds::of(&state.inner.settings);
+    let (router, mut api) = routes(&bounds).with_state(state).split_for_parts();
     add_standard_responses(&mut api);
     (router, api)
 }
 
 /// The `/v1` part of the OpenAPI document (no node needed).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let defaults = ApiSettings::default();
-    let (_, mut api) = routes(defaults.body_bytes_max, defaults.import_bytes_max).split_for_parts();
+    let (_, mut api) = routes(&RouteBounds::of(&ApiSettings::default())).split_for_parts();
     add_standard_responses(&mut api);
     api
 }

@@ -3,13 +3,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use reciprocity_chaincode::Role;
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
-use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::require::{Admin, Require};
 use crate::records::audit::AuditEntry;
 use crate::records::staff::{
     StaffAccount, check_password_strength, check_username, create_account, hash_password,
@@ -51,7 +50,7 @@ pub struct NewStaff {
 }
 
 /// Creates a staff account of this club.
-#[utoipa::path(post, path = "/v1/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/staff", tag = "staff", security(("bearer" = ["admin"])),
     request_body = NewStaff,
     responses(
         (status = 201, description = "Created", body = StaffView),
@@ -59,11 +58,10 @@ pub struct NewStaff {
         (status = 403, description = "Not an admin of this club", body = ErrorBody),
         (status = 409, description = "Username taken", body = ErrorBody)))]
 pub async fn create_staff(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<NewStaff>,
 ) -> ApiResult<(StatusCode, axum::Json<StaffView>)> {
-    state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's staff")?;
     check_username(&request.username).map_err(ApiError::bad_request)?;
     check_password_strength(&request.password).map_err(ApiError::bad_request)?;
@@ -94,15 +92,14 @@ pub struct StaffList {
 }
 
 /// Lists this club's staff accounts.
-#[utoipa::path(get, path = "/v1/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/staff", tag = "staff", security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "Accounts", body = StaffList),
         (status = 403, description = "Not an admin of this club", body = ErrorBody)))]
 pub async fn list_staff(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
 ) -> ApiResult<axum::Json<StaffList>> {
-    state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's staff")?;
     let staff = state.records()?.staff_list().await?.iter().map(view_of).collect();
     Ok(axum::Json(StaffList { staff }))
@@ -124,7 +121,7 @@ pub struct StaffUpdate {
 }
 
 /// Changes an account's roles, password or disabled flag; its live tokens end.
-#[utoipa::path(patch, path = "/v1/staff/{username}", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/staff/{username}", tag = "staff", security(("bearer" = ["admin"])),
     params(("username" = String, Path, description = "Login name")),
     request_body = StaffUpdate,
     responses(
@@ -133,12 +130,11 @@ pub struct StaffUpdate {
         (status = 403, description = "Not an admin of this club", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody)))]
 pub async fn update_staff(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiPath(username): ApiPath<String>,
     ApiJson(update): ApiJson<StaffUpdate>,
 ) -> ApiResult<axum::Json<StaffView>> {
-    state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's staff")?;
     let records = state.records()?;
     let account = records
@@ -191,17 +187,16 @@ pub struct AuditList {
 }
 
 /// The audit log of this node's API, newest first.
-#[utoipa::path(get, path = "/v1/audit", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/audit", tag = "staff", security(("bearer" = ["admin"])),
     params(AuditPage),
     responses(
         (status = 200, description = "Entries", body = AuditList),
         (status = 403, description = "Not an admin of this club", body = ErrorBody)))]
 pub async fn audit_log(
-    caller: Caller,
+    caller: Require<Admin>,
     State(state): State<ApiState>,
     ApiQuery(page): ApiQuery<AuditPage>,
 ) -> ApiResult<axum::Json<AuditList>> {
-    state.authorize(&caller, Some(Role::Admin))?;
     state.own_club(&caller, state.club(), "this node's audit log")?;
     let limit = state.page_size(page.limit)?;
     let entries = state.records()?.audit_list(page.before_id, limit).await?;

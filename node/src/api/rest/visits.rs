@@ -8,10 +8,10 @@ use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::members::parse_member_id;
+use super::require::{AnyRole, FrontDesk, Require};
 use super::{ApiState, TxReceipt};
 use crate::api::views::settlement_name;
 use crate::clock::now_ms;
@@ -154,18 +154,17 @@ pub(super) fn allowance_applies(code: ValidationCode) -> bool {
 }
 
 /// Checks whether a member of another club may visit the caller's club now.
-#[utoipa::path(post, path = "/v1/visits/check", tag = "visits", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/visits/check", tag = "visits", security(("bearer" = ["front_desk"])),
     request_body = CheckRequest,
     responses(
         (status = 200, description = "The answer (eligible or the reason)", body = CheckResponse),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 403, description = "Not a front desk", body = ErrorBody)))]
 pub async fn check_visit(
-    caller: Caller,
+    caller: Require<FrontDesk>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<CheckRequest>,
 ) -> ApiResult<axum::Json<CheckResponse>> {
-    state.authorize(&caller, Some(Role::FrontDesk))?;
     let member = parse_member_id(&request.member_id)?;
     let mut answer = check_now(&state, &caller.club, &member, request.guests)?;
     if let Some(claimed) = &request.home_club
@@ -204,7 +203,7 @@ pub struct RecordedVisit {
 
 /// Records a visit at the caller's club; answers once committed. A visit
 /// the rules refuse is answered 409 with the reason, without submitting.
-#[utoipa::path(post, path = "/v1/visits", tag = "visits", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/visits", tag = "visits", security(("bearer" = ["front_desk"])),
     request_body = RecordVisitRequest,
     responses(
         (status = 201, description = "Recorded and committed", body = RecordedVisit),
@@ -212,11 +211,10 @@ pub struct RecordedVisit {
         (status = 403, description = "Not a front desk", body = ErrorBody),
         (status = 409, description = "Not eligible (code names the rule)", body = ErrorBody)))]
 pub async fn record_visit(
-    caller: Caller,
+    caller: Require<FrontDesk>,
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<RecordVisitRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RecordedVisit>)> {
-    state.authorize(&caller, Some(Role::FrontDesk))?;
     let member = parse_member_id(&request.member_id)?;
     // A visit the rules refuse now is answered at once (`ApiState::submit`'s
     // dry run), with the same code the check gives.
@@ -236,7 +234,7 @@ pub async fn record_visit(
 }
 
 /// Voids a visit recorded by the caller's club (within 24 hours).
-#[utoipa::path(post, path = "/v1/visits/{visit_id}/void", tag = "visits", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/visits/{visit_id}/void", tag = "visits", security(("bearer" = ["front_desk"])),
     params(("visit_id" = String, Path, description = "Visit id, 64 hex digits")),
     responses(
         (status = 201, description = "Voided", body = TxReceipt),
@@ -244,11 +242,10 @@ pub async fn record_visit(
         (status = 404, description = "No such visit", body = ErrorBody),
         (status = 409, description = "Refused (already voided, window passed)", body = ErrorBody)))]
 pub async fn void_visit(
-    caller: Caller,
+    caller: Require<FrontDesk>,
     State(state): State<ApiState>,
     ApiPath(visit_id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    state.authorize(&caller, Some(Role::FrontDesk))?;
     let id = TxId::from_hex(&visit_id).ok_or_else(|| {
         ApiError::bad_request(format!("visit id {} is not 64 hex digits", quote(&visit_id)))
     })?;
@@ -360,11 +357,10 @@ fn optional_day(field: &str, text: Option<&String>) -> ApiResult<Option<i64>> {
         (status = 200, description = "A page of visits", body = VisitPage),
         (status = 400, description = "Bad filter", body = ErrorBody)))]
 pub async fn list_visits(
-    caller: Caller,
+    caller: Require<AnyRole>,
     State(state): State<ApiState>,
     ApiQuery(filters): ApiQuery<VisitFilters>,
 ) -> ApiResult<axum::Json<VisitPage>> {
-    state.authorize(&caller, None)?;
     let limit = state.page_size(filters.limit)?;
     let offset = filters.offset.unwrap_or(0);
     let club = caller.club.to_string();
