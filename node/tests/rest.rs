@@ -1095,6 +1095,9 @@ async fn a_devnet_on_postgres_keeps_each_clubs_index_in_its_own_database() {
             .unwrap()
             .ends_with(&format!("/{name}_harbour"))
     );
+    // Remembered in the node's config: later runs and `recip staff add` use it.
+    let config = std::fs::read_to_string(devnet.path().join("harbour/node.toml")).unwrap();
+    assert!(config.contains(&format!("index_url = \"{server}/{name}_harbour\"")), "{config}");
     let registrar = Rest::login(&devnet.http(0), devnet.login(0, "registrar")).await;
     let members = eventually(&registrar, "/v1/members?limit=10", |page| {
         page["members"].as_array().is_some_and(|m| m.len() == 3)

@@ -120,7 +120,7 @@ pub(crate) async fn prepare_club(
         }
     };
     for login in &logins {
-        reciprocity_node::records::staff::create_account(
+        let created = reciprocity_node::records::staff::create_account(
             &records,
             &login.username,
             &login.password,
@@ -128,6 +128,30 @@ pub(crate) async fn prepare_club(
         )
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
+        if !created {
+            // Made by an earlier run; one left by another devnet has other
+            // passwords, and the logins printed would not work.
+            let account = records.staff_get(&login.username).await?;
+            let password = login.password.clone();
+            let ours = match account {
+                Some(account) => {
+                    tokio::task::spawn_blocking(move || {
+                        reciprocity_node::records::staff::verify_password(
+                            &password,
+                            &account.password_hash,
+                        )
+                    })
+                    .await?
+                }
+                None => false,
+            };
+            anyhow::ensure!(
+                ours,
+                "the index database {} already holds a staff account {:?} that this devnet did not make (left by another devnet?); drop that database or pick another --index-url name",
+                without_password(&url),
+                login.username
+            );
+        }
     }
     store.close().await;
     write_private(&logins_path, &serde_json::to_string_pretty(&logins)?)?;
@@ -138,15 +162,24 @@ pub(crate) async fn prepare_club(
 /// its database is `<name>_<club>` (`<name>` from the URL's path,
 /// `recip_devnet` when it has none), created when missing.
 async fn club_postgres_url(server_url: &str, club: &str) -> anyhow::Result<String> {
+    let shown = without_password(server_url);
     let (scheme, rest) = server_url
         .split_once("://")
         .filter(|(scheme, _)| matches!(*scheme, "postgres" | "postgresql"))
-        .with_context(|| format!("--index-url {server_url:?} is not a postgres://… URL"))?;
+        .with_context(|| format!("--index-url {shown} is not a postgres://… URL"))?;
     let (authority, path_and_query) = rest.split_once('/').unwrap_or((rest, ""));
     let (path, query) = match path_and_query.split_once('?') {
         Some((path, query)) => (path, format!("?{query}")),
         None => (path_and_query, String::new()),
     };
+    // The database is the devnet's to choose, and secrets belong in the
+    // user info, where they are hidden when shown.
+    for (key, _) in query.trim_start_matches('?').split('&').filter_map(|kv| kv.split_once('=')) {
+        anyhow::ensure!(
+            !matches!(key, "dbname" | "host" | "hostaddr" | "password" | "user"),
+            "--index-url {shown}: write the {key} in the URL itself, not as ?{key}="
+        );
+    }
     let name = if path.is_empty() { "recip_devnet" } else { path };
     let database = format!("{name}_{}", club.replace('-', "_"));
     let server = format!("{scheme}://{authority}/postgres{query}");
@@ -154,6 +187,29 @@ async fn club_postgres_url(server_url: &str, club: &str) -> anyhow::Result<Strin
         .await
         .with_context(|| format!("creating database {database} for {club}'s index"))?;
     Ok(format!("{scheme}://{authority}/{database}{query}"))
+}
+
+/// Writes `url` as the `index_url` of the node config at `path`, so that
+/// later runs, `recip staff add` and `recip index rebuild` use the same
+/// database (the file is readable by its owner only: the URL may hold a
+/// password).
+fn remember_index_url(path: &Path, url: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let line = format!("index_url = {}", toml::Value::String(url.to_owned()));
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("index_url") && !found {
+                found = true;
+                line.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    anyhow::ensure!(found, "{} has no index_url line to replace", path.display());
+    write_private(path, &(lines.join("\n") + "\n"))
 }
 
 /// Writes a file readable by its owner only (it holds passwords).
@@ -400,6 +456,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         };
         if let Some(url) = &index_url {
             config.index_url = Some(url.clone());
+            remember_index_url(&config_path, url)?;
         }
         let logins = prepare_club(&dir.join(&club), &config).await?;
         let log = config_path.with_file_name("node.log");

@@ -258,7 +258,11 @@ pub async fn run_import(run: ImportRun, job: Arc<ImportJob>, rows: Vec<ImportRow
                 let code = ValidationCode::from_number(location.code)
                     .unwrap_or(ValidationCode::MalformedPayload);
                 remove_profile(&store, &row.member_id).await;
-                fail_row(&job, row.line, row.member_number, code.name(), &described(code, ""));
+                let detail = format!(
+                    "transaction {} committed at height {} with this code",
+                    row.tx_id, location.height
+                );
+                fail_row(&job, row.line, row.member_number, code.name(), &described(code, &detail));
             }
             // Unavailable: the transaction may still commit; watched below.
             Err(refusal) if !matches!(refusal, Refusal::Unavailable { .. }) => {

@@ -36,7 +36,8 @@ pub enum ErrorKind {
     /// The chaincode's rules refuse the transaction (foreseen by this node,
     /// or in a block): it is not and will not be on the ledger as asked.
     Refused(ValidationCode),
-    /// The node's queue is full: nothing was submitted; retry.
+    /// The node's queue is full or the caller is over its rate budget:
+    /// nothing was done; retry.
     Busy,
     /// The node cannot serve now: retry. A submission may still commit.
     Unavailable,

@@ -61,6 +61,7 @@ impl RateLimits {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         ApiError {
             retry_after_s: Some(seconds.max(1)),
+            kind: super::error::ErrorKind::Busy,
             ..ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
