@@ -219,7 +219,8 @@ pub struct ApiSettings {
     /// CSV import is exempt (its body and rows may take longer).
     pub request_timeout_ms: u64,
     /// `/v1` requests served at once; more wait for a turn. The probes and
-    /// `/metrics` are not counted.
+    /// `/metrics` are not counted, nor is a handler still finishing after
+    /// its request was answered `request_timeout`.
     pub requests_in_flight_max: usize,
 }
 

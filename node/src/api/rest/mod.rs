@@ -434,10 +434,9 @@ fn routes(bounds: &RouteBounds) -> OpenApiRouter<ApiState> {
     let in_flight = tower::limit::GlobalConcurrencyLimitLayer::new(bounds.requests_in_flight_max);
     let import = OpenApiRouter::new()
         .routes(routes!(members::import_members))
-        .layer(axum::extract::DefaultBodyLimit::max(bounds.import_bytes_max))
-        .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(in_flight.clone());
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .layer(axum::extract::DefaultBodyLimit::max(bounds.import_bytes_max));
+    let import = bounded(import, in_flight.clone(), None);
+    let main = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::challenge))
         .routes(routes!(auth::key_login))
@@ -469,14 +468,26 @@ fn routes(bounds: &RouteBounds) -> OpenApiRouter<ApiState> {
         .routes(routes!(staff::create_staff, staff::list_staff))
         .routes(routes!(staff::update_staff))
         .routes(routes!(staff::audit_log))
-        .layer(axum::extract::DefaultBodyLimit::max(bounds.body_bytes_max))
-        .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(in_flight)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        .layer(axum::extract::DefaultBodyLimit::max(bounds.body_bytes_max));
+    bounded(main, in_flight, Some(bounds.request_timeout)).merge(import)
+}
+
+/// `router` with its handlers run to completion, at most as many at once as
+/// `in_flight` allows (shared by every router given the same layer), and,
+/// with a `timeout`, answered 503 past it (the wait for a turn included).
+fn bounded<S: Clone + Send + Sync + 'static>(
+    router: OpenApiRouter<S>,
+    in_flight: tower::limit::GlobalConcurrencyLimitLayer,
+    timeout: Option<std::time::Duration>,
+) -> OpenApiRouter<S> {
+    let router = router.layer(axum::middleware::from_fn(run_to_completion)).layer(in_flight);
+    match timeout {
+        Some(timeout) => router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            bounds.request_timeout,
-        ))
-        .merge(import)
+            timeout,
+        )),
+        None => router,
+    }
 }
 
 /// The `/v1` routes and the OpenAPI document generated from them.
@@ -550,5 +561,78 @@ pub fn add_standard_responses(api: &mut utoipa::openapi::OpenApi) {
                     .or_insert_with(|| error(description));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+    use utoipa_axum::router::OpenApiRouter;
+
+    use super::bounded;
+
+    fn get(path: &str) -> Request<Body> {
+        Request::builder().uri(path).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_timeout_is_answered_503_and_its_handler_still_finishes() {
+        let finished = Arc::new(AtomicBool::new(false));
+        let done = Arc::clone(&finished);
+        let slow = OpenApiRouter::<()>::new().route(
+            "/slow",
+            axum::routing::get(move || async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                done.store(true, Ordering::SeqCst);
+                "done"
+            }),
+        );
+        let limit = tower::limit::GlobalConcurrencyLimitLayer::new(8);
+        let (router, _) = bounded(slow, limit, Some(Duration::from_millis(50))).split_for_parts();
+        let answer = router.oneshot(get("/slow")).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        for _ in 0..100 {
+            if finished.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the handler was cancelled with its request");
+    }
+
+    #[tokio::test]
+    async fn a_request_waiting_for_a_turn_past_its_timeout_is_answered_503() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let held = Arc::clone(&release);
+        let hold = OpenApiRouter::<()>::new().route(
+            "/hold",
+            axum::routing::get(move || async move {
+                held.notified().await;
+                "released"
+            }),
+        );
+        let quick =
+            OpenApiRouter::<()>::new().route("/quick", axum::routing::get(|| async { "quick" }));
+        // One turn, shared by both routers (as the import shares the API's).
+        let limit = tower::limit::GlobalConcurrencyLimitLayer::new(1);
+        let (holding, _) =
+            bounded(hold, limit.clone(), Some(Duration::from_secs(30))).split_for_parts();
+        let (waiting, _) =
+            bounded(quick, limit, Some(Duration::from_millis(200))).split_for_parts();
+        let first = tokio::spawn(holding.oneshot(get("/hold")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A handler that answers at once, but only after a turn: too late.
+        let second = waiting.clone().oneshot(get("/quick")).await.unwrap();
+        assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+        release.notify_waiters();
+        assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+        let third = waiting.oneshot(get("/quick")).await.unwrap();
+        assert_eq!(third.status(), StatusCode::OK, "the turn is free again");
     }
 }
