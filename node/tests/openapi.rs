@@ -135,10 +135,21 @@ fn serde_fields<T: DeserializeOwned>() -> BTreeSet<String> {
 /// Handlers that read query parameters: (method, path, query type name),
 /// found in the REST API's source next to their `#[utoipa::path]`.
 fn handlers_reading_queries() -> Vec<(String, String, Option<String>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api/rest");
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api/rest"), &mut files);
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
         for (at, _) in text.match_indices("#[utoipa::path(") {
             let rest = &text[at + "#[utoipa::path(".len()..];
             let method = rest.split(',').next().unwrap().trim().to_owned();

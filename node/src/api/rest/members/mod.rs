@@ -4,7 +4,9 @@
 //! then the on-chain record, and removes the profile again if the ledger
 //! refuses: no profile without a record is left behind.
 
-use std::collections::BTreeSet;
+mod csv_import;
+mod fields;
+
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -16,6 +18,8 @@ use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::{TxBuilder, body};
 use serde::{Deserialize, Serialize};
 
+use self::csv_import::{CsvRefusal, csv_content_type, parse_csv};
+use self::fields::{check_len, check_tier, parse_date, present, validate};
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorDetail, count_of, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::require::{Registrar, RegistrarOrAdmin, Require};
@@ -88,86 +92,6 @@ pub struct RegisteredMember {
     pub member: MemberView,
     /// The registering transaction.
     pub transaction: TxReceipt,
-}
-
-fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), String> {
-    let chars = value.chars().count();
-    if chars < min || chars > max {
-        return Err(format!("{field} must have {min} to {max} characters"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(format!("{field} must not contain control characters"));
-    }
-    Ok(())
-}
-
-fn check_member_number(number: &str) -> Result<(), String> {
-    check_len("member_number", number, 1, 32)?;
-    if !number.chars().all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c)) {
-        return Err("member_number may hold only A-Z, a-z, 0-9, '-', '_', '/', '.'".to_owned());
-    }
-    Ok(())
-}
-
-fn check_email(email: &str) -> Result<(), String> {
-    check_len("email", email, 3, 254)?;
-    let valid = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.contains('@')
-    }) && !email.contains(char::is_whitespace);
-    if valid { Ok(()) } else { Err(format!("email {} is not an e-mail address", quote(email))) }
-}
-
-fn check_phone(phone: &str) -> Result<(), String> {
-    check_len("phone", phone, 3, 32)?;
-    if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
-        return Err("phone may hold only digits, spaces and + - ( )".to_owned());
-    }
-    Ok(())
-}
-
-fn parse_date(field: &str, text: &str) -> Result<u32, String> {
-    dates::parse_day(text).map_err(|_| format!("{field} {} is not a date YYYY-MM-DD", quote(text)))
-}
-
-fn check_tier(tier: &str) -> Result<(), String> {
-    reciprocity_chaincode::decode::tier(tier)
-        .map(|_| ())
-        .map_err(|_| format!("tier {} must be 1-32 of a-z, 0-9, '-', '_'", quote(tier)))
-}
-
-/// Empty strings count as absent.
-fn present(value: Option<&String>) -> Option<&str> {
-    value.map(String::as_str).map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// Checks every field; on success the validity day.
-fn validate(request: &RegisterMemberRequest) -> Result<u32, String> {
-    check_member_number(&request.member_number)?;
-    check_len("full_name", request.full_name.trim(), 1, 200)?;
-    if let Some(email) = present(request.email.as_ref()) {
-        check_email(email)?;
-    }
-    if let Some(phone) = present(request.phone.as_ref()) {
-        check_phone(phone)?;
-    }
-    if let Some(born) = present(request.date_of_birth.as_ref()) {
-        let days = dates::parse_civil_days(born)
-            .map_err(|_| format!("date_of_birth {} is not a date YYYY-MM-DD", quote(born)))?;
-        if days > i64::from(dates::day_of_ms(now_ms())) {
-            return Err("date_of_birth is in the future".to_owned());
-        }
-        if born < "1900-01-01" {
-            return Err("date_of_birth is before 1900".to_owned());
-        }
-    }
-    if let Some(notes) = present(request.notes.as_ref())
-        && notes.chars().count() > 2_000
-    {
-        return Err("notes must have at most 2000 characters".to_owned());
-    }
-    check_tier(&request.tier)?;
-    let until = parse_date("valid_until", &request.valid_until)?;
-    Ok(until)
 }
 
 fn profile_of(club: &str, member_id: &MemberId, request: &RegisterMemberRequest) -> MemberProfile {
@@ -579,115 +503,6 @@ pub struct ImportRefused {
     pub rows: Vec<RowError>,
 }
 
-const IMPORT_COLUMNS: [&str; 8] = [
-    "member_number",
-    "full_name",
-    "tier",
-    "valid_until",
-    "email",
-    "phone",
-    "date_of_birth",
-    "notes",
-];
-const IMPORT_COLUMNS_REQUIRED: [&str; 4] = ["member_number", "full_name", "tier", "valid_until"];
-
-/// One checked row of an import: its line, fields and validity day.
-type CsvRow = (u64, RegisterMemberRequest, u32);
-
-/// Why a CSV file is refused as a whole.
-#[derive(Debug)]
-enum CsvRefusal {
-    /// Rows in error (422 with each).
-    Rows(Vec<RowError>),
-    /// The file itself is wrong (400).
-    File(ApiError),
-}
-
-/// Parses and checks a CSV file: the rows, or why it is refused.
-fn parse_csv(text: &str, rows_max: usize) -> Result<Vec<CsvRow>, CsvRefusal> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| {
-            CsvRefusal::File(ApiError::bad_request(format!("the CSV header cannot be read: {e}")))
-        })?
-        .clone();
-    for header in &headers {
-        if !IMPORT_COLUMNS.contains(&header) {
-            return Err(CsvRefusal::File(ApiError::bad_request(format!(
-                "unknown CSV column {}; the columns are {}",
-                quote(header),
-                IMPORT_COLUMNS.join(", ")
-            ))));
-        }
-    }
-    for required in IMPORT_COLUMNS_REQUIRED {
-        if !headers.iter().any(|h| h == required) {
-            return Err(CsvRefusal::File(ApiError::bad_request(format!(
-                "the CSV has no {required:?} column"
-            ))));
-        }
-    }
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    let mut numbers = BTreeSet::new();
-    for (index, record) in reader.records().enumerate() {
-        if index >= rows_max {
-            return Err(CsvRefusal::File(ApiError::bad_request(format!(
-                "the file has more than api.import_rows_max = {rows_max} rows; split it"
-            ))));
-        }
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(index as u64 + 2, csv::Position::line);
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                errors.push(RowError {
-                    line,
-                    member_number: None,
-                    message: format!("not a CSV row: {error}"),
-                });
-                continue;
-            }
-        };
-        let get = |name: &str| column(name).and_then(|i| record.get(i)).map(str::to_owned);
-        let request = RegisterMemberRequest {
-            member_number: get("member_number").unwrap_or_default(),
-            full_name: get("full_name").unwrap_or_default(),
-            email: get("email"),
-            phone: get("phone"),
-            date_of_birth: get("date_of_birth"),
-            notes: get("notes"),
-            tier: get("tier").unwrap_or_default(),
-            valid_until: get("valid_until").unwrap_or_default(),
-        };
-        let number = Some(request.member_number.clone()).filter(|n| !n.is_empty());
-        match validate(&request) {
-            Err(message) => errors.push(RowError { line, member_number: number, message }),
-            Ok(_) if !numbers.insert(request.member_number.clone()) => errors.push(RowError {
-                line,
-                member_number: number,
-                message: format!(
-                    "member_number {:?} appears twice in the file",
-                    request.member_number
-                ),
-            }),
-            Ok(until) => rows.push((line, request, until)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(CsvRefusal::Rows(errors));
-    }
-    if rows.is_empty() {
-        return Err(CsvRefusal::File(ApiError::bad_request("the CSV has no rows")));
-    }
-    Ok(rows)
-}
-
 fn refused_rows(rows: Vec<RowError>) -> Response {
     let body = ImportRefused {
         error: ErrorDetail {
@@ -811,34 +626,6 @@ pub async fn import_members(
     Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
 }
 
-/// 415 unless the body is declared `text/csv` (UTF-8, the default charset).
-fn csv_content_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
-    let declared = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("(not text)"))
-        .unwrap_or("");
-    let mut parts = declared.split(';').map(str::trim);
-    let essence = parts.next().unwrap_or("");
-    if !essence.eq_ignore_ascii_case("text/csv") {
-        let shown = if declared.is_empty() { "none".to_owned() } else { quote(declared) };
-        return Err(ApiError::unsupported_media_type(format!(
-            "a member import takes `Content-Type: text/csv` (UTF-8); this request declares {shown}"
-        )));
-    }
-    for parameter in parts {
-        if let Some((name, value)) = parameter.split_once('=')
-            && name.trim().eq_ignore_ascii_case("charset")
-            && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
-        {
-            return Err(ApiError::unsupported_media_type(format!(
-                "a member import must be UTF-8; this request declares charset {}",
-                quote(value.trim())
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Progress of an import started by this club.
 #[utoipa::path(get, path = "/v1/members/imports/{job_id}", tag = "members", security(("bearer" = ["registrar"])),
     params(("job_id" = String, Path, description = "Import job id")),
@@ -857,40 +644,4 @@ pub async fn import_progress(
         .filter(|j| j.club() == caller.club.as_str())
         .ok_or_else(|| ApiError::not_found(format!("no import {}", quote(&job_id))))?;
     Ok(axum::Json(job.progress()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_rows_with_errors_are_all_reported_by_line() {
-        let csv = "member_number,full_name,tier,valid_until,email\n\
-                   A1,Ada Lovelace,full,2030-01-01,ada@example.org\n\
-                   A2,,full,2030-01-01,\n\
-                   A1,Bob,full,2030-01-01,\n\
-                   A4,Cy,Gold!,2030-13-01,not-an-email\n";
-        let CsvRefusal::Rows(errors) = parse_csv(csv, 100).unwrap_err() else { panic!("rows") };
-        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![3, 4, 5]);
-        assert!(errors[0].message.contains("full_name"));
-        assert!(errors[1].message.contains("twice"));
-    }
-
-    #[test]
-    fn csv_with_an_unknown_column_is_refused_as_a_whole() {
-        let refusal = parse_csv("member_number,full_name,tier,valid_until,ssn\n", 10).unwrap_err();
-        let CsvRefusal::File(error) = refusal else { panic!("refused as a file: {refusal:?}") };
-        assert_eq!(error.status, StatusCode::BAD_REQUEST);
-        assert!(error.message.contains("ssn"));
-    }
-
-    #[test]
-    fn a_valid_csv_parses_with_quoted_commas() {
-        let csv = "full_name,member_number,tier,valid_until,notes\n\"Lovelace, Ada\",A1,full,2030-01-01,\"likes tea, not coffee\"\n";
-        let rows = parse_csv(csv, 10).unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].1.full_name, "Lovelace, Ada");
-        assert_eq!(rows[0].2, dates::parse_day("2030-01-01").unwrap());
-    }
 }
