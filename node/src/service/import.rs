@@ -2,6 +2,10 @@
 //! by the API, are submitted with retries and settled one by one; the job's
 //! progress is kept for the registrar (and the web app) to follow.
 //!
+//! A row is failed (and its profile removed) only when the rules refuse it;
+//! one the node could not get a verdict for is watched on the ledger until
+//! its transaction expires.
+//!
 //! Owns the jobs' progress ([`Imports`]: at most `api.imports_kept_max`
 //! remembered). Calls [`super::precheck`]'s checked submission, the ledger
 //! (to settle rows seen late) and the club's records (the rows' profiles).
@@ -264,8 +268,12 @@ pub async fn run_import(run: ImportRun, job: Arc<ImportJob>, rows: Vec<ImportRow
                 );
                 fail_row(&job, row.line, row.member_number, code.name(), &described(code, &detail));
             }
-            // Unavailable: the transaction may still commit; watched below.
-            Err(refusal) if !matches!(refusal, Refusal::Unavailable { .. }) => {
+            // Refused by the rules or for its size: it will never commit.
+            // Busy or unavailable after every retry: an earlier attempt may
+            // still be queued on the leader (a leader answers "busy" before
+            // it looks for duplicates), so the row is watched below like
+            // one in flight, and the sweeper settles it past its deadline.
+            Err(refusal @ (Refusal::Invalid { .. } | Refusal::TooLarge { .. })) => {
                 remove_profile(&store, &row.member_id).await;
                 fail_row(
                     &job,
