@@ -35,13 +35,22 @@ pub struct AdmissionContext<'a> {
     pub check_signature: bool,
 }
 
-/// Checks a transaction; on success returns its id.
+/// What admission learned of an admitted transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    /// Its id.
+    pub tx_id: TxId,
+    /// When its validity window ends (Unix ms).
+    pub expires_at_ms: u64,
+}
+
+/// Checks a transaction; on success says what it is.
 pub fn admit(
     tx: &pb::SignedTx,
     state: &dyn StateRead,
     already_known: impl Fn(&TxId) -> bool,
     ctx: &AdmissionContext<'_>,
-) -> Result<TxId, Refusal> {
+) -> Result<Admitted, Refusal> {
     let bytes = tx.encoded_len();
     if bytes > ctx.tx_bytes_max {
         return Err(Refusal::TooLarge { bytes, max: ctx.tx_bytes_max });
@@ -110,5 +119,5 @@ pub fn admit(
             format!("transaction {tx_id} was already submitted"),
         ));
     }
-    Ok(tx_id)
+    Ok(Admitted { tx_id, expires_at_ms: payload.expires_at_ms })
 }

@@ -78,7 +78,8 @@ impl NodeHandle {
                 if !signatures_valid.next().expect("one verdict per decoded transaction") {
                     return Err(admission::bad_signature());
                 }
-                let tx_id = admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?;
+                let tx_id =
+                    admission::admit(&tx, &state, |id| inner.mempool.contains(id), &ctx)?.tx_id;
                 self.queue_locally(tx_id, tx)
             })
             .collect();

@@ -71,7 +71,7 @@ impl NodeHandle {
         let inner = &self.inner;
         // The signature is checked below, batched with concurrent submissions.
         let ctx = self.admission_context(false);
-        let tx_id = {
+        let admitted = {
             let state = inner.ledger.state();
             admission::admit(
                 &tx,
@@ -84,6 +84,7 @@ impl NodeHandle {
                 &ctx,
             )?
         };
+        let tx_id = admitted.tx_id;
         let (tx, signature_valid) = inner.verifier.verify(tx).await;
         if !signature_valid {
             return Err(admission::bad_signature());
@@ -96,9 +97,7 @@ impl NodeHandle {
             receiver
         });
         // Tracked before it can reach a block, like the waiter.
-        let expires_at_ms =
-            pb::TxPayload::decode(tx.payload.as_slice()).map_or(u64::MAX, |p| p.expires_at_ms);
-        self.track_unresolved(tx_id, expires_at_ms);
+        self.track_unresolved(tx_id, admitted.expires_at_ms);
         if let Err(refusal) = self.enqueue(tx_id, tx).await {
             drop(receiver);
             self.drop_closed_waiters(&tx_id);

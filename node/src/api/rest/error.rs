@@ -80,19 +80,6 @@ impl ApiError {
         }
     }
 
-    /// Whether retrying the same request later may succeed (busy, or unavailable).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Busy | ErrorKind::Unavailable)
-    }
-
-    /// The validation code, when the chaincode's rules refused the request.
-    pub fn refusal_code(&self) -> Option<ValidationCode> {
-        match self.kind {
-            ErrorKind::Refused(code) => Some(code),
-            _ => None,
-        }
-    }
-
     /// 400: the request is malformed.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)

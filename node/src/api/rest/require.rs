@@ -72,13 +72,6 @@ impl<R> std::fmt::Debug for Require<R> {
     }
 }
 
-impl<R> Require<R> {
-    /// The caller.
-    pub fn into_caller(self) -> Caller {
-        self.caller
-    }
-}
-
 impl<R> std::ops::Deref for Require<R> {
     type Target = Caller;
 
@@ -102,9 +95,4 @@ impl<R: RoleRule> FromRequestParts<ApiState> for Require<R> {
         }
         Ok(Require { caller, rule: PhantomData })
     }
-}
-
-/// The OpenAPI scope names of rule `R`'s roles (empty: any role).
-pub fn scopes<R: RoleRule>() -> Vec<&'static str> {
-    R::ROLES.iter().map(|r| r.name()).collect()
 }
