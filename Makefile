@@ -82,14 +82,15 @@ bench:
 	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-node --bench hot_paths
 
 # Reciprocity against its peers in one run (optimized build): a 3-member
-# etcd cluster and `recip bench` at 16 and 256 clients, pgbench -S, and the
+# etcd cluster and `recip-bench cluster` at 16 and 256 clients, pgbench -S, and the
 # front-desk check when PEERS_CHECK_DIR names a seeded network (seeded on
 # first use: 1M members). Prints JSON lines and the ratios.
 PEERS_DURATION ?= 10
 PEERS_CHECK_DIR ?=
 peers: deps postgres
-	$(CARGO) build $(CARGO_FLAGS) --release -p reciprocity-node --bin recip -p reciprocity-peers --bin peers
+	$(CARGO) build $(CARGO_FLAGS) --release -p reciprocity-node --bin recip -p reciprocity-bench --bin recip-bench -p reciprocity-peers --bin peers
 	$(CARGO_TARGET_DIR)/release/peers compare --recip $(CARGO_TARGET_DIR)/release/recip \
+	  --bench $(CARGO_TARGET_DIR)/release/recip-bench \
 	  --duration $(PEERS_DURATION) $(if $(PEERS_CHECK_DIR),--check-dir $(PEERS_CHECK_DIR))
 
 fmt:

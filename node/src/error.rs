@@ -25,6 +25,9 @@ pub enum NodeError {
     /// The node cannot start: a file, key or setting is wrong.
     #[error("cannot start the node: {0}")]
     Startup(String),
+    /// Making a network or preparing a club on this machine failed.
+    #[error("{0}")]
+    Provision(String),
     /// An API server failed.
     #[error("API server: {0}")]
     Api(String),

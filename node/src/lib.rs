@@ -3,6 +3,8 @@
 //!
 //! - [`api`]: the staff REST API (axum, OpenAPI) and the gRPC API (tonic),
 //!   with the HTTP server for health, readiness and metrics.
+//! - [`provision`]: making a network and preparing clubs on one machine
+//!   (`recip network init`, `recip devnet`, the benchmark harness).
 //! - [`service`]: the running node ([`service::node::NodeHandle`]) and its
 //!   jobs — submissions and commit waiters, forwarding, the leader's
 //!   admission of forwarded transactions, the block producer, the mempool
@@ -37,6 +39,7 @@ pub mod error;
 pub mod index;
 pub mod ledger;
 pub mod network;
+pub mod provision;
 pub mod records;
 pub mod refusal;
 pub mod service;

@@ -10,9 +10,11 @@
 //! recip query <what> ...                      read the ledger's state
 //! recip status                                the node's view of itself
 //! recip index rebuild|status                  the SQL index
-//! recip staff add|list ...                    staff accounts of a club
-//! recip bench ...                             benchmarks (JSON lines)
+//! recip staff add ...                        a staff account of a club
 //! ```
+//!
+//! The benchmarks are not in this binary: `recip-bench` (`tests/bench`)
+//! runs it.
 
 mod cli;
 

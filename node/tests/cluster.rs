@@ -47,7 +47,7 @@ async fn start(router: &Router, id: u64) -> TestNode {
     let sm = StateMachine::new(Arc::clone(&ledger), applied).unwrap();
     let network = PeerNetwork::new(
         id,
-        Transport::InProcess(router.client(id)),
+        Transport::new(router.client(id)),
         Backoff { min_ms: 50, max_ms: 500 },
         4 * 1024 * 1024,
     );

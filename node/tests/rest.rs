@@ -365,49 +365,14 @@ async fn governors_of_three_clubs_vote_a_proposal_through_on_their_own_nodes() {
     assert_eq!((row["status"].as_str(), row["yes"].as_i64()), (Some("passed"), Some(2)));
 }
 
-/// Path parameters filled in for the 401 sweep.
-fn concrete(path: &str) -> String {
-    path.replace("{member_id}", &"ab".repeat(16))
-        .replace("{visit_id}", &"ab".repeat(32))
-        .replace("{proposal_id}", &"ab".repeat(32))
-        .replace("{tx_id}", &"ab".repeat(32))
-        .replace("{counterparty}", "alpine")
-        .replace("{job_id}", "00")
-        .replace("{username}", "someone")
-        .replace("{height}", "1")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_refuses_missing_tokens_wrong_roles_other_clubs_and_bad_input() {
     let _one = ONE_AT_A_TIME.lock().await;
     let devnet = Devnet::start(2, &[("RECIP_API_ADMIN_REQUESTS_PER_S", "5")]);
     let anonymous = Rest::new(&devnet.http(0));
 
-    // Every endpoint the OpenAPI document lists needs a token, but logins and probes.
-    let (code, document) = anonymous.get("/openapi.json").await;
-    assert_eq!(code, 200);
-    let public = [
-        "/v1/auth/login",
-        "/v1/auth/challenge",
-        "/v1/auth/key-login",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/openapi.json",
-    ];
-    let paths = document["paths"].as_object().unwrap();
-    assert!(paths.len() >= 30, "{} paths documented", paths.len());
-    for (path, item) in paths {
-        for method in item.as_object().unwrap().keys() {
-            if public.contains(&path.as_str()) {
-                continue;
-            }
-            let (code, body) =
-                anonymous.send(&method.to_uppercase(), &concrete(path), Some(json!({}))).await;
-            assert_eq!(code, 401, "{method} {path} without a token: {body}");
-            assert_eq!(body["error"]["code"], "unauthorized", "{method} {path}: {body}");
-        }
-    }
+    // The per-route matrix (401, 403, 405, 400 on every route) runs in
+    // process (`router.rs`); here the same refusals over real HTTP.
     let (code, _) = anonymous
         .post("/v1/auth/login", json!({"username": "admin", "password": "wrong password!"}))
         .await;
@@ -623,97 +588,6 @@ fn url_encode(text: &str) -> String {
             },
         )
         .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bench_check_and_search_seed_a_network_once_and_print_json() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_ports(30).to_string();
-    let run = |what: &str| {
-        let out = common::recip()
-            .args([
-                "bench",
-                what,
-                "--members",
-                "600",
-                "--clubs",
-                "4",
-                "--agreements",
-                "5",
-                "--profiles",
-                "200",
-            ])
-            .args(["--duration", "1", "--concurrency", "2", "--port-base", &port, "--dir"])
-            .arg(dir.path().join("bench"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "bench {what}: {}", String::from_utf8_lossy(&out.stderr));
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        let line = stdout.lines().last().unwrap_or_default().to_owned();
-        (serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{e}: {stdout}")), stdout)
-    };
-    let (check, printed) = run("check");
-    assert!(printed.contains("clubs: 3 admitted"), "{printed}");
-    assert_eq!(
-        (check["bench"].as_str(), check["members"].as_u64(), check["clubs"].as_u64()),
-        (Some("check"), Some(600), Some(4))
-    );
-    assert!(check["checks"].as_u64().unwrap() > 0, "{check}");
-    assert_eq!(check["eligible_share"], 1.0, "visitors of clubs with agreements: {check}");
-    assert!(check["p99_ms"].as_f64().unwrap() > 0.0);
-    // The second run reuses the seeded network.
-    let (search, printed) = run("search");
-    assert!(!printed.contains("admitted"), "seeded twice: {printed}");
-    assert_eq!(
-        (search["bench"].as_str(), search["profiles"].as_u64()),
-        (Some("search"), Some(200))
-    );
-    assert!(search["searches"].as_u64().unwrap() > 0 && search["found_share"] == 1.0, "{search}");
-    assert!(search["p95_ms"].as_f64().unwrap() > 0.0);
-}
-
-/// Smoke run of `recip bench` (the cluster benchmark): three real node
-/// processes, a pre-signed mixed corpus, every transaction committed, the
-/// nodes agreeing on the state hash, one JSON line with the fields.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bench_on_a_three_node_cluster_commits_a_mixed_corpus_and_prints_json() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_ports(96).to_string();
-    let out = common::recip()
-        .args(["bench", "--nodes", "3", "--clients", "8", "--duration", "2"])
-        .args(["--members-per-club", "50", "--corpus", "40000", "--port-base", &port, "--dir"])
-        .arg(dir.path().join("cluster"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "bench: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
-    let line = stdout.lines().last().unwrap_or_default();
-    let run: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    for field in [
-        "committed_per_s",
-        "refused",
-        "p50_ms",
-        "p90_ms",
-        "p99_ms",
-        "nodes",
-        "clients",
-        "block_txs_avg",
-    ] {
-        assert!(run[field].is_number(), "{field} missing: {run}");
-    }
-    assert_eq!((run["nodes"].as_u64(), run["clients"].as_u64()), (Some(3), Some(8)), "{run}");
-    assert!(run["committed"].as_u64().unwrap() > 0, "{run}");
-    assert_eq!(run["refused"], 0, "every corpus transaction is valid: {run}");
-    assert_eq!(run["state_hashes_agree"], true, "{run}");
-    let mix = &run["corpus"]["mix"];
-    assert!(
-        mix["visits"].as_u64().unwrap() > 0
-            && mix["member_updates"].as_u64().unwrap() > 0
-            && mix["votes"].as_u64().unwrap() > 0,
-        "{run}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

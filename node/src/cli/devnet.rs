@@ -21,11 +21,17 @@ use clap::Args;
 use reciprocity_node::config::NodeConfig;
 use reciprocity_sdk::client::NodeClient;
 use reciprocity_sdk::keys::Keypair;
-use reciprocity_sdk::tx::{TxBuilder, body};
+use reciprocity_sdk::tx::body;
 use reciprocity_sdk::wire;
 
-use super::network::{InitSpec, init};
 use super::say;
+use reciprocity_node::provision::club::{
+    StaffLogin, enroll_keystore, prepare_club, without_password, write_private,
+};
+use reciprocity_node::provision::network::{InitSpec, init};
+use reciprocity_node::provision::process::{
+    LOOPBACK_RAFT, submit_committed as submit, wait_listening, wait_ready,
+};
 
 #[derive(Debug, Args)]
 pub(crate) struct DevnetArgs {
@@ -54,108 +60,6 @@ pub(crate) struct DevnetArgs {
     /// created if missing.
     #[arg(long)]
     index_url: Option<String>,
-}
-
-/// Raft timings for nodes on one machine (the defaults suit clubs on the internet).
-pub(crate) const LOOPBACK_RAFT: [(&str, &str); 3] = [
-    ("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", "100"),
-    ("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", "500"),
-    ("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", "1000"),
-];
-
-/// The staff accounts the devnet creates on each node, one per role.
-const STAFF_ROLES: [(&str, &str); 4] = [
-    ("admin", "admin"),
-    ("registrar", "registrar"),
-    ("frontdesk", "front_desk"),
-    ("governor", "governor"),
-];
-
-/// A staff login the devnet created.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct StaffLogin {
-    pub(crate) username: String,
-    pub(crate) password: String,
-    pub(crate) role: String,
-}
-
-/// Creates (once) the club's keystore of role keys and its staff accounts;
-/// returns the logins.
-pub(crate) async fn prepare_club(
-    club_dir: &Path,
-    config: &NodeConfig,
-) -> anyhow::Result<Vec<StaffLogin>> {
-    let keystore = &config.api.keystore_dir;
-    std::fs::create_dir_all(keystore)?;
-    for (_, role) in STAFF_ROLES {
-        let path = keystore.join(format!("{role}.key"));
-        if !path.exists() {
-            Keypair::generate()?.write_file(&path)?;
-        }
-    }
-    let logins_path = club_dir.join("staff.json");
-    let known: Option<Vec<StaffLogin>> = if logins_path.exists() {
-        Some(serde_json::from_str(&std::fs::read_to_string(&logins_path)?)?)
-    } else {
-        None
-    };
-    let url = config.index_url.clone().context("the devnet's node config has no index_url")?;
-    let store = reciprocity_node::index::IndexStore::connect(&url).await?;
-    let records = reciprocity_node::records::Records::new(store.clone());
-    let logins = match known {
-        // The accounts exist wherever the logins were made; a database the
-        // devnet has not used before (`--index-url`) gets them too.
-        Some(logins) => logins,
-        None => {
-            let mut logins = Vec::new();
-            for (username, role) in STAFF_ROLES {
-                let password = super::staff::generate_password()?;
-                logins.push(StaffLogin {
-                    username: username.to_owned(),
-                    password,
-                    role: role.to_owned(),
-                });
-            }
-            logins
-        }
-    };
-    for login in &logins {
-        let created = reciprocity_node::records::staff::create_account(
-            &records,
-            &login.username,
-            &login.password,
-            std::slice::from_ref(&login.role),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?;
-        if !created {
-            // Made by an earlier run; one left by another devnet has other
-            // passwords, and the logins printed would not work.
-            let account = records.staff_get(&login.username).await?;
-            let password = login.password.clone();
-            let ours = match account {
-                Some(account) => {
-                    tokio::task::spawn_blocking(move || {
-                        reciprocity_node::records::staff::verify_password(
-                            &password,
-                            &account.password_hash,
-                        )
-                    })
-                    .await?
-                }
-                None => false,
-            };
-            anyhow::ensure!(
-                ours,
-                "the index database {} already holds a staff account {:?} that this devnet did not make (left by another devnet?); drop that database or pick another --index-url name",
-                without_password(&url),
-                login.username
-            );
-        }
-    }
-    store.close().await;
-    write_private(&logins_path, &serde_json::to_string_pretty(&logins)?)?;
-    Ok(logins)
 }
 
 /// The index URL of `club`'s node on the PostgreSQL server of `server_url`:
@@ -209,47 +113,7 @@ fn remember_index_url(path: &Path, url: &str) -> anyhow::Result<()> {
         })
         .collect();
     anyhow::ensure!(found, "{} has no index_url line to replace", path.display());
-    write_private(path, &(lines.join("\n") + "\n"))
-}
-
-/// Writes a file readable by its owner only (it holds passwords).
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).write(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(text.as_bytes())?;
-    Ok(())
-}
-
-/// Enrolls the keystore's role keys on-chain (signed by the club key), once.
-pub(crate) async fn enroll_keystore(
-    client: &mut NodeClient,
-    chain: &str,
-    club_dir: &Path,
-    config: &NodeConfig,
-) -> anyhow::Result<()> {
-    let marker = config.api.keystore_dir.join("enrolled");
-    if marker.exists() {
-        return Ok(());
-    }
-    let club_key = Keypair::read_file(&club_dir.join("club.key"))?;
-    for (_, role) in STAFF_ROLES {
-        let key = Keypair::read_file(&config.api.keystore_dir.join(format!("{role}.key")))?;
-        let wire_role = match role {
-            "admin" => wire::Role::Admin,
-            "registrar" => wire::Role::Registrar,
-            "front_desk" => wire::Role::FrontDesk,
-            _ => wire::Role::Governor,
-        };
-        submit(client, chain, &club_key, body::enroll_identity(&key.public_key(), &[wire_role]))
-            .await?;
-    }
-    std::fs::write(marker, "keystore keys enrolled on-chain\n")?;
-    Ok(())
+    Ok(write_private(path, &(lines.join("\n") + "\n"))?)
 }
 
 struct Running {
@@ -263,80 +127,12 @@ struct Running {
     child: tokio::process::Child,
 }
 
-/// `url` with the password of its user info, if any, replaced by `***`.
-fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, tail) = match rest.find('/') {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) if user_info.contains(':') => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
 /// The network's chain id and each club's node config path.
 fn network_of(dir: &Path) -> anyhow::Result<(String, Vec<(String, PathBuf)>)> {
     let network = reciprocity_network_config::NetworkConfig::load(&dir.join("genesis.toml"))?;
     let clubs =
         network.clubs.iter().map(|c| (c.id.clone(), dir.join(&c.id).join("node.toml"))).collect();
     Ok((network.chain_id, clubs))
-}
-
-pub(crate) async fn wait_ready(
-    endpoint: &str,
-    child: &mut tokio::process::Child,
-    log: &Path,
-) -> anyhow::Result<NodeClient> {
-    for _ in 0..600 {
-        if let Some(status) = child.try_wait()? {
-            anyhow::bail!("the node exited ({status}) before it was ready; see {}", log.display());
-        }
-        if let Ok(mut client) = NodeClient::connect(endpoint).await
-            && let Ok(status) = client.status().await
-            && status.height >= 1
-        {
-            return Ok(client);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the node at {endpoint} was not ready within 60 s; see {}", log.display())
-}
-
-/// Waits until the node's HTTP server accepts connections.
-pub(crate) async fn wait_listening(addr: std::net::SocketAddr, log: &Path) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!(
-        "the node's HTTP server on {addr} did not start within 15 s; see {}",
-        log.display()
-    )
-}
-
-pub(crate) async fn submit(
-    client: &mut NodeClient,
-    chain: &str,
-    key: &Keypair,
-    body: wire::tx_payload::Body,
-) -> anyhow::Result<reciprocity_sdk::TxId> {
-    let tx = TxBuilder::now(chain).sign(key, body);
-    let id = reciprocity_sdk::decode::tx_id(&tx);
-    let response = client.submit(tx, true, 0).await?;
-    anyhow::ensure!(
-        response.outcome == wire::SubmitOutcome::Committed as i32 && response.code == 0,
-        "seeding transaction refused: {} ({})",
-        response.code_name,
-        response.code
-    );
-    Ok(id)
 }
 
 /// Seeds sample data through the first club's node: staff, members, an agreement, visits, a proposal.
@@ -568,19 +364,4 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         let _ = r.child.kill().await;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn an_index_url_is_shown_without_its_password() {
-        assert_eq!(
-            without_password("postgres://app:s3cret@db:5432/recip_harbour"),
-            "postgres://app:***@db:5432/recip_harbour"
-        );
-        assert_eq!(without_password("postgres://postgres@db/x"), "postgres://postgres@db/x");
-        assert_eq!(without_password("sqlite:///tmp/index.db"), "sqlite:///tmp/index.db");
-    }
 }

@@ -1,9 +1,6 @@
 //! Command-line interface: argument parsing and dispatch. Each command lives
 //! in its own module; network access goes through the SDK's gRPC client.
 
-mod bench;
-mod bench_cluster;
-mod bench_http;
 mod devnet;
 mod index;
 mod keys;
@@ -52,8 +49,6 @@ enum Command {
     Tx(tx::TxArgs),
     /// Read the ledger's state.
     Query(query::QueryArgs),
-    /// Measure a cluster, a running node or the REST API.
-    Bench(bench::BenchArgs),
     /// Manage a node's off-chain SQL index.
     #[command(subcommand)]
     Index(index::IndexCommand),
@@ -83,7 +78,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tx(args) => tx::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Status { endpoint, json } => query::status(&endpoint, json).await,
-            Command::Bench(args) => bench::run(args).await,
             Command::Index(command) => index::run(command).await,
             Command::Staff(command) => staff::run(command).await,
         }
@@ -122,6 +116,12 @@ mod tests {
         let mut bare = Vec::new();
         bare_arguments(&super::Cli::command(), "", &mut bare);
         assert!(bare.is_empty(), "arguments without help:\n{}", bare.join("\n"));
+    }
+
+    #[test]
+    fn the_node_binary_carries_no_benchmark_command() {
+        // The benchmarks are `recip-bench` (tests/bench), not part of `recip`.
+        assert!(super::Cli::command().find_subcommand("bench").is_none());
     }
 
     #[test]

@@ -33,13 +33,6 @@ pub(crate) enum StaffCommand {
     },
 }
 
-/// A random password of 24 characters from an unambiguous alphabet.
-pub(crate) fn generate_password() -> anyhow::Result<String> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let bytes = reciprocity_sdk::random_bytes::<24>()?;
-    Ok(bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect())
-}
-
 pub(crate) async fn run(command: StaffCommand) -> anyhow::Result<()> {
     let StaffCommand::Add { config, username, roles, password_env } = command;
     let config = NodeConfig::load(&config)?;
@@ -53,7 +46,7 @@ pub(crate) async fn run(command: StaffCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("environment variable {name} is not set"))?,
             false,
         ),
-        None => (generate_password()?, true),
+        None => (reciprocity_node::provision::club::generate_password()?, true),
     };
     let store = IndexStore::connect(&url).await?;
     let records = Records::new(store.clone());

@@ -9,9 +9,11 @@
 //!   injection (isolation, one-way loss, delay, random loss from a seed), for
 //!   fast, repeatable consensus tests.
 //!
-//! [`raft::PeerNetwork`] implements openraft's network traits over either
-//! transport, so the consensus glue runs the same code in tests and in
-//! production. A node serves inbound requests through [`PeerService`].
+//! Both are a [`PeerTransport`] (and the router a [`PeerFabric`], which a
+//! simulator can replace); [`raft::PeerNetwork`] implements openraft's
+//! network traits over any transport, so the consensus glue runs the same
+//! code in tests, in a simulation and in production. A node serves inbound
+//! requests through [`PeerService`].
 
 pub mod allowlist;
 pub mod inprocess;
@@ -20,6 +22,8 @@ pub mod protocol;
 pub mod raft;
 
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 pub use protocol::{PeerRequest, PeerResponse, PeerService};
 
@@ -55,16 +59,48 @@ pub enum TransportError {
     },
 }
 
-/// The transport a node uses to reach its peers.
-#[derive(Debug, Clone)]
-pub enum Transport {
-    /// libp2p over TCP.
-    P2p(p2p::P2pHandle),
-    /// The in-process router (tests).
-    InProcess(inprocess::RouterClient),
+/// How a node reaches its peers: libp2p in production, the in-process
+/// router in tests, a simulated network (issue 14) — whatever implements
+/// this. The consensus glue ([`raft::PeerNetwork`]) and the forwarder see
+/// only this trait.
+pub trait PeerTransport: Send + Sync + std::fmt::Debug + 'static {
+    /// Sends `request` to `target` (Raft node id `target_id`) and waits for
+    /// its answer up to `timeout`.
+    fn call(
+        &self,
+        target_id: u64,
+        target: &PeerNode,
+        request: PeerRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<PeerResponse, TransportError>>;
+
+    /// The libp2p handle, when this transport is libp2p (its links and its
+    /// allowlist); none for the others.
+    fn p2p(&self) -> Option<&p2p::P2pHandle> {
+        None
+    }
 }
 
+/// A network nodes join: it gives each node its transport and takes the
+/// service that answers the node's inbound requests (the in-process router
+/// is one; a simulator brings its own).
+pub trait PeerFabric: Send + Sync + std::fmt::Debug + 'static {
+    /// The transport of node `node_id`.
+    fn transport(&self, node_id: u64) -> Transport;
+    /// Routes the requests for `node_id` to `service` from now on.
+    fn serve(&self, node_id: u64, service: std::sync::Arc<dyn PeerService>);
+}
+
+/// The transport a node uses to reach its peers (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Transport(std::sync::Arc<dyn PeerTransport>);
+
 impl Transport {
+    /// Wraps an implementation.
+    pub fn new(transport: impl PeerTransport) -> Transport {
+        Transport(std::sync::Arc::new(transport))
+    }
+
     /// Sends `request` to `target` (Raft node id `target_id`) and waits for
     /// its answer up to `timeout`.
     pub async fn call(
@@ -74,9 +110,54 @@ impl Transport {
         request: PeerRequest,
         timeout: Duration,
     ) -> Result<PeerResponse, TransportError> {
-        match self {
-            Transport::P2p(handle) => handle.call(target, request, timeout).await,
-            Transport::InProcess(client) => client.call(target_id, request, timeout).await,
-        }
+        self.0.call(target_id, target, request, timeout).await
+    }
+
+    /// The libp2p handle, when the transport is libp2p.
+    pub fn p2p(&self) -> Option<&p2p::P2pHandle> {
+        self.0.p2p()
+    }
+}
+
+impl PeerTransport for p2p::P2pHandle {
+    fn call(
+        &self,
+        _target_id: u64,
+        target: &PeerNode,
+        request: PeerRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<PeerResponse, TransportError>> {
+        let handle = self.clone();
+        let target = target.clone();
+        Box::pin(async move { p2p::P2pHandle::call(&handle, &target, request, timeout).await })
+    }
+
+    fn p2p(&self) -> Option<&p2p::P2pHandle> {
+        Some(self)
+    }
+}
+
+impl PeerTransport for inprocess::RouterClient {
+    fn call(
+        &self,
+        target_id: u64,
+        _target: &PeerNode,
+        request: PeerRequest,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<PeerResponse, TransportError>> {
+        let client = self.clone();
+        Box::pin(async move {
+            inprocess::RouterClient::call(&client, target_id, request, timeout).await
+        })
+    }
+}
+
+impl PeerFabric for inprocess::Router {
+    fn transport(&self, node_id: u64) -> Transport {
+        Transport::new(self.client(node_id))
+    }
+
+    fn serve(&self, node_id: u64, service: std::sync::Arc<dyn PeerService>) {
+        self.register(node_id, service);
     }
 }

@@ -34,7 +34,7 @@ use crate::network::allowlist::{self, AllowlistFollower, allowed_peers, trust_ro
 use crate::network::inprocess::Router;
 use crate::network::p2p;
 use crate::network::raft::{Backoff, PeerNetwork};
-use crate::network::{PeerService, Transport};
+use crate::network::{PeerFabric, PeerService, Transport};
 
 /// How a node reaches its peers.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub enum Wiring {
     P2p,
     /// The in-process router (tests).
     InProcess(Router),
+    /// Any network a node can join (a simulator's).
+    Fabric(Arc<dyn PeerFabric>),
 }
 
 fn startup(message: impl Into<String>) -> NodeError {
@@ -120,13 +122,14 @@ impl NodeHandle {
             Arc::new(config.raft_config(&network.chain_id).map_err(|e| startup(e.to_string()))?);
 
         let founders = founding_members(&network);
-        let router = match &wiring {
-            Wiring::InProcess(router) => Some(router.clone()),
+        let fabric: Option<Arc<dyn PeerFabric>> = match &wiring {
+            Wiring::InProcess(router) => Some(Arc::new(router.clone())),
+            Wiring::Fabric(fabric) => Some(Arc::clone(fabric)),
             Wiring::P2p => None,
         };
-        let (transport, p2p_runner) = match wiring {
-            Wiring::InProcess(router) => (Transport::InProcess(router.client(id)), None),
-            Wiring::P2p => {
+        let (transport, p2p_runner) = match &fabric {
+            Some(fabric) => (fabric.transport(id), None),
+            None => {
                 let settings = p2p::P2pSettings {
                     listen: config
                         .p2p_listen
@@ -146,7 +149,7 @@ impl NodeHandle {
                     allowed_peers(&ledger, &trust_roots(&config, &founders), &[], false, id)?;
                 let (handle, runner) = p2p::start(key.secret_seed(), &settings, allowed)
                     .map_err(|e| startup(e.to_string()))?;
-                (Transport::P2p(handle), Some(runner))
+                (Transport::new(handle), Some(runner))
             }
         };
         let backoff =
@@ -192,8 +195,8 @@ impl NodeHandle {
         let service: Arc<dyn PeerService> = Arc::new(handle.clone());
         if let Some(runner) = p2p_runner {
             handle.track(&runner.spawn(service));
-        } else if let Some(router) = router {
-            router.register(id, service);
+        } else if let Some(fabric) = fabric {
+            fabric.serve(id, service);
         }
         let raft = &handle.inner.raft;
         if founding && !raft.is_initialized().await.map_err(|e| startup(format!("raft: {e}")))? {
@@ -234,7 +237,7 @@ impl NodeHandle {
                 ),
             );
         }
-        if let Transport::P2p(p2p) = &handle.inner.transport {
+        if let Some(p2p) = handle.inner.transport.p2p() {
             let inner = &handle.inner;
             let follower = AllowlistFollower {
                 node_id: inner.node_id,

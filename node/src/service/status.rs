@@ -12,7 +12,6 @@ use reciprocity_chaincode::chain_position;
 use super::metrics::Gauges;
 use super::node::NodeHandle;
 use crate::error::Result;
-use crate::network::Transport;
 use crate::network::p2p::{self, P2pHandle};
 
 /// A snapshot of the node's state for `GetStatus`.
@@ -98,10 +97,7 @@ impl NodeHandle {
             .transpose()?
             .flatten()
             .is_some_and(|c| c.status == reciprocity_chaincode::ClubStatus::Active);
-        let p2p = match &self.inner.transport {
-            Transport::P2p(p2p) => Some(p2p),
-            Transport::InProcess(_) => None,
-        };
+        let p2p = self.inner.transport.p2p();
         let connected = p2p.map(P2pHandle::connected_peers);
         let membership = metrics.membership_config.membership();
         let voters: BTreeSet<u64> = membership.voter_ids().collect();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use reciprocity_bench::latency::Latencies;
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 mod pb {
@@ -148,7 +149,7 @@ pub(crate) async fn put_bench(
             let mut client = connections[worker % connections.len()].clone();
             let value = Arc::clone(&value);
             tokio::spawn(async move {
-                let mut latencies = Vec::new();
+                let mut latencies = Latencies::new();
                 let mut failed = 0u64;
                 let mut n = 0u64;
                 while Instant::now() < deadline {
@@ -158,7 +159,7 @@ pub(crate) async fn put_bench(
                     let request =
                         pb::PutRequest { key, value: value.as_ref().clone(), ..Default::default() };
                     match client.put(request).await {
-                        Ok(_) => latencies.push(sent.elapsed()),
+                        Ok(_) => latencies.record(sent.elapsed()),
                         Err(_) => failed += 1,
                     }
                 }
@@ -166,27 +167,26 @@ pub(crate) async fn put_bench(
             })
         })
         .collect();
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::new();
     let mut failed = 0;
     for worker in workers {
         let (l, f) = worker.await?;
-        latencies.extend(l);
+        latencies.merge(&l);
         failed += f;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
     Ok(serde_json::json!({
         "bench": "etcd_put",
         "members": endpoints.len(),
         "clients": clients,
         "value_bytes": VALUE_BYTES,
         "duration_s": (elapsed * 100.0).round() / 100.0,
-        "puts": latencies.len(),
-        "puts_per_s": (latencies.len() as f64 / elapsed).round(),
+        "puts": latencies.count(),
+        "puts_per_s": (latencies.count() as f64 / elapsed).round(),
         "failed": failed,
-        "p50_ms": crate::percentile_ms(&latencies, 0.50),
-        "p90_ms": crate::percentile_ms(&latencies, 0.90),
-        "p99_ms": crate::percentile_ms(&latencies, 0.99),
+        "p50_ms": latencies.quantile_ms(0.50),
+        "p90_ms": latencies.quantile_ms(0.90),
+        "p99_ms": latencies.quantile_ms(0.99),
     }))
 }
 

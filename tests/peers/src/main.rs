@@ -1,16 +1,17 @@
 //! `peers`: measures the systems Reciprocity is compared with, on the same
-//! machine and in the same run as `recip bench`, and prints the ratios.
+//! machine and in the same run as `recip-bench`, and prints the ratios.
 //!
 //! - **etcd** (Debian's `etcd-server`, 3.4): a 3-member cluster on loopback
 //!   (fsync on, as etcd always runs), loaded by closed-loop clients that each
 //!   put a 256-byte value and wait for the answer, spread over the three
-//!   members like `recip bench` spreads its clients over the nodes.
+//!   members like `recip-bench cluster` spreads its clients over the nodes.
 //! - **PostgreSQL** point lookups: `pgbench -S` (select-only on
 //!   `pgbench_accounts`, one indexed row per transaction) for the front-desk
 //!   check path.
 //!
-//! `peers compare` runs etcd, then `recip bench` at the same client counts,
-//! then pgbench and (when `--check-dir` is given) `recip bench check`, and
+//! `peers compare` runs etcd, then `recip-bench cluster` at the same client
+//! counts, then pgbench and (when `--check-dir` is given) `recip-bench
+//! check`, and
 //! prints every measurement and the ratios as JSON lines. `peers etcd-put`
 //! and `peers pgbench` run one side alone.
 
@@ -19,7 +20,6 @@ mod pgbench;
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -56,24 +56,27 @@ struct CompareArgs {
     /// The `recip` binary to measure (an optimized build).
     #[arg(long, default_value = "recip")]
     recip: PathBuf,
-    /// Client counts for etcd and `recip bench`.
+    /// The `recip-bench` binary that drives it.
+    #[arg(long, default_value = "recip-bench")]
+    bench: PathBuf,
+    /// Client counts for etcd and `recip-bench cluster`.
     #[arg(long, value_delimiter = ',', default_value = "16,256")]
     clients: Vec<usize>,
     /// Seconds per measurement.
     #[arg(long, default_value_t = 10)]
     duration: u64,
-    /// Nodes of the `recip bench` cluster (etcd always runs 3 members).
+    /// Nodes of the `recip-bench cluster` (etcd always runs 3 members).
     #[arg(long, default_value_t = 3)]
     nodes: usize,
     #[command(flatten)]
     etcd: etcd::ClusterArgs,
     #[command(flatten)]
     pgbench: pgbench::PgbenchArgs,
-    /// A network seeded by `recip bench check --dir` (seeded on first use:
+    /// A network seeded by `recip-bench check --dir` (seeded on first use:
     /// 1M members, several minutes); without it the check is not run.
     #[arg(long)]
     check_dir: Option<PathBuf>,
-    /// Extra arguments for `recip bench` (e.g. `--index=none`).
+    /// Extra arguments for `recip-bench cluster` (e.g. `--index=none`).
     #[arg(long, allow_hyphen_values = true)]
     recip_arg: Vec<String>,
 }
@@ -84,34 +87,31 @@ fn emit(value: &serde_json::Value) {
     println!("{value}");
 }
 
-/// The `p` quantile of sorted latencies in ms (nearest rank, as `recip bench`).
-pub(crate) fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    let ms = sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1e3;
-    (ms * 100.0).round() / 100.0
-}
-
-/// Runs `recip` with `args` and returns the JSON line it printed last.
-async fn recip_json(recip: &PathBuf, args: &[String]) -> anyhow::Result<serde_json::Value> {
+/// Runs `recip-bench --recip <recip>` with `args` and returns the JSON line
+/// it printed last.
+async fn bench_json(
+    bench: &PathBuf,
+    recip: &PathBuf,
+    args: &[String],
+) -> anyhow::Result<serde_json::Value> {
     // `output()` would capture stderr too: spawn, so that recip's errors
     // reach the terminal.
-    let output = tokio::process::Command::new(recip)
+    let output = tokio::process::Command::new(bench)
+        .arg("--recip")
+        .arg(recip)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("running {} {}", recip.display(), args.join(" ")))?
+        .with_context(|| format!("running {} {}", bench.display(), args.join(" ")))?
         .wait_with_output()
         .await?;
-    anyhow::ensure!(output.status.success(), "{} {} failed", recip.display(), args.join(" "));
+    anyhow::ensure!(output.status.success(), "{} {} failed", bench.display(), args.join(" "));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line =
         stdout.lines().rev().find(|l| l.starts_with('{')).with_context(|| {
-            format!("{} {} printed no JSON line", recip.display(), args.join(" "))
+            format!("{} {} printed no JSON line", bench.display(), args.join(" "))
         })?;
     Ok(serde_json::from_str(line)?)
 }
@@ -138,7 +138,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let mut recip_runs = Vec::new();
     for &clients in &args.clients {
         let mut bench = vec![
-            "bench".to_owned(),
+            "cluster".to_owned(),
             "--nodes".to_owned(),
             args.nodes.to_string(),
             "--clients".to_owned(),
@@ -147,7 +147,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
             args.duration.to_string(),
         ];
         bench.extend(args.recip_arg.iter().cloned());
-        let run = recip_json(&args.recip, &bench).await?;
+        let run = bench_json(&args.bench, &args.recip, &bench).await?;
         emit(&run);
         recip_runs.push(run);
     }
@@ -156,7 +156,6 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let check = match &args.check_dir {
         Some(dir) => {
             let check_args = vec![
-                "bench".to_owned(),
                 "check".to_owned(),
                 "--dir".to_owned(),
                 dir.display().to_string(),
@@ -165,7 +164,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
                 "--duration".to_owned(),
                 args.duration.to_string(),
             ];
-            let run = recip_json(&args.recip, &check_args).await?;
+            let run = bench_json(&args.bench, &args.recip, &check_args).await?;
             emit(&run);
             Some(run)
         }

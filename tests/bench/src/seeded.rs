@@ -1,6 +1,5 @@
-//! `recip bench check` and `recip bench search`: the front-desk check and
-//! the member search over the REST API, on one node seeded with a large
-//! network.
+//! The seeded network of `recip-bench check` and `recip-bench search`: one
+//! node whose club shares the network with many others.
 //!
 //! The first run seeds `DIR` (kept for later runs): a one-club network whose
 //! node runs as a child process, `--clubs - 1` more clubs admitted by votes
@@ -9,28 +8,26 @@
 //! other pairs), `--profiles` members of the node's club imported through
 //! `POST /v1/members/import` (profiles off-chain), and the rest of
 //! `--members` registered by the other clubs over gRPC. Every phase shows a
-//! progress bar and its rate. Then the benchmark runs closed-loop HTTP
-//! clients (keep-alive) for `--duration` seconds and prints one JSON line.
+//! progress bar and its rate; `DIR/seed.json` records what was seeded.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use reciprocity_node::config::NodeConfig;
+use reciprocity_node::provision::club::{enroll_keystore, prepare_club, staff_login};
+use reciprocity_node::provision::network::{InitSpec, init};
+use reciprocity_node::provision::process::{wait_listening, wait_ready};
 use reciprocity_sdk::client::NodeClient;
 use reciprocity_sdk::keys::Keypair;
 use reciprocity_sdk::tx::{TxBuilder, body};
 use reciprocity_sdk::wire;
 use serde::{Deserialize, Serialize};
 
-use super::devnet::{LOOPBACK_RAFT, enroll_keystore, prepare_club, wait_listening, wait_ready};
-use super::network::{InitSpec, init};
-use super::say;
+use crate::progress::{bar, submit_all};
+use crate::recip::Recip;
+use crate::say;
 
 /// Where and how big the seeded network is.
 #[derive(Debug, Clone, Args)]
@@ -58,35 +55,24 @@ pub(crate) struct SeedArgs {
     seed_in_flight: usize,
 }
 
-/// A load run's shape.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct LoadArgs {
-    /// Concurrent closed-loop HTTP clients.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-    /// Seconds to measure.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
-}
-
 /// What the seeding left behind (`DIR/seed.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Seeded {
-    clubs: u32,
-    agreements: u32,
-    members: u64,
-    profiles: u64,
+pub(crate) struct Seeded {
+    pub(crate) clubs: u32,
+    pub(crate) agreements: u32,
+    pub(crate) members: u64,
+    pub(crate) profiles: u64,
     /// Members of other clubs, for the checks.
-    visitors_sample: Vec<String>,
+    pub(crate) visitors_sample: Vec<String>,
     /// How long each phase took and its rate.
-    phases: Vec<serde_json::Value>,
+    pub(crate) phases: Vec<serde_json::Value>,
 }
 
-const FIRST_NAMES: [&str; 20] = [
+pub(crate) const FIRST_NAMES: [&str; 20] = [
     "Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Ava", "Elijah", "Sophia", "Lucas",
     "Isabella", "Mateo", "Mia", "Levi", "Harper", "Ezra", "Evelyn", "Asher", "Luna", "James",
 ];
-const LAST_NAMES: [&str; 25] = [
+pub(crate) const LAST_NAMES: [&str; 25] = [
     "Smith",
     "Johnson",
     "Williams",
@@ -114,27 +100,16 @@ const LAST_NAMES: [&str; 25] = [
     "Harris",
 ];
 
-/// A progress bar of `len` steps labelled `what`, with the rate.
-pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{per_sec}})"
-        ))
-        .expect("valid template"),
-    );
-    bar
-}
-
-/// A running bench node (stopped when dropped).
-struct BenchNode {
+/// A running bench node (killed when dropped).
+pub(crate) struct BenchNode {
     child: tokio::process::Child,
     config: NodeConfig,
-    club_dir: PathBuf,
+    pub(crate) club_dir: PathBuf,
 }
 
 impl BenchNode {
-    fn http(&self) -> String {
+    /// The base URL of its REST API.
+    pub(crate) fn http(&self) -> String {
         format!("http://{}", self.config.http_listen.expect("bench node has http_listen"))
     }
 
@@ -143,35 +118,17 @@ impl BenchNode {
     }
 
     /// Stops the node (SIGTERM, then SIGKILL after 10 s).
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        }
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_err() {
-            let _ = self.child.kill().await;
-        }
+    pub(crate) async fn stop(mut self) {
+        crate::recip::stop(&mut self.child).await;
     }
 
     /// Resident memory of the node process, MiB.
-    fn rss_mib(&self) -> Option<f64> {
-        process_rss_mib(self.child.id()?)
+    pub(crate) fn rss_mib(&self) -> Option<f64> {
+        crate::recip::rss_mib(&self.child)
     }
 }
 
-/// Resident memory of process `pid`, MiB (from /proc).
-pub(super) fn process_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
-}
-
-async fn start_node(dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
+async fn start_node(recip: &Recip, dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
     let net = dir.join("net");
     if !net.join("genesis.toml").exists() {
         init(&InitSpec {
@@ -190,27 +147,14 @@ async fn start_node(dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
     let config = NodeConfig::load(&config_path)?;
     prepare_club(&club_dir, &config).await?;
     let log = club_dir.join("node.log");
-    let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
-    let mut command = tokio::process::Command::new(std::env::current_exe()?);
-    command.arg("node").arg("--config").arg(&config_path);
-    for (name, value) in LOOPBACK_RAFT {
-        command.env(name, value);
-    }
     // The admitted clubs' nodes never run: openraft's retries towards them
     // would fill the log (unless the caller chose a filter).
-    if std::env::var_os("RECIP_LOG").is_none() {
-        command.env("RECIP_LOG", "info,openraft=off,libp2p=warn");
-    }
+    let mut command = recip.node(&config_path, &log, "info,openraft=off,libp2p=warn")?;
     // The benchmark measures the node, not the per-caller budgets.
     for role in ["ADMIN", "REGISTRAR", "FRONT_DESK", "GOVERNOR"] {
         command.env(format!("RECIP_API_{role}_REQUESTS_PER_S"), "100000000");
     }
-    let mut child = command
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the bench node")?;
+    let mut child = recip.spawn(&mut command)?;
     let mut client =
         wait_ready(&format!("http://{}", config.grpc_listen), &mut child, &log).await?;
     if let Some(addr) = config.http_listen {
@@ -218,41 +162,6 @@ async fn start_node(dir: &Path, port_base: u16) -> anyhow::Result<BenchNode> {
     }
     enroll_keystore(&mut client, &network.chain_id, &club_dir, &config).await?;
     Ok(BenchNode { child, config, club_dir })
-}
-
-/// Submits every transaction `make(i)` builds for `0..count`, `in_flight`
-/// at a time, each waited for; fails on the first refusal.
-pub(super) async fn submit_all(
-    client: &NodeClient,
-    count: u64,
-    in_flight: usize,
-    what: &str,
-    make: impl Fn(u64) -> wire::SignedTx,
-) -> anyhow::Result<serde_json::Value> {
-    let progress = bar(count, what);
-    let started = Instant::now();
-    let mut outcomes = futures::stream::iter((0..count).map(|i| {
-        let tx = make(i);
-        let mut client = client.clone();
-        async move { client.submit(tx, true, 60_000).await }
-    }))
-    .buffer_unordered(in_flight.max(1));
-    while let Some(outcome) = outcomes.next().await {
-        let response = outcome?;
-        anyhow::ensure!(
-            response.outcome == wire::SubmitOutcome::Committed as i32 && response.code == 0,
-            "{what}: a transaction was refused ({}, outcome {})",
-            response.code_name,
-            response.outcome
-        );
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    say(format_args!("{what}: {count} in {seconds:.1} s ({:.0}/s)", count as f64 / seconds));
-    Ok(
-        serde_json::json!({"phase": what, "count": count, "seconds": seconds, "per_s": count as f64 / seconds}),
-    )
 }
 
 fn club_key_path(dir: &Path, index: u32) -> PathBuf {
@@ -395,15 +304,14 @@ async fn seed(node: &BenchNode, args: &SeedArgs) -> anyhow::Result<Seeded> {
     Ok(seeded)
 }
 
-async fn login(
+/// A bearer token of the seeded club's staff login of `role`.
+pub(crate) async fn login(
     http: &reqwest::Client,
     base: &str,
     club_dir: &Path,
     role: &str,
 ) -> anyhow::Result<String> {
-    let logins: Vec<super::devnet::StaffLogin> =
-        serde_json::from_str(&std::fs::read_to_string(club_dir.join("staff.json"))?)?;
-    let login = logins.iter().find(|l| l.role == role).context("no staff login of that role")?;
+    let login = staff_login(club_dir, role)?;
     for _ in 0..100 {
         let response = http
             .post(format!("{base}/v1/auth/login"))
@@ -493,9 +401,14 @@ async fn import_profiles(node: &BenchNode, count: u64) -> anyhow::Result<serde_j
     )
 }
 
-async fn seeded_node(args: &SeedArgs) -> anyhow::Result<(BenchNode, Seeded)> {
+/// Starts the node of `args.dir`, seeding the network on first use, and
+/// waits until its index has caught up.
+pub(crate) async fn seeded_node(
+    recip: &Recip,
+    args: &SeedArgs,
+) -> anyhow::Result<(BenchNode, Seeded)> {
     std::fs::create_dir_all(&args.dir)?;
-    let node = start_node(&args.dir, args.port_base).await?;
+    let node = start_node(recip, &args.dir, args.port_base).await?;
     let seeded = match std::fs::read_to_string(args.dir.join("seed.json")) {
         Ok(text) => serde_json::from_str(&text)?,
         Err(_) => seed(&node, args).await?,
@@ -509,183 +422,4 @@ async fn seeded_node(args: &SeedArgs) -> anyhow::Result<(BenchNode, Seeded)> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok((node, seeded))
-}
-
-/// Runs `concurrency` closed loops of `request(worker, i)` for `duration`;
-/// the sorted latencies and how many answers `ok` accepted.
-async fn closed_loop<F, Fut>(
-    concurrency: usize,
-    duration: Duration,
-    request: F,
-) -> anyhow::Result<(Vec<Duration>, u64)>
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
-{
-    let request = Arc::new(request);
-    let accepted = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + duration;
-    let workers = (0..concurrency).map(|worker| {
-        let request = Arc::clone(&request);
-        let accepted = Arc::clone(&accepted);
-        tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = 0u64;
-            while Instant::now() < deadline {
-                let started = Instant::now();
-                if request(worker, i).await? {
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                }
-                latencies.push(started.elapsed());
-                i += 1;
-            }
-            anyhow::Ok(latencies)
-        })
-    });
-    let mut all = Vec::new();
-    for worker in futures::future::join_all(workers).await {
-        all.extend(worker??);
-    }
-    all.sort();
-    Ok((all, accepted.load(Ordering::Relaxed)))
-}
-
-/// `recip bench check`.
-pub(crate) async fn check(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Result<()> {
-    let (node, seeded) = seeded_node(&seed_args).await?;
-    anyhow::ensure!(
-        !seeded.visitors_sample.is_empty(),
-        "the seeded network has no visitors sample"
-    );
-    let http = reqwest::Client::builder().pool_max_idle_per_host(load.concurrency).build()?;
-    let base = node.http();
-    let token = Arc::new(login(&http, &base, &node.club_dir, "front_desk").await?);
-    let sample = Arc::new(seeded.visitors_sample.clone());
-    let url = Arc::new(format!("{base}/v1/visits/check"));
-    let (latencies, eligible) =
-        closed_loop(load.concurrency, Duration::from_secs(load.duration), move |worker, i| {
-            let http = http.clone();
-            let token = Arc::clone(&token);
-            let sample = Arc::clone(&sample);
-            let url = Arc::clone(&url);
-            async move {
-                let member = &sample[(worker * 7_919 + i as usize) % sample.len()];
-                let response = http
-                    .post(url.as_str())
-                    .bearer_auth(token.as_str())
-                    .json(&serde_json::json!({"member_id": member}))
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    response.status() == reqwest::StatusCode::OK,
-                    "check answered {}",
-                    response.status()
-                );
-                let answer: serde_json::Value = response.json().await?;
-                Ok(answer["eligible"] == true)
-            }
-        })
-        .await?;
-    let checks = latencies.len() as u64;
-    let result = serde_json::json!({
-        "bench": "check",
-        "members": seeded.members,
-        "clubs": seeded.clubs,
-        "agreements": seeded.agreements,
-        "concurrency": load.concurrency,
-        "duration_s": load.duration,
-        "checks": checks,
-        "checks_per_s": checks as f64 / load.duration as f64,
-        "eligible_share": if checks == 0 { 0.0 } else { eligible as f64 / checks as f64 },
-        "p50_ms": percentile(&latencies, 0.50),
-        "p90_ms": percentile(&latencies, 0.90),
-        "p99_ms": percentile(&latencies, 0.99),
-        "node_rss_mib": node.rss_mib(),
-        "seed_phases": seeded.phases,
-    });
-    #[allow(clippy::print_stdout)]
-    {
-        println!("{result}");
-    }
-    node.stop().await;
-    Ok(())
-}
-
-/// `recip bench search`.
-pub(crate) async fn search(seed_args: SeedArgs, load: LoadArgs) -> anyhow::Result<()> {
-    let (node, seeded) = seeded_node(&seed_args).await?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(load.concurrency).build()?;
-    let base = node.http();
-    let token = Arc::new(login(&http, &base, &node.club_dir, "registrar").await?);
-    let profiles = seeded.profiles.max(1);
-    let base = Arc::new(base);
-    let (latencies, found) =
-        closed_loop(load.concurrency, Duration::from_secs(load.duration), move |worker, i| {
-            let http = http.clone();
-            let token = Arc::clone(&token);
-            let base = Arc::clone(&base);
-            async move {
-                let k = (worker as u64 * 104_729 + i * 7_919) % profiles;
-                // A mix: part of a surname, a full name, an exact number, a name with a status.
-                let query = match i % 4 {
-                    0 => {
-                        let last = LAST_NAMES[((k / 20) % 25) as usize].to_lowercase();
-                        format!("name={}", &last[..last.len().min(4)])
-                    }
-                    1 => format!(
-                        "name={}%20{}",
-                        FIRST_NAMES[(k % 20) as usize],
-                        LAST_NAMES[((k / 20) % 25) as usize]
-                    ),
-                    2 => format!("number=M{k:07}"),
-                    _ => format!(
-                        "name={}&status=active",
-                        FIRST_NAMES[(k % 20) as usize].to_lowercase()
-                    ),
-                };
-                let response = http
-                    .get(format!("{base}/v1/members?{query}&limit=50"))
-                    .bearer_auth(token.as_str())
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    response.status() == reqwest::StatusCode::OK,
-                    "search answered {}",
-                    response.status()
-                );
-                let answer: serde_json::Value = response.json().await?;
-                Ok(answer["members"].as_array().is_some_and(|m| !m.is_empty()))
-            }
-        })
-        .await?;
-    let searches = latencies.len() as u64;
-    let result = serde_json::json!({
-        "bench": "search",
-        "profiles": seeded.profiles,
-        "members": seeded.members,
-        "concurrency": load.concurrency,
-        "duration_s": load.duration,
-        "searches": searches,
-        "searches_per_s": searches as f64 / load.duration as f64,
-        "found_share": if searches == 0 { 0.0 } else { found as f64 / searches as f64 },
-        "p50_ms": percentile(&latencies, 0.50),
-        "p95_ms": percentile(&latencies, 0.95),
-        "p99_ms": percentile(&latencies, 0.99),
-        "node_rss_mib": node.rss_mib(),
-    });
-    #[allow(clippy::print_stdout)]
-    {
-        println!("{result}");
-    }
-    node.stop().await;
-    Ok(())
-}
-
-/// The `p` quantile of sorted latencies, in ms.
-pub(super) fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }

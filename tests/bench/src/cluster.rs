@@ -1,4 +1,4 @@
-//! `recip bench`: submit-to-commit on a real N-node cluster.
+//! `recip-bench cluster`: submit-to-commit on a real N-node cluster.
 //!
 //! Creates a fresh network of `--nodes` clubs in a scratch directory, starts
 //! one `recip node` process per club on loopback (libp2p between them, Raft
@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::Args;
 use reciprocity_node::config::NodeConfig;
 use reciprocity_sdk::client::NodeClient;
@@ -33,9 +32,12 @@ use reciprocity_sdk::keys::Keypair;
 use reciprocity_sdk::tx::{TxBuilder, body};
 use reciprocity_sdk::{MemberId, wire};
 
-use super::devnet::{LOOPBACK_RAFT, wait_ready};
-use super::network::{InitSpec, init};
-use super::say;
+use reciprocity_node::provision::network::{InitSpec, init};
+use reciprocity_node::provision::process::wait_ready;
+
+use crate::recip::Recip;
+use crate::say;
+use reciprocity_bench::latency::Latencies;
 
 /// The shape of a cluster benchmark.
 #[derive(Debug, Clone, Args)]
@@ -87,30 +89,22 @@ struct Cluster {
 impl Cluster {
     /// Resident memory of each node process, MiB.
     fn rss_mib(&self) -> Vec<f64> {
-        self.children
-            .iter()
-            .filter_map(|child| super::bench_http::process_rss_mib(child.id()?))
-            .map(|mib| (mib * 10.0).round() / 10.0)
-            .collect()
+        self.children.iter().filter_map(crate::recip::rss_mib).collect()
     }
 
     /// Stops every node (SIGTERM, then SIGKILL after 10 s).
     async fn stop(mut self) {
-        for child in &self.children {
-            if let Some(pid) = child.id() {
-                let _ =
-                    std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-            }
-        }
         for child in &mut self.children {
-            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
-                let _ = child.kill().await;
-            }
+            crate::recip::stop(child).await;
         }
     }
 }
 
-async fn start_cluster(dir: &Path, args: &ClusterArgs) -> anyhow::Result<(Cluster, String)> {
+async fn start_cluster(
+    recip: &Recip,
+    dir: &Path,
+    args: &ClusterArgs,
+) -> anyhow::Result<(Cluster, String)> {
     let clubs = init(&InitSpec {
         clubs: args.nodes,
         out: dir,
@@ -119,31 +113,15 @@ async fn start_cluster(dir: &Path, args: &ClusterArgs) -> anyhow::Result<(Cluste
         p2p_port_base: args.port_base + 32,
         http_port_base: args.port_base + 64,
     })?;
-    let exe = std::env::current_exe().context("locating the recip binary")?;
     let mut starting = Vec::new();
     for (_, config_path) in &clubs {
         let config = NodeConfig::load(config_path)?;
         let log = config_path.with_file_name("node.log");
-        let log_file = std::fs::File::create(&log)?;
-        let mut command = tokio::process::Command::new(&exe);
-        command.arg("node").arg("--config").arg(config_path);
-        for (name, value) in LOOPBACK_RAFT {
-            if std::env::var_os(name).is_none() {
-                command.env(name, value);
-            }
-        }
-        if std::env::var_os("RECIP_LOG").is_none() {
-            command.env("RECIP_LOG", "warn");
-        }
+        let mut command = recip.node(config_path, &log, "warn")?;
         if args.index == "none" {
             command.env("RECIP_INDEX_URL", "");
         }
-        let child = command
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting a node process")?;
+        let child = recip.spawn(&mut command)?;
         starting.push((format!("http://{}", config.grpc_listen), child, log));
     }
     let mut cluster = Cluster { children: Vec::new(), endpoints: Vec::new() };
@@ -165,7 +143,7 @@ async fn commit_all(
     what: &str,
 ) -> anyhow::Result<()> {
     let count = txs.len() as u64;
-    super::bench_http::submit_all(client, count, 256, what, |i| txs[i as usize].clone()).await?;
+    crate::progress::submit_all(client, count, 256, what, |i| txs[i as usize].clone()).await?;
     Ok(())
 }
 
@@ -335,7 +313,7 @@ fn sign_corpus(
     let today = reciprocity_sdk::dates::day_of_ms(reciprocity_node::clock::now_ms());
     let builder = TxBuilder::now(chain).validity_ms(validity_ms);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let bar = super::bench_http::bar(count as u64, "transactions signed");
+    let bar = crate::progress::bar(count as u64, "transactions signed");
     let chunk = count.div_ceil(threads).max(1);
     let mut corpus: Vec<wire::SignedTx> = Vec::with_capacity(count);
     let mut mix = Mix::default();
@@ -402,14 +380,14 @@ fn sign_corpus(
 /// What one closed-loop client saw.
 #[derive(Default)]
 struct ClientTally {
-    latencies: Vec<Duration>,
+    latencies: Latencies,
     refused: u64,
     in_blocks: u64,
     refusals: std::collections::BTreeMap<String, u64>,
 }
 
-/// `recip bench` (no subcommand).
-pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
+/// `recip-bench cluster`.
+pub(crate) async fn run(recip: &Recip, args: ClusterArgs) -> anyhow::Result<()> {
     anyhow::ensure!((1..=16).contains(&args.nodes), "--nodes must be 1..=16");
     anyhow::ensure!((1..=4096).contains(&args.clients), "--clients must be 1..=4096");
     anyhow::ensure!((1..=72_000).contains(&args.duration), "--duration must be 1..=72000 seconds");
@@ -429,7 +407,7 @@ pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
             (dir, true)
         }
     };
-    let result = run_in(&dir, &args).await;
+    let result = run_in(recip, &dir, &args).await;
     match result {
         Ok(()) if scratch => {
             let _ = std::fs::remove_dir_all(&dir);
@@ -441,8 +419,8 @@ pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
-    let (cluster, chain) = start_cluster(dir, args).await?;
+async fn run_in(recip: &Recip, dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
+    let (cluster, chain) = start_cluster(recip, dir, args).await?;
     let mut clients = Vec::new();
     for endpoint in &cluster.endpoints {
         clients.push(NodeClient::connect(endpoint).await?);
@@ -457,16 +435,7 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
 
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let bar = super::bench_http::bar(args.duration, "s");
-    let ticker = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            while Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                bar.inc(1);
-            }
-        })
-    };
+    let bar = crate::progress::seconds_until(deadline, args.duration);
     let started = Instant::now();
     let workers: Vec<_> = (0..args.clients)
         .map(|worker| {
@@ -483,7 +452,7 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
                         Ok(r) if r.outcome == wire::SubmitOutcome::Committed as i32 => {
                             tally.in_blocks += 1;
                             if r.code == 0 {
-                                tally.latencies.push(sent.elapsed());
+                                tally.latencies.record(sent.elapsed());
                             } else {
                                 tally.refused += 1;
                                 *tally.refusals.entry(r.code_name).or_default() += 1;
@@ -507,7 +476,7 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
     let mut total = ClientTally::default();
     for worker in workers {
         let tally = worker.await?;
-        total.latencies.extend(tally.latencies);
+        total.latencies.merge(&tally.latencies);
         total.refused += tally.refused;
         total.in_blocks += tally.in_blocks;
         for (why, n) in tally.refusals {
@@ -515,7 +484,6 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let _ = ticker.await;
     bar.finish_and_clear();
     let used = next.load(Ordering::Relaxed).min(corpus.len());
     anyhow::ensure!(
@@ -529,9 +497,8 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
     let blocks = height.saturating_sub(height_before).max(1);
     let rss = cluster.rss_mib();
     cluster.stop().await;
-    let mut latencies = total.latencies;
-    latencies.sort();
-    let committed = latencies.len();
+    let latencies = total.latencies;
+    let committed = latencies.count();
     let round2 = |x: f64| (x * 100.0).round() / 100.0;
     say(serde_json::json!({
         "bench": "cluster",
@@ -543,9 +510,9 @@ async fn run_in(dir: &Path, args: &ClusterArgs) -> anyhow::Result<()> {
         "committed_per_s": (committed as f64 / elapsed).round(),
         "refused": total.refused,
         "refusals": total.refusals,
-        "p50_ms": round2(super::bench_http::percentile(&latencies, 0.50)),
-        "p90_ms": round2(super::bench_http::percentile(&latencies, 0.90)),
-        "p99_ms": round2(super::bench_http::percentile(&latencies, 0.99)),
+        "p50_ms": latencies.quantile_ms(0.50),
+        "p90_ms": latencies.quantile_ms(0.90),
+        "p99_ms": latencies.quantile_ms(0.99),
         "blocks": blocks,
         "block_txs_avg": round2(total.in_blocks as f64 / blocks as f64),
         "corpus": {"signed": corpus.len(), "mix": mix},

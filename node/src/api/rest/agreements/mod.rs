@@ -1,167 +1,29 @@
-//! Agreements between the caller's club and another (propose, accept the
+//! Agreements between the caller's club and another: propose, accept the
 //! exact terms by their hash, amend, suspend, resume, terminate, list, get
-//! with history) and letters of introduction.
+//! with history. The terms as the API writes them are in [`terms`]; letters
+//! of introduction in [`introductions`].
+
+pub mod introductions;
+pub mod terms;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use reciprocity_chaincode::{Agreement, ClubId, MemberId, Role, Terms};
+use reciprocity_chaincode::{Agreement, ClubId, Role};
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
+use terms::counterparty;
+pub use terms::{Blackout, TermsInput};
+
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody, quote};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::require::{Admin, AnyRole, Registrar, Require};
+use super::require::{Admin, AnyRole, Require};
 use super::{ApiState, TxReceipt};
-use crate::api::views::settlement_name;
 use crate::clock::now_ms;
-use crate::index::read::{AgreementEventRow, AgreementRow, IntroductionRow};
-
-/// A blackout: no reciprocal visits from `from` to `to` (inclusive).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Blackout {
-    /// First date, `YYYY-MM-DD`.
-    pub from: String,
-    /// Last date, `YYYY-MM-DD`.
-    pub to: String,
-}
-
-/// Agreement terms as people write them (dates, names).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TermsInput {
-    /// Member tiers admitted.
-    pub tiers_covered: Vec<String>,
-    /// Visit-days per member at one host per calendar month.
-    pub visit_days_per_month_max: u32,
-    /// Visit-days per member at one host per calendar year.
-    pub visit_days_per_year_max: u32,
-    /// Guests per visit.
-    #[serde(default)]
-    pub guests_per_visit_max: u32,
-    /// Fee per visit, minor units.
-    #[serde(default)]
-    pub visit_fee_minor: u64,
-    /// ISO 4217 currency, e.g. `EUR`.
-    pub fee_currency: String,
-    /// `on_site` (default) or `billed_to_home_club`.
-    #[serde(default)]
-    pub fee_settlement: Option<String>,
-    /// First date of validity, `YYYY-MM-DD`.
-    pub valid_from: String,
-    /// Last date of validity, `YYYY-MM-DD`; none for open-ended terms.
-    #[serde(default)]
-    pub valid_until: Option<String>,
-    /// Blackout ranges (host's calendar).
-    #[serde(default)]
-    pub blackouts: Vec<Blackout>,
-    /// Days of notice for termination.
-    #[serde(default)]
-    pub notice_days: u32,
-    /// Whether a letter of introduction is needed.
-    #[serde(default)]
-    pub introduction_required: bool,
-}
-
-/// A terms field as this API names it (dates are `valid_from`/`valid_until`).
-fn terms_field_name(field: reciprocity_chaincode::decode::TermsField) -> String {
-    use reciprocity_chaincode::decode::TermsField as F;
-    match field {
-        F::ValidFrom => "valid_from".to_owned(),
-        F::ValidUntil => "valid_until".to_owned(),
-        other => other.wire_name(),
-    }
-}
-
-fn date(field: &str, text: &str) -> ApiResult<u32> {
-    dates::parse_day(text).map_err(|_| {
-        ApiError::bad_request(format!("{field} {} is not a date YYYY-MM-DD", quote(text)))
-    })
-}
-
-impl TermsInput {
-    fn to_wire(&self) -> ApiResult<pb::AgreementTerms> {
-        let settlement = match self.fee_settlement.as_deref() {
-            None | Some("on_site") => pb::FeeSettlement::OnSite,
-            Some("billed_to_home_club") => pb::FeeSettlement::BilledToHomeClub,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "fee_settlement {} is not on_site or billed_to_home_club",
-                    quote(other)
-                )));
-            }
-        };
-        let blackouts = self
-            .blackouts
-            .iter()
-            .map(|b| {
-                Ok(pb::DayRange {
-                    first_day: date("blackouts.from", &b.from)?,
-                    last_day: date("blackouts.to", &b.to)?,
-                })
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        let terms = pb::AgreementTerms {
-            tiers_covered: self.tiers_covered.clone(),
-            visit_days_per_month_max: self.visit_days_per_month_max,
-            visit_days_per_year_max: self.visit_days_per_year_max,
-            guests_per_visit_max: self.guests_per_visit_max,
-            visit_fee_minor: self.visit_fee_minor,
-            fee_currency: self.fee_currency.clone(),
-            fee_settlement: settlement as i32,
-            valid_from_day: date("valid_from", &self.valid_from)?,
-            valid_until_day: self
-                .valid_until
-                .as_deref()
-                .map(|d| date("valid_until", d))
-                .transpose()?
-                .unwrap_or(0),
-            blackouts,
-            notice_days: self.notice_days,
-            introduction_required: self.introduction_required,
-        };
-        // The chaincode's own check, so that bad terms never reach the ledger.
-        reciprocity_sdk::terms::check(&reciprocity_sdk::terms::encode(&terms)).map_err(|p| {
-            ApiError::refused(
-                reciprocity_chaincode::ValidationCode::InvalidTerms,
-                &format!("{} {}", terms_field_name(p.field), p.reason),
-            )
-        })?;
-        Ok(terms)
-    }
-
-    fn of(terms: &Terms) -> TermsInput {
-        TermsInput {
-            tiers_covered: terms.tiers_covered.clone(),
-            visit_days_per_month_max: terms.visit_days_per_month_max,
-            visit_days_per_year_max: terms.visit_days_per_year_max,
-            guests_per_visit_max: terms.guests_per_visit_max,
-            visit_fee_minor: terms.visit_fee_minor,
-            fee_currency: terms.fee_currency.clone(),
-            fee_settlement: Some(settlement_name(terms.fee_settlement).to_owned()),
-            valid_from: dates::format_day(terms.valid_from_day),
-            valid_until: terms.valid_until_day.map(dates::format_day),
-            blackouts: terms
-                .blackouts
-                .iter()
-                .map(|b| Blackout {
-                    from: dates::format_day(b.first_day),
-                    to: dates::format_day(b.last_day),
-                })
-                .collect(),
-            notice_days: terms.notice_days,
-            introduction_required: terms.introduction_required,
-        }
-    }
-}
-
-fn counterparty(text: &str) -> ApiResult<ClubId> {
-    ClubId::parse(text)
-        .ok_or_else(|| ApiError::bad_request(format!("{} is not a club id", quote(text))))
-}
+use crate::index::read::{AgreementEventRow, AgreementRow};
 
 /// An offer of terms to another club.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -559,127 +421,4 @@ pub async fn get_agreement(
     })?;
     let history = state.store()?.agreement_history(caller.club.as_str(), other.as_str()).await?;
     Ok(axum::Json(view_of(&agreement, dates::day_of_ms(now_ms()), history)))
-}
-
-/// A letter of introduction to issue.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IntroductionRequest {
-    /// A member of the caller's club.
-    pub member_id: String,
-    /// The club the member is introduced to.
-    pub host_club: String,
-    /// First date covered, `YYYY-MM-DD`.
-    pub valid_from: String,
-    /// Last date covered, `YYYY-MM-DD`.
-    pub valid_until: String,
-}
-
-/// Issues a letter of introduction for a member of the caller's club.
-#[utoipa::path(post, path = "/v1/introductions", tag = "agreements", security(("bearer" = ["registrar"])),
-    request_body = IntroductionRequest,
-    responses(
-        (status = 201, description = "Issued", body = TxReceipt),
-        (status = 403, description = "Not a registrar, or another club's member", body = ErrorBody),
-        (status = 409, description = "Refused", body = ErrorBody)))]
-pub async fn issue_introduction(
-    caller: Require<Registrar>,
-    State(state): State<ApiState>,
-    ApiJson(request): ApiJson<IntroductionRequest>,
-) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    let member = MemberId::from_hex(&request.member_id).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "member_id {} is not 32 hex digits",
-            quote(&request.member_id)
-        ))
-    })?;
-    let host = counterparty(&request.host_club)?;
-    let from = date("valid_from", &request.valid_from)?;
-    let until = date("valid_until", &request.valid_until)?;
-    // The chaincode's own bounds, checked before anything reaches the ledger.
-    let days_max = reciprocity_chaincode::decode::limits::INTRODUCTION_DAYS_MAX;
-    if from > until || until - from >= days_max || host == caller.club {
-        return Err(ApiError::refused(
-            reciprocity_chaincode::ValidationCode::InvalidIntroduction,
-            &format!(
-                "from must not be after until, cover at most {days_max} days, and name another club"
-            ),
-        ));
-    }
-    let record = {
-        let view = state.node().ledger().state();
-        reciprocity_chaincode::query::member(&view, &member)?
-    };
-    if let Some(record) = record {
-        state.own_club(&caller, &record.home_club, &format!("member {}", request.member_id))?;
-    }
-    let (status, receipt) = state
-        .act(
-            &caller,
-            Role::Registrar,
-            "introduction.issue",
-            Some(&request.member_id),
-            body::issue_introduction(&member, host.as_str(), from, until),
-        )
-        .await?;
-    Ok((status, axum::Json(receipt)))
-}
-
-/// A letter of introduction.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct IntroductionView {
-    /// The member (32 hex digits).
-    pub member_id: String,
-    /// The club the member is introduced to.
-    pub host_club: String,
-    /// The issuing (home) club.
-    pub home_club: String,
-    /// First date covered, `YYYY-MM-DD`.
-    pub valid_from: String,
-    /// Last date covered, `YYYY-MM-DD`.
-    pub valid_until: String,
-    /// Height of the issuing transaction.
-    pub height: u64,
-}
-
-fn introduction_of(row: IntroductionRow) -> ApiResult<IntroductionView> {
-    let day = |d: i64| {
-        u32::try_from(d)
-            .map(dates::format_day)
-            .map_err(|_| ApiError::internal(&format!("index introduction day {d} out of range")))
-    };
-    Ok(IntroductionView {
-        valid_from: day(row.valid_from_day)?,
-        valid_until: day(row.valid_until_day)?,
-        height: u64::try_from(row.height).unwrap_or(0),
-        member_id: row.member_id,
-        host_club: row.host_club,
-        home_club: row.home_club,
-    })
-}
-
-/// A page of introductions.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct IntroductionPage {
-    /// Introductions issued by or to the caller's club, newest first.
-    pub introductions: Vec<IntroductionView>,
-    /// Offset of the next page, when there may be one.
-    pub next_offset: Option<u32>,
-}
-
-/// Lists introductions issued by or to the caller's club.
-#[utoipa::path(get, path = "/v1/introductions", tag = "agreements", security(("bearer" = [])),
-    params(Page),
-    responses((status = 200, description = "A page of introductions", body = IntroductionPage)))]
-pub async fn list_introductions(
-    caller: Require<AnyRole>,
-    State(state): State<ApiState>,
-    ApiQuery(page): ApiQuery<Page>,
-) -> ApiResult<axum::Json<IntroductionPage>> {
-    let limit = state.page_size(page.limit)?;
-    let offset = page.offset.unwrap_or(0);
-    let rows = state.store()?.introductions_of(caller.club.as_str(), limit, offset).await?;
-    let next_offset = super::next_offset(offset, limit, rows.len());
-    let introductions = rows.into_iter().map(introduction_of).collect::<ApiResult<_>>()?;
-    Ok(axum::Json(IntroductionPage { introductions, next_offset }))
 }

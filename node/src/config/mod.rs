@@ -1,255 +1,36 @@
 //! The node's configuration file (`node.toml`) with environment overrides.
 //!
 //! Every field is validated and errors name the field. Relative paths are
-//! relative to the config file's directory. Environment variables
-//! `RECIP_<FIELD>` (upper case; `RECIP_LIMITS_<FIELD>` and `RECIP_RAFT_<FIELD>`
-//! for the sections) override the file.
+//! relative to the config file's directory. Every field can be overridden
+//! by an environment variable (figment merges the two layers):
+//!
+//! - a top-level field by `RECIP_<FIELD>` (`RECIP_GRPC_LISTEN`,
+//!   `RECIP_INDEX_URL`);
+//! - a field of a section by `RECIP_<SECTION>_<FIELD>`
+//!   (`RECIP_RAFT_HEARTBEAT_INTERVAL_MS`, `RECIP_API_FRONT_DESK_REQUESTS_PER_S`).
+//!
+//! Names are the TOML names in upper case; a top-level field's exact name
+//! wins over a section prefix (`RECIP_INDEX_URL` is `index_url`, not
+//! `[index] url`). Values are written as in TOML without quotes for strings
+//! (`RECIP_BOOTSTRAP_PEERS=[ab12…, cd34…]`); an empty `RECIP_HTTP_LISTEN` or
+//! `RECIP_INDEX_URL` turns that part off. Other `RECIP_*` variables
+//! (`RECIP_LOG`, `RECIP_CONFIG`, the test clock) are not fields and are
+//! left alone; a `RECIP_<SECTION>_…` variable that names no field of the
+//! section is refused by name.
+
+//!
+//! The sections' fields and defaults are in [`sections`]; the environment
+//! layer and its naming rule in `env`.
+
+mod env;
+pub mod sections;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Bounds on every queue and batch, with units last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Most transactions in one block.
-    pub block_txs_max: usize,
-    /// Most bytes of signed transactions in one block.
-    pub block_bytes_max: usize,
-    /// How long the leader waits to fill a block once one transaction is
-    /// pending, when other blocks are in flight (alone, a block goes at once).
-    pub block_wait_ms: u64,
-    /// Blocks the leader has proposed and not yet seen applied; the next
-    /// block is cut while earlier ones replicate and apply (pipelining).
-    pub blocks_in_flight_max: usize,
-    /// Most transactions waiting in the mempool; more get "busy, retry later".
-    pub mempool_txs_max: usize,
-    /// Most signatures admission checks as one batch (submissions arriving
-    /// together are checked together).
-    pub admission_batch_txs_max: usize,
-    /// Largest encoded signed transaction.
-    pub tx_bytes_max: usize,
-    /// How long a submission waits for its commit by default.
-    pub submit_timeout_ms: u64,
-    /// Longest wait a client may ask for.
-    pub submit_timeout_ms_max: u64,
-    /// Blocks buffered per block stream before a slow reader is cut off.
-    pub stream_blocks_buffered_max: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            block_txs_max: 2_000,
-            block_bytes_max: 1024 * 1024,
-            block_wait_ms: 2,
-            blocks_in_flight_max: 4,
-            mempool_txs_max: 50_000,
-            admission_batch_txs_max: 512,
-            tx_bytes_max: 16 * 1024,
-            submit_timeout_ms: 10_000,
-            submit_timeout_ms_max: 60_000,
-            stream_blocks_buffered_max: 1_024,
-        }
-    }
-}
-
-/// Raft timing and snapshot policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RaftSettings {
-    /// Leader heartbeat interval.
-    pub heartbeat_interval_ms: u64,
-    /// Shortest election timeout.
-    pub election_timeout_min_ms: u64,
-    /// Longest election timeout.
-    pub election_timeout_max_ms: u64,
-    /// Build a snapshot after this many entries since the last one.
-    pub snapshot_logs_since_last: u64,
-    /// Entries kept in the log after a snapshot (for lagging followers).
-    pub logs_kept_after_snapshot: u64,
-    /// Timeout of one snapshot chunk.
-    pub install_snapshot_timeout_ms: u64,
-    /// Largest snapshot chunk sent in one request.
-    pub snapshot_chunk_bytes_max: u64,
-    /// Most log entries (blocks) in one append request.
-    pub append_entries_max: u64,
-    /// Most bytes of blocks in one append request (a single larger block
-    /// still goes alone). openraft gives an append `heartbeat_interval_ms`
-    /// to complete, so this must cross the slowest link within it.
-    pub append_bytes_max: u64,
-    /// Largest snapshot a node accepts from a peer (it is held in memory).
-    pub snapshot_bytes_max: u64,
-    /// How often the leader compares the Raft membership with the clubs active on the ledger.
-    pub membership_check_ms: u64,
-    /// A learner within this many entries of the leader's log is promoted to voter.
-    pub learner_lag_entries_max: u64,
-}
-
-impl Default for RaftSettings {
-    fn default() -> Self {
-        RaftSettings {
-            heartbeat_interval_ms: 500,
-            election_timeout_min_ms: 2_500,
-            election_timeout_max_ms: 5_000,
-            snapshot_logs_since_last: 10_000,
-            logs_kept_after_snapshot: 1_000,
-            install_snapshot_timeout_ms: 10_000,
-            snapshot_chunk_bytes_max: 1024 * 1024,
-            append_entries_max: 16,
-            append_bytes_max: 1024 * 1024,
-            snapshot_bytes_max: 1024 * 1024 * 1024,
-            membership_check_ms: 1_000,
-            learner_lag_entries_max: 64,
-        }
-    }
-}
-
-/// The peer-to-peer transport: timeouts, backoff and queue bounds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct P2pSettings {
-    /// Deadline of any request to a peer (Raft RPCs carry their own, shorter ones).
-    pub request_timeout_ms: u64,
-    /// How long a follower waits for the leader to queue forwarded transactions.
-    pub forward_timeout_ms: u64,
-    /// Forward requests to the leader in flight at once; submissions that
-    /// arrive meanwhile go together in the next request (at most a block's
-    /// worth).
-    pub forwards_in_flight_max: usize,
-    /// A connection without traffic closes after this long.
-    pub idle_connection_timeout_ms: u64,
-    /// First wait before retrying an unreachable peer (Raft RPCs, and redials
-    /// of the other voters this node keeps connected); doubles up to `backoff_max_ms`.
-    pub backoff_min_ms: u64,
-    /// Longest wait between retries of an unreachable peer.
-    pub backoff_max_ms: u64,
-    /// Requests and allowlist updates queued for the transport task.
-    pub commands_queued_max: usize,
-    /// Inbound requests served at once per connection.
-    pub inbound_streams_max: usize,
-}
-
-impl Default for P2pSettings {
-    fn default() -> Self {
-        P2pSettings {
-            request_timeout_ms: 30_000,
-            forward_timeout_ms: 5_000,
-            forwards_in_flight_max: 4,
-            idle_connection_timeout_ms: 60_000,
-            backoff_min_ms: 100,
-            backoff_max_ms: 5_000,
-            commands_queued_max: 4_096,
-            inbound_streams_max: 256,
-        }
-    }
-}
-
-/// The off-chain index follower.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IndexSettings {
-    /// Most blocks projected in one SQL transaction.
-    pub batch_blocks_max: u64,
-    /// First wait after a database failure; doubles up to `backoff_max_ms`.
-    pub backoff_min_ms: u64,
-    /// Longest wait between retries.
-    pub backoff_max_ms: u64,
-    /// `/readyz` fails while the index is more than this many blocks behind.
-    pub ready_lag_blocks_max: u64,
-}
-
-impl Default for IndexSettings {
-    fn default() -> Self {
-        IndexSettings {
-            batch_blocks_max: 256,
-            backoff_min_ms: 100,
-            backoff_max_ms: 10_000,
-            ready_lag_blocks_max: 1_000,
-        }
-    }
-}
-
-/// The staff REST API (`/v1`, on `http_listen`; needs `index_url`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ApiSettings {
-    /// Directory of the club's identity keys the API signs with (`*.key`,
-    /// relative to the config file). Staff act on-chain through them.
-    pub keystore_dir: PathBuf,
-    /// Lifetime of a bearer token.
-    pub token_ttl_ms: u64,
-    /// Most live tokens; a login beyond it is answered "busy".
-    pub sessions_max: usize,
-    /// Lifetime of a key-login challenge.
-    pub challenge_ttl_ms: u64,
-    /// Most outstanding challenges.
-    pub challenges_max: usize,
-    /// Largest JSON request body.
-    pub body_bytes_max: usize,
-    /// Largest CSV import body.
-    pub import_bytes_max: usize,
-    /// Most rows in one CSV import.
-    pub import_rows_max: usize,
-    /// Registrations of one import in flight at once.
-    pub import_in_flight_max: usize,
-    /// Import jobs remembered for their progress (oldest finished go first).
-    pub imports_kept_max: usize,
-    /// How long a write waits for its commit before answering 202 (pending).
-    pub commit_timeout_ms: u64,
-    /// Largest page of a listing.
-    pub page_size_max: u32,
-    /// Requests per second per admin caller (bursts of twice as many).
-    pub admin_requests_per_s: u32,
-    /// Requests per second per registrar caller.
-    pub registrar_requests_per_s: u32,
-    /// Requests per second per front-desk caller.
-    pub front_desk_requests_per_s: u32,
-    /// Requests per second per governor caller.
-    pub governor_requests_per_s: u32,
-    /// Login attempts per minute per username or key.
-    pub logins_per_minute: u32,
-    /// How often profiles whose registration never committed are looked for.
-    pub orphan_sweep_ms: u64,
-    /// Longest a `/v1` request may take, waiting for a turn included, before
-    /// it is answered 503 `request_timeout` (the handler still runs to its
-    /// end); more than `commit_timeout_ms` + `p2p.forward_timeout_ms`. The
-    /// CSV import is exempt (its body and rows may take longer).
-    pub request_timeout_ms: u64,
-    /// `/v1` requests served at once; more wait for a turn. The probes and
-    /// `/metrics` are not counted, nor is a handler still finishing after
-    /// its request was answered `request_timeout`.
-    pub requests_in_flight_max: usize,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        ApiSettings {
-            keystore_dir: PathBuf::from("keystore"),
-            token_ttl_ms: 15 * 60 * 1000,
-            sessions_max: 10_000,
-            challenge_ttl_ms: 60_000,
-            challenges_max: 10_000,
-            body_bytes_max: 64 * 1024,
-            import_bytes_max: 16 * 1024 * 1024,
-            import_rows_max: 100_000,
-            import_in_flight_max: 128,
-            imports_kept_max: 64,
-            commit_timeout_ms: 10_000,
-            page_size_max: 500,
-            admin_requests_per_s: 20,
-            registrar_requests_per_s: 200,
-            front_desk_requests_per_s: 1_000,
-            governor_requests_per_s: 20,
-            logins_per_minute: 10,
-            orphan_sweep_ms: 60_000,
-            request_timeout_ms: 30_000,
-            requests_in_flight_max: 512,
-        }
-    }
-}
+pub use sections::{ApiSettings, IndexSettings, Limits, P2pSettings, RaftSettings};
 
 /// The node configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,7 +51,7 @@ pub struct NodeConfig {
     /// HTTP listen address: the staff REST API under `/v1` (with `index_url`),
     /// its OpenAPI document, `/healthz`, `/readyz` and `/metrics`; none when
     /// absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub http_listen: Option<SocketAddr>,
     /// Peer-to-peer listen address (a multiaddr, e.g. `/ip4/0.0.0.0/tcp/7100`).
     pub p2p_listen: String,
@@ -282,7 +63,7 @@ pub struct NodeConfig {
     pub bootstrap_peers: Vec<String>,
     /// The off-chain SQL index: `sqlite://PATH` (relative to this file's
     /// directory) or `postgres://…`; none when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub index_url: Option<String>,
     /// Limits.
     #[serde(default)]
@@ -334,25 +115,46 @@ fn field(field: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Field { field: field.to_owned(), problem: problem.into() }
 }
 
-fn env_override<T: std::str::FromStr>(name: &str, target: &mut T) -> Result<(), ConfigError>
+/// An optional field whose empty value means none (so that an empty
+/// environment variable can turn off what the file turns on).
+fn empty_is_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    if let Ok(value) = std::env::var(name) {
-        *target = value.parse().map_err(|e| field(name, format!("{value:?}: {e}")))?;
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
     }
-    Ok(())
 }
 
 impl NodeConfig {
-    /// Loads, applies environment overrides, resolves paths and validates.
+    /// Loads, applies the process's `RECIP_*` variables, resolves paths
+    /// and validates.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// [`NodeConfig::load`] with the environment `vars` given (tests pass
+    /// their own; the process's are not read).
+    pub fn load_with_env(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<NodeConfig, ConfigError> {
+        use figment::providers::Format;
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
-        let mut config: NodeConfig = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: shown, message: e.to_string() })?;
-        config.apply_env()?;
+        // The file's syntax first, so that a broken file is reported as such.
+        toml::from_str::<toml::Table>(&text)
+            .map_err(|e| ConfigError::Parse { path: shown.clone(), message: e.to_string() })?;
+        let mut config: NodeConfig = figment::Figment::new()
+            .merge(figment::providers::Toml::string(&text))
+            .merge(env::EnvOverrides::new(vars))
+            .extract()
+            .map_err(|e| env::figment_error(&shown, e))?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
             &mut config.data_dir,
@@ -373,64 +175,6 @@ impl NodeConfig {
         }
         config.validate()?;
         Ok(config)
-    }
-
-    fn apply_env(&mut self) -> Result<(), ConfigError> {
-        env_override("RECIP_CLUB", &mut self.club)?;
-        env_override("RECIP_DATA_DIR", &mut self.data_dir)?;
-        env_override("RECIP_NODE_KEY_FILE", &mut self.node_key_file)?;
-        env_override("RECIP_GENESIS_FILE", &mut self.genesis_file)?;
-        env_override("RECIP_GENESIS_TX_FILE", &mut self.genesis_tx_file)?;
-        env_override("RECIP_GRPC_LISTEN", &mut self.grpc_listen)?;
-        env_override("RECIP_P2P_LISTEN", &mut self.p2p_listen)?;
-        if let Ok(value) = std::env::var("RECIP_HTTP_LISTEN") {
-            self.http_listen = if value.is_empty() {
-                None
-            } else {
-                Some(
-                    value
-                        .parse()
-                        .map_err(|e| field("RECIP_HTTP_LISTEN", format!("{value:?}: {e}")))?,
-                )
-            };
-        }
-        env_override("RECIP_INDEX_BACKOFF_MAX_MS", &mut self.index.backoff_max_ms)?;
-        let a = &mut self.api;
-        env_override("RECIP_API_KEYSTORE_DIR", &mut a.keystore_dir)?;
-        env_override("RECIP_API_TOKEN_TTL_MS", &mut a.token_ttl_ms)?;
-        env_override("RECIP_API_ADMIN_REQUESTS_PER_S", &mut a.admin_requests_per_s)?;
-        env_override("RECIP_API_REGISTRAR_REQUESTS_PER_S", &mut a.registrar_requests_per_s)?;
-        env_override("RECIP_API_FRONT_DESK_REQUESTS_PER_S", &mut a.front_desk_requests_per_s)?;
-        env_override("RECIP_API_GOVERNOR_REQUESTS_PER_S", &mut a.governor_requests_per_s)?;
-        env_override("RECIP_API_LOGINS_PER_MINUTE", &mut a.logins_per_minute)?;
-        env_override("RECIP_API_ORPHAN_SWEEP_MS", &mut a.orphan_sweep_ms)?;
-        if let Ok(url) = std::env::var("RECIP_INDEX_URL") {
-            self.index_url = (!url.is_empty()).then_some(url);
-        }
-        let l = &mut self.limits;
-        env_override("RECIP_LIMITS_BLOCK_TXS_MAX", &mut l.block_txs_max)?;
-        env_override("RECIP_LIMITS_BLOCK_BYTES_MAX", &mut l.block_bytes_max)?;
-        env_override("RECIP_LIMITS_BLOCK_WAIT_MS", &mut l.block_wait_ms)?;
-        env_override("RECIP_LIMITS_BLOCKS_IN_FLIGHT_MAX", &mut l.blocks_in_flight_max)?;
-        env_override("RECIP_LIMITS_MEMPOOL_TXS_MAX", &mut l.mempool_txs_max)?;
-        env_override("RECIP_LIMITS_ADMISSION_BATCH_TXS_MAX", &mut l.admission_batch_txs_max)?;
-        env_override("RECIP_LIMITS_TX_BYTES_MAX", &mut l.tx_bytes_max)?;
-        env_override("RECIP_LIMITS_SUBMIT_TIMEOUT_MS", &mut l.submit_timeout_ms)?;
-        let r = &mut self.raft;
-        env_override("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", &mut r.heartbeat_interval_ms)?;
-        env_override("RECIP_RAFT_ELECTION_TIMEOUT_MIN_MS", &mut r.election_timeout_min_ms)?;
-        env_override("RECIP_RAFT_ELECTION_TIMEOUT_MAX_MS", &mut r.election_timeout_max_ms)?;
-        env_override("RECIP_RAFT_SNAPSHOT_LOGS_SINCE_LAST", &mut r.snapshot_logs_since_last)?;
-        env_override("RECIP_RAFT_LOGS_KEPT_AFTER_SNAPSHOT", &mut r.logs_kept_after_snapshot)?;
-        env_override("RECIP_RAFT_MEMBERSHIP_CHECK_MS", &mut r.membership_check_ms)?;
-        let p = &mut self.p2p;
-        env_override("RECIP_P2P_REQUEST_TIMEOUT_MS", &mut p.request_timeout_ms)?;
-        env_override("RECIP_P2P_FORWARD_TIMEOUT_MS", &mut p.forward_timeout_ms)?;
-        env_override("RECIP_P2P_FORWARDS_IN_FLIGHT_MAX", &mut p.forwards_in_flight_max)?;
-        env_override("RECIP_P2P_IDLE_CONNECTION_TIMEOUT_MS", &mut p.idle_connection_timeout_ms)?;
-        env_override("RECIP_P2P_BACKOFF_MIN_MS", &mut p.backoff_min_ms)?;
-        env_override("RECIP_P2P_BACKOFF_MAX_MS", &mut p.backoff_max_ms)?;
-        Ok(())
     }
 
     /// Checks every field.
@@ -653,13 +397,13 @@ impl NodeConfig {
 mod tests {
     use super::*;
 
-    fn write(dir: &Path, text: &str) -> PathBuf {
+    pub(super) fn write(dir: &Path, text: &str) -> PathBuf {
         let path = dir.join("node.toml");
         std::fs::write(&path, text).unwrap();
         path
     }
 
-    const BASE: &str = r#"
+    pub(super) const BASE: &str = r#"
 club = "harbour"
 data_dir = "data"
 node_key_file = "node.key"

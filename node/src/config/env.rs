@@ -1,0 +1,228 @@
+//! The environment layer of the node's configuration: which `RECIP_*`
+//! variable overrides which field (the rule is in the [module
+//! docs](super)), the variables as a figment provider, and figment's errors
+//! as [`ConfigError`]s that name the field and the variable.
+
+use super::{ConfigError, field};
+
+/// The top-level fields of `node.toml` that are not sections.
+pub(super) const TOP_LEVEL_FIELDS: [&str; 10] = [
+    "club",
+    "data_dir",
+    "node_key_file",
+    "genesis_file",
+    "genesis_tx_file",
+    "grpc_listen",
+    "http_listen",
+    "p2p_listen",
+    "bootstrap_peers",
+    "index_url",
+];
+
+/// The sections of `node.toml`.
+const SECTIONS: [&str; 5] = ["limits", "raft", "p2p", "index", "api"];
+
+/// The prefix of every variable that overrides a field.
+const ENV_PREFIX: &str = "RECIP_";
+
+/// The field (dotted path) an environment variable overrides, if any:
+/// `RECIP_<FIELD>` for a top-level field, `RECIP_<SECTION>_<FIELD>` for a
+/// field of a section.
+pub(super) fn field_of_variable(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+    if TOP_LEVEL_FIELDS.contains(&rest.as_str()) {
+        return Some(rest);
+    }
+    SECTIONS.iter().find_map(|section| {
+        let field = rest.strip_prefix(section)?.strip_prefix('_')?;
+        (!field.is_empty()).then(|| format!("{section}.{field}"))
+    })
+}
+
+/// The variable that overrides the field at `path` (`raft.heartbeat_interval_ms`).
+pub(super) fn variable_of_field(path: &str) -> String {
+    format!("{ENV_PREFIX}{}", path.replace('.', "_").to_ascii_uppercase())
+}
+
+/// The environment layer: the `RECIP_*` variables that name fields, as a
+/// figment provider (values parsed as figment parses environment values).
+pub(super) struct EnvOverrides {
+    /// (field path, value), in the order given.
+    fields: Vec<(String, String)>,
+}
+
+impl EnvOverrides {
+    pub(super) fn new(vars: impl IntoIterator<Item = (String, String)>) -> EnvOverrides {
+        let fields =
+            vars.into_iter().filter_map(|(name, value)| Some((field_of_variable(&name)?, value)));
+        EnvOverrides { fields: fields.collect() }
+    }
+}
+
+impl figment::Provider for EnvOverrides {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable")
+            .interpolater(|_, path| variable_of_field(&path.join(".")))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (path, value) in &self.fields {
+            let value: figment::value::Value =
+                value.parse().expect("parsing a value is infallible");
+            let nested = figment::util::nest(path, value)
+                .into_dict()
+                .expect("a non-empty path nests into a dictionary");
+            dict = merge_dicts(dict, nested);
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// `a` with `b`'s entries added (nested dictionaries merged, `b` winning).
+fn merge_dicts(mut a: figment::value::Dict, b: figment::value::Dict) -> figment::value::Dict {
+    for (key, value) in b {
+        let merged = match (a.remove(&key), value) {
+            (
+                Some(figment::value::Value::Dict(_, inner_a)),
+                figment::value::Value::Dict(tag, inner_b),
+            ) => figment::value::Value::Dict(tag, merge_dicts(inner_a, inner_b)),
+            (_, value) => value,
+        };
+        a.insert(key, merged);
+    }
+    a
+}
+
+/// A figment error as a [`ConfigError`] naming the field (and the variable
+/// when the value came from the environment).
+pub(super) fn figment_error(path: &str, error: figment::Error) -> ConfigError {
+    let error = error.into_iter().next().expect("a figment error holds at least one");
+    let mut field_path = error.path.join(".");
+    if let figment::error::Kind::UnknownField(name, _) = &error.kind {
+        field_path =
+            if field_path.is_empty() { name.clone() } else { format!("{field_path}.{name}") };
+    }
+    let from_env = error.metadata.as_ref().is_some_and(|m| m.name == "environment variable");
+    let problem = if from_env {
+        format!("{} (from {})", error.kind, variable_of_field(&field_path))
+    } else {
+        error.kind.to_string()
+    };
+    if field_path.is_empty() {
+        ConfigError::Parse { path: path.to_owned(), message: problem }
+    } else {
+        field(&field_path, problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+    use crate::config::tests::{BASE, write};
+
+    /// `vars` as the environment of a load.
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// Every leaf field of `table`, as dotted paths.
+    fn leaf_paths(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            match value {
+                toml::Value::Table(inner) => leaf_paths(inner, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_has_a_variable_and_the_variable_names_that_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = BASE.replace(
+            "p2p_listen",
+            "http_listen = \"127.0.0.1:7001\"\nindex_url = \"sqlite://index.db\"\nbootstrap_peers = []\np2p_listen",
+        );
+        let config = NodeConfig::load_with_env(&write(dir.path(), &text), env(&[])).unwrap();
+        let table = toml::Table::try_from(&config).unwrap();
+        let mut paths = Vec::new();
+        leaf_paths(&table, "", &mut paths);
+        assert!(paths.len() > 50, "{paths:?}");
+        for path in paths {
+            let variable = variable_of_field(&path);
+            assert_eq!(field_of_variable(&variable), Some(path.clone()), "{variable}");
+        }
+        // Variables of other tools are not fields.
+        for other in ["RECIP_LOG", "RECIP_CONFIG", "RECIP_TEST_CLOCK_OFFSET_MS", "PATH"] {
+            assert_eq!(field_of_variable(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn variables_override_the_file_in_every_section_and_empty_ones_turn_parts_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = BASE.replace(
+            "p2p_listen",
+            "http_listen = \"127.0.0.1:7001\"\nindex_url = \"sqlite://index.db\"\np2p_listen",
+        );
+        let path = write(dir.path(), &format!("{text}\n[raft]\nheartbeat_interval_ms = 250\n"));
+        let key = "ab".repeat(32);
+        let peers = format!("[{key}]");
+        let vars = env(&[
+            ("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", "100"),
+            ("RECIP_LIMITS_SUBMIT_TIMEOUT_MS_MAX", "90000"),
+            ("RECIP_P2P_BACKOFF_MAX_MS", "7000"),
+            ("RECIP_API_FRONT_DESK_REQUESTS_PER_S", "5"),
+            ("RECIP_INDEX_BACKOFF_MAX_MS", "1234"),
+            ("RECIP_GRPC_LISTEN", "127.0.0.1:9999"),
+            ("RECIP_BOOTSTRAP_PEERS", &peers),
+            ("RECIP_HTTP_LISTEN", ""),
+            ("RECIP_INDEX_URL", ""),
+            ("RECIP_LOG", "debug"),
+        ]);
+        let config = NodeConfig::load_with_env(&path, vars).unwrap();
+        assert_eq!(config.raft.heartbeat_interval_ms, 100, "the variable wins over the file");
+        assert_eq!(config.limits.submit_timeout_ms_max, 90_000);
+        assert_eq!(config.p2p.backoff_max_ms, 7_000);
+        assert_eq!(config.api.front_desk_requests_per_s, 5);
+        assert_eq!(config.index.backoff_max_ms, 1_234);
+        assert_eq!(config.grpc_listen.port(), 9999);
+        assert_eq!(config.bootstrap_peers, [key]);
+        assert_eq!((config.http_listen, config.index_url), (None, None));
+        // Without the variables the file's values hold.
+        let config = NodeConfig::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(config.raft.heartbeat_interval_ms, 250);
+        assert!(config.http_listen.is_some() && config.index_url.is_some());
+    }
+
+    #[test]
+    fn a_bad_or_unknown_variable_is_refused_by_field_and_variable_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), BASE);
+        let err = NodeConfig::load_with_env(&path, env(&[("RECIP_LIMITS_BLOCK_TXS_MAX", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("limits.block_txs_max") && err.contains("RECIP_LIMITS_BLOCK_TXS_MAX"),
+            "{err}"
+        );
+        let err = NodeConfig::load_with_env(&path, env(&[("RECIP_GRPC_LISTEN", "nowhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grpc_listen") && err.contains("RECIP_GRPC_LISTEN"), "{err}");
+        let err =
+            NodeConfig::load_with_env(&path, env(&[("RECIP_RAFT_HEARTBEAT_INTERVL_MS", "100")]))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("RECIP_RAFT_HEARTBEAT_INTERVL_MS"), "{err}");
+        // Validation still names the field of a value that came from a variable.
+        let err = NodeConfig::load_with_env(&path, env(&[("RECIP_LIMITS_BLOCK_TXS_MAX", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.block_txs_max"), "{err}");
+    }
+}

@@ -1,0 +1,284 @@
+//! The REST API's per-route matrix, in process: one node (RocksDB in a
+//! temp dir, Raft over the in-process router, its SQLite index and staff
+//! accounts) and its axum router called with `tower::ServiceExt::oneshot`,
+//! no sockets and no child processes. Every route of the OpenAPI document
+//! is walked: 401 without a token, 403 for each role it does not declare,
+//! 405 for each method it does not take, 400 for a body that is not JSON.
+//! The end-to-end flows stay in `rest.rs`, over real HTTP and processes.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use reciprocity_node::config::NodeConfig;
+use reciprocity_node::network::inprocess::Router as PeerRouter;
+use reciprocity_node::provision::club::{StaffLogin, prepare_club};
+use reciprocity_node::provision::network::{InitSpec, init};
+use reciprocity_node::service::node::NodeHandle;
+use reciprocity_node::service::startup::Wiring;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+const ROLES: [&str; 4] = ["admin", "registrar", "front_desk", "governor"];
+
+/// Routes any caller may call.
+const PUBLIC: [&str; 7] = [
+    "/v1/auth/login",
+    "/v1/auth/challenge",
+    "/v1/auth/key-login",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+];
+
+/// One node in this process and the HTTP router it serves.
+struct InProcessApi {
+    _dir: tempfile::TempDir,
+    node: NodeHandle,
+    router: axum::Router,
+    logins: Vec<StaffLogin>,
+}
+
+impl InProcessApi {
+    async fn start() -> InProcessApi {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net = dir.path().join("net");
+        let clubs = init(&InitSpec {
+            clubs: 1,
+            out: &net,
+            chain_id: "router-test",
+            grpc_port_base: 7200,
+            p2p_port_base: 7100,
+            http_port_base: 7000,
+        })
+        .expect("network init");
+        let (club, config_path) = &clubs[0];
+        // Budgets high enough for the whole matrix from one caller.
+        let budgets = ["ADMIN", "REGISTRAR", "FRONT_DESK", "GOVERNOR"]
+            .map(|role| (format!("RECIP_API_{role}_REQUESTS_PER_S"), "100000".to_owned()));
+        let mut config = NodeConfig::load_with_env(config_path, budgets).expect("node config");
+        config.raft.heartbeat_interval_ms = 50;
+        config.raft.election_timeout_min_ms = 150;
+        config.raft.election_timeout_max_ms = 300;
+        let logins = prepare_club(&net.join(club), &config).await.expect("staff accounts");
+        let node = NodeHandle::start_wired(config, Wiring::InProcess(PeerRouter::with_seed(1)))
+            .await
+            .expect("node starts");
+        for _ in 0..200 {
+            let status = node.status().expect("status");
+            if status.height >= 1 && status.leader.is_some() && node.index_store().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let router = reciprocity_node::api::http::router(node.clone()).expect("router");
+        InProcessApi { _dir: dir, node, router, logins }
+    }
+
+    /// Sends one request; the status and the JSON body (`null` when none).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method.to_uppercase().as_str()).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+            .expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// A bearer token of the staff login of `role`.
+    async fn token(&self, role: &str) -> String {
+        let login = self.logins.iter().find(|l| l.role == role).expect("a login per role");
+        let body = json!({"username": login.username, "password": login.password}).to_string();
+        let (status, answer) = self.call("post", "/v1/auth/login", None, Some(&body)).await;
+        assert_eq!(status, StatusCode::OK, "login as {role}: {answer}");
+        answer["token"].as_str().expect("token").to_owned()
+    }
+
+    async fn stop(self) {
+        self.node.shutdown().await;
+    }
+}
+
+/// Every operation of the served document: (method, path template, operation).
+fn operations() -> Vec<(String, String, Value)> {
+    let document =
+        serde_json::to_value(reciprocity_node::api::http::openapi_document()).expect("document");
+    let mut out = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                out.push((method.to_owned(), path.clone(), operation.clone()));
+            }
+        }
+    }
+    assert!(out.len() >= 40, "only {} operations documented", out.len());
+    out
+}
+
+/// A path of `template` with every `{parameter}` filled in.
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|part| match part {
+            "{member_id}" => "ab".repeat(16),
+            "{counterparty}" => "alpine".to_owned(),
+            "{username}" => "someone".to_owned(),
+            "{height}" => "1".to_owned(),
+            "{job_id}" => "00".to_owned(),
+            part if part.starts_with('{') => "ab".repeat(32),
+            part => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The roles an operation declares (none: any role).
+fn scopes(method: &str, template: &str, operation: &Value) -> Option<Vec<String>> {
+    let security = operation.get("security")?;
+    let scopes = security[0]["bearer"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{method} {template}: a bearer requirement"))
+        .iter()
+        .map(|s| s.as_str().expect("scope").to_owned())
+        .collect();
+    Some(scopes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_but_logins_and_probes_refuses_a_caller_without_a_token() {
+    let api = InProcessApi::start().await;
+    let mut checked = 0;
+    for (method, template, operation) in operations() {
+        let declared = scopes(&method, &template, &operation);
+        if PUBLIC.contains(&template.as_str()) {
+            assert!(declared.is_none(), "{method} {template} is public yet declares security");
+            continue;
+        }
+        assert!(declared.is_some(), "{method} {template} declares no security");
+        for token in [None, Some("not-a-token")] {
+            let (status, body) = api.call(&method, &concrete(&template), token, Some("{}")).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {template} ({token:?}): {body}");
+            assert_eq!(body["error"]["code"], "unauthorized", "{method} {template}: {body}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 35, "only {checked} secured operations");
+    api.stop().await;
+}
+
+/// Every secured operation declares the roles it serves as the scopes of
+/// its `bearer` requirement (none: any role), and the node enforces
+/// exactly that: each other role gets 403 naming the roles needed, each
+/// listed role gets past the role check, on every route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_refuses_every_role_it_does_not_declare_and_admits_those_it_does() {
+    let api = InProcessApi::start().await;
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        tokens.push((role, api.token(role).await));
+    }
+    let mut all = operations();
+    // Logging out ends the token: last.
+    all.sort_by_key(|(_, template, _)| template == "/v1/auth/logout");
+    let mut checked = 0;
+    for (method, template, operation) in all {
+        let Some(scopes) = scopes(&method, &template, &operation) else { continue };
+        for scope in &scopes {
+            assert!(ROLES.contains(&scope.as_str()), "{method} {template}: unknown role {scope}");
+        }
+        let body = matches!(method.as_str(), "post" | "put" | "patch").then_some("{}");
+        for (role, token) in &tokens {
+            let (status, answer) = api.call(&method, &concrete(&template), Some(token), body).await;
+            let refused_for_role = status == StatusCode::FORBIDDEN
+                && answer["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("this endpoint needs"));
+            let allowed = scopes.is_empty() || scopes.iter().any(|s| s == role);
+            assert_eq!(
+                refused_for_role, !allowed,
+                "{method} {template} as {role} (declared {scopes:?}): {status} {answer}"
+            );
+            if !allowed {
+                for needed in &scopes {
+                    let message = answer["error"]["message"].as_str().unwrap_or_default();
+                    assert!(message.contains(needed.as_str()), "names {needed}: {message}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4 * 35, "only {checked} route-role pairs checked");
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_path_answers_405_with_a_json_error_to_a_method_it_does_not_take() {
+    let api = InProcessApi::start().await;
+    let token = api.token("admin").await;
+    let document =
+        serde_json::to_value(reciprocity_node::api::http::openapi_document()).expect("document");
+    let mut checked = 0;
+    for (template, item) in document["paths"].as_object().expect("paths") {
+        for method in METHODS.iter().filter(|m| item.get(**m).is_none()) {
+            let (status, body) = api.call(method, &concrete(template), Some(&token), None).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {template}: {body}");
+            assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {template}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "only {checked} path-method pairs");
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_that_takes_a_json_body_answers_400_naming_the_problem_when_it_is_not_json() {
+    let api = InProcessApi::start().await;
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        tokens.push((role, api.token(role).await));
+    }
+    let mut checked = 0;
+    for (method, template, operation) in operations() {
+        let takes_json = operation["requestBody"]["content"].get("application/json").is_some();
+        if !takes_json || template == "/v1/auth/logout" {
+            continue;
+        }
+        // A caller the route serves (the login routes need none).
+        let token = match scopes(&method, &template, &operation) {
+            None => None,
+            Some(scopes) => tokens
+                .iter()
+                .find(|(role, _)| scopes.is_empty() || scopes.iter().any(|s| s == role))
+                .map(|(_, token)| token.as_str()),
+        };
+        for (bad, code) in
+            [("{,}", "bad_json"), ("not json", "bad_json"), ("[1, 2]", "bad_request_body")]
+        {
+            let (status, body) = api.call(&method, &concrete(&template), token, Some(bad)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {template} with {bad:?}: {body}");
+            assert_eq!(body["error"]["code"], code, "{method} {template} with {bad:?}: {body}");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.len() > 20, "{method} {template}: {body}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} routes with a JSON body");
+    api.stop().await;
+}
