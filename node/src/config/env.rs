@@ -23,11 +23,11 @@ pub(super) const TOP_LEVEL_FIELDS: [&str; 10] = [
 const SECTIONS: [&str; 5] = ["limits", "raft", "p2p", "index", "api"];
 
 /// The prefix of every variable that overrides a field.
-const ENV_PREFIX: &str = "RECIP_";
+pub(super) const ENV_PREFIX: &str = "RECIP_";
 
-/// The field (dotted path) an environment variable overrides, if any:
-/// `RECIP_<FIELD>` for a top-level field, `RECIP_<SECTION>_<FIELD>` for a
-/// field of a section.
+/// The field (dotted path) an environment variable names by the rule, if
+/// any: `RECIP_<FIELD>` for a top-level field, `RECIP_<SECTION>_<FIELD>`
+/// for a field of a section (whether the section has that field or not).
 pub(super) fn field_of_variable(name: &str) -> Option<String> {
     let rest = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
     if TOP_LEVEL_FIELDS.contains(&rest.as_str()) {
@@ -39,23 +39,76 @@ pub(super) fn field_of_variable(name: &str) -> Option<String> {
     })
 }
 
-/// The variable that overrides the field at `path` (`raft.heartbeat_interval_ms`).
+/// The variable that overrides the field at `path` (`raft.heartbeat_interval_ms`;
+/// positions in a list, `bootstrap_peers.0`, name the list's variable).
 pub(super) fn variable_of_field(path: &str) -> String {
-    format!("{ENV_PREFIX}{}", path.replace('.', "_").to_ascii_uppercase())
+    let parts: Vec<&str> =
+        path.split('.').filter(|part| !part.chars().all(|c| c.is_ascii_digit())).collect();
+    format!("{ENV_PREFIX}{}", parts.join("_").to_ascii_uppercase())
+}
+
+/// Whether a field's value is text (a string, path or address), taken from
+/// the variable as written rather than parsed as a number or a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Text,
+    Value,
+}
+
+/// Every field a variable can override, with its kind: the top-level
+/// fields and each section's fields as its defaults serialize.
+fn known_fields() -> std::collections::BTreeMap<String, FieldKind> {
+    use super::sections::{ApiSettings, IndexSettings, Limits, P2pSettings, RaftSettings};
+    let mut known = std::collections::BTreeMap::new();
+    for name in TOP_LEVEL_FIELDS {
+        let kind = if name == "bootstrap_peers" { FieldKind::Value } else { FieldKind::Text };
+        known.insert(name.to_owned(), kind);
+    }
+    let sections = [
+        ("limits", toml::Table::try_from(Limits::default())),
+        ("raft", toml::Table::try_from(RaftSettings::default())),
+        ("p2p", toml::Table::try_from(P2pSettings::default())),
+        ("index", toml::Table::try_from(IndexSettings::default())),
+        ("api", toml::Table::try_from(ApiSettings::default())),
+    ];
+    for (section, table) in sections {
+        let table = table.expect("a section's defaults serialize to a table");
+        for (name, value) in table {
+            let kind = if value.is_str() { FieldKind::Text } else { FieldKind::Value };
+            known.insert(format!("{section}.{name}"), kind);
+        }
+    }
+    known
 }
 
 /// The environment layer: the `RECIP_*` variables that name fields, as a
-/// figment provider (values parsed as figment parses environment values).
+/// figment provider. Text fields take the variable as written; the others
+/// are parsed as figment parses environment values (numbers, booleans,
+/// `[a, b]` lists).
 pub(super) struct EnvOverrides {
-    /// (field path, value), in the order given.
-    fields: Vec<(String, String)>,
+    /// (field path, kind, value), in the order given.
+    fields: Vec<(String, FieldKind, String)>,
 }
 
 impl EnvOverrides {
-    pub(super) fn new(vars: impl IntoIterator<Item = (String, String)>) -> EnvOverrides {
-        let fields =
-            vars.into_iter().filter_map(|(name, value)| Some((field_of_variable(&name)?, value)));
-        EnvOverrides { fields: fields.collect() }
+    /// The layer of `vars`, and the variables that look like a section's
+    /// field by the rule but name none (a typo, or another program's
+    /// variable such as a Kubernetes service's `RECIP_API_SERVICE_HOST`):
+    /// those are left out, for the caller to warn about.
+    pub(super) fn new(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> (EnvOverrides, Vec<String>) {
+        let known = known_fields();
+        let mut fields = Vec::new();
+        let mut ignored = Vec::new();
+        for (name, value) in vars {
+            let Some(path) = field_of_variable(&name) else { continue };
+            match known.get(&path) {
+                Some(kind) => fields.push((path, *kind, value)),
+                None => ignored.push(name),
+            }
+        }
+        (EnvOverrides { fields }, ignored)
     }
 }
 
@@ -69,9 +122,11 @@ impl figment::Provider for EnvOverrides {
         &self,
     ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         let mut dict = figment::value::Dict::new();
-        for (path, value) in &self.fields {
-            let value: figment::value::Value =
-                value.parse().expect("parsing a value is infallible");
+        for (path, kind, value) in &self.fields {
+            let value: figment::value::Value = match kind {
+                FieldKind::Text => figment::value::Value::from(value.clone()),
+                FieldKind::Value => value.parse().expect("parsing a value is infallible"),
+            };
             let nested = figment::util::nest(path, value)
                 .into_dict()
                 .expect("a non-empty path nests into a dictionary");
@@ -101,7 +156,10 @@ fn merge_dicts(mut a: figment::value::Dict, b: figment::value::Dict) -> figment:
 pub(super) fn figment_error(path: &str, error: figment::Error) -> ConfigError {
     let error = error.into_iter().next().expect("a figment error holds at least one");
     let mut field_path = error.path.join(".");
-    if let figment::error::Kind::UnknownField(name, _) = &error.kind {
+    // figment puts an unknown key on the path already, but not always.
+    if let figment::error::Kind::UnknownField(name, _) = &error.kind
+        && error.path.last() != Some(name)
+    {
         field_path =
             if field_path.is_empty() { name.clone() } else { format!("{field_path}.{name}") };
     }
@@ -152,7 +210,9 @@ mod tests {
         let mut paths = Vec::new();
         leaf_paths(&table, "", &mut paths);
         assert!(paths.len() > 50, "{paths:?}");
+        let known = known_fields();
         for path in paths {
+            assert!(known.contains_key(&path), "{path} has no variable");
             let variable = variable_of_field(&path);
             assert_eq!(field_of_variable(&variable), Some(path.clone()), "{variable}");
         }
@@ -200,29 +260,59 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_or_unknown_variable_is_refused_by_field_and_variable_name() {
+    fn a_bad_variable_is_refused_naming_its_field_and_variable_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), BASE);
         let err = NodeConfig::load_with_env(&path, env(&[("RECIP_LIMITS_BLOCK_TXS_MAX", "many")]))
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("limits.block_txs_max") && err.contains("RECIP_LIMITS_BLOCK_TXS_MAX"),
-            "{err}"
-        );
+        assert!(err.starts_with("node config: limits.block_txs_max: "), "{err}");
+        assert!(err.ends_with("(from RECIP_LIMITS_BLOCK_TXS_MAX)"), "{err}");
         let err = NodeConfig::load_with_env(&path, env(&[("RECIP_GRPC_LISTEN", "nowhere")]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("grpc_listen") && err.contains("RECIP_GRPC_LISTEN"), "{err}");
-        let err =
-            NodeConfig::load_with_env(&path, env(&[("RECIP_RAFT_HEARTBEAT_INTERVL_MS", "100")]))
-                .unwrap_err()
-                .to_string();
-        assert!(err.contains("RECIP_RAFT_HEARTBEAT_INTERVL_MS"), "{err}");
+        assert!(err.starts_with("node config: grpc_listen: "), "{err}");
+        assert!(err.ends_with("(from RECIP_GRPC_LISTEN)"), "{err}");
+        // An element of a list names the list's variable.
+        let err = NodeConfig::load_with_env(&path, env(&[("RECIP_BOOTSTRAP_PEERS", "[1]")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("(from RECIP_BOOTSTRAP_PEERS)"), "{err}");
         // Validation still names the field of a value that came from a variable.
         let err = NodeConfig::load_with_env(&path, env(&[("RECIP_LIMITS_BLOCK_TXS_MAX", "0")]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("limits.block_txs_max"), "{err}");
+        assert!(err.starts_with("node config: limits.block_txs_max: "), "{err}");
+        // An unknown field of the file is named once.
+        let err =
+            NodeConfig::load_with_env(&write(dir.path(), &format!("{BASE}\nfoo = 1\n")), env(&[]))
+                .unwrap_err()
+                .to_string();
+        assert!(err.starts_with("node config: foo: ") && !err.contains("foo.foo"), "{err}");
+    }
+
+    #[test]
+    fn a_variable_that_names_no_field_of_its_section_is_set_aside_not_fatal() {
+        let vars = env(&[
+            ("RECIP_RAFT_HEARTBEAT_INTERVL_MS", "100"),
+            ("RECIP_API_SERVICE_HOST", "10.0.0.7"),
+            ("RECIP_LOG", "debug"),
+            ("RECIP_RAFT_HEARTBEAT_INTERVAL_MS", "120"),
+        ]);
+        let (layer, ignored) = EnvOverrides::new(vars.clone());
+        assert_eq!(ignored, ["RECIP_RAFT_HEARTBEAT_INTERVL_MS", "RECIP_API_SERVICE_HOST"]);
+        assert_eq!(layer.fields.len(), 1);
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig::load_with_env(&write(dir.path(), BASE), vars).unwrap();
+        assert_eq!(config.raft.heartbeat_interval_ms, 120);
+    }
+
+    #[test]
+    fn text_fields_take_the_variable_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let vars = env(&[("RECIP_DATA_DIR", "2024"), ("RECIP_API_KEYSTORE_DIR", "1.5")]);
+        let config = NodeConfig::load_with_env(&write(dir.path(), BASE), vars).unwrap();
+        assert_eq!(config.data_dir, dir.path().join("2024"));
+        assert_eq!(config.api.keystore_dir, dir.path().join("1.5"));
     }
 }

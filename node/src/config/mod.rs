@@ -11,12 +11,14 @@
 //!
 //! Names are the TOML names in upper case; a top-level field's exact name
 //! wins over a section prefix (`RECIP_INDEX_URL` is `index_url`, not
-//! `[index] url`). Values are written as in TOML without quotes for strings
-//! (`RECIP_BOOTSTRAP_PEERS=[ab12…, cd34…]`); an empty `RECIP_HTTP_LISTEN` or
-//! `RECIP_INDEX_URL` turns that part off. Other `RECIP_*` variables
-//! (`RECIP_LOG`, `RECIP_CONFIG`, the test clock) are not fields and are
-//! left alone; a `RECIP_<SECTION>_…` variable that names no field of the
-//! section is refused by name.
+//! `[index] url`). A text field (a string, path or address) takes the value
+//! as written; numbers, booleans and lists are written as in TOML
+//! (`RECIP_BOOTSTRAP_PEERS=[ab12…, cd34…]`). An empty `http_listen` or
+//! `index_url` (in the file or a variable) turns that part off. Other
+//! `RECIP_*` variables (`RECIP_LOG`, `RECIP_CONFIG`, the test clock) are
+//! not fields and are left alone; one that looks like a section's field by
+//! its name but names none (a typo, or a Kubernetes service's
+//! `RECIP_API_SERVICE_HOST`) is ignored with a warning naming it.
 
 //!
 //! The sections' fields and defaults are in [`sections`]; the environment
@@ -134,7 +136,19 @@ impl NodeConfig {
     /// Loads, applies the process's `RECIP_*` variables, resolves paths
     /// and validates.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
-        Self::load_with_env(path, std::env::vars())
+        let mut vars = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            // Only variables that name a field matter; others (and other
+            // programs' non-UTF-8 ones) are not read.
+            let Some(name) = name.to_str().filter(|n| env::field_of_variable(n).is_some()) else {
+                continue;
+            };
+            let value = value
+                .into_string()
+                .map_err(|_| field(name, "the variable's value is not UTF-8"))?;
+            vars.push((name.to_owned(), value));
+        }
+        Self::load_with_env(path, vars)
     }
 
     /// [`NodeConfig::load`] with the environment `vars` given (tests pass
@@ -143,16 +157,21 @@ impl NodeConfig {
         path: &Path,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<NodeConfig, ConfigError> {
-        use figment::providers::Format;
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
-        // The file's syntax first, so that a broken file is reported as such.
-        toml::from_str::<toml::Table>(&text)
+        let file: toml::Table = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: shown.clone(), message: e.to_string() })?;
+        let (overrides, ignored) = env::EnvOverrides::new(vars);
+        for name in ignored {
+            tracing::warn!(
+                variable = %name,
+                "{name} looks like a node.toml field by its name but names none; it is ignored"
+            );
+        }
         let mut config: NodeConfig = figment::Figment::new()
-            .merge(figment::providers::Toml::string(&text))
-            .merge(env::EnvOverrides::new(vars))
+            .merge(figment::providers::Serialized::defaults(file))
+            .merge(overrides)
             .extract()
             .map_err(|e| env::figment_error(&shown, e))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -416,7 +435,7 @@ p2p_listen = "/ip4/127.0.0.1/tcp/7101"
     #[test]
     fn relative_paths_resolve_against_the_config_directory_and_defaults_fill_in() {
         let dir = tempfile::tempdir().unwrap();
-        let config = NodeConfig::load(&write(dir.path(), BASE)).unwrap();
+        let config = NodeConfig::load_with_env(&write(dir.path(), BASE), []).unwrap();
         assert_eq!(config.data_dir, dir.path().join("data"));
         assert_eq!(config.limits, Limits::default());
     }
@@ -425,19 +444,20 @@ p2p_listen = "/ip4/127.0.0.1/tcp/7101"
     fn bad_fields_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let text = format!("{BASE}\n[limits]\nblock_txs_max = 0\n");
-        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        let err = NodeConfig::load_with_env(&write(dir.path(), &text), []).unwrap_err().to_string();
         assert!(err.contains("limits.block_txs_max"), "{err}");
-        let err = NodeConfig::load(&write(dir.path(), &format!("{BASE}\nfoo = 1\n")))
+        let err = NodeConfig::load_with_env(&write(dir.path(), &format!("{BASE}\nfoo = 1\n")), [])
             .unwrap_err()
             .to_string();
         assert!(err.contains("foo"), "{err}");
-        let err = NodeConfig::load(&write(dir.path(), &BASE.replace("7201\"", "x\"")))
+        let err = NodeConfig::load_with_env(&write(dir.path(), &BASE.replace("7201\"", "x\"")), [])
             .unwrap_err()
             .to_string();
         assert!(err.contains("grpc_listen"), "{err}");
-        let err = NodeConfig::load(&write(dir.path(), &BASE.replace("/tcp/7101", "/tcp/x")))
-            .unwrap_err()
-            .to_string();
+        let err =
+            NodeConfig::load_with_env(&write(dir.path(), &BASE.replace("/tcp/7101", "/tcp/x")), [])
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("p2p_listen"), "{err}");
     }
 
@@ -445,10 +465,10 @@ p2p_listen = "/ip4/127.0.0.1/tcp/7101"
     fn a_block_larger_than_one_append_and_bad_bootstrap_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let text = format!("{BASE}\n[limits]\nblock_bytes_max = 2097152\n");
-        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        let err = NodeConfig::load_with_env(&write(dir.path(), &text), []).unwrap_err().to_string();
         assert!(err.contains("limits.block_bytes_max"), "{err}");
         let text = BASE.replace("p2p_listen", "bootstrap_peers = [\"00ff\"]\np2p_listen");
-        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        let err = NodeConfig::load_with_env(&write(dir.path(), &text), []).unwrap_err().to_string();
         assert!(err.contains("bootstrap_peers"), "{err}");
     }
 
@@ -457,20 +477,20 @@ p2p_listen = "/ip4/127.0.0.1/tcp/7101"
         let dir = tempfile::tempdir().unwrap();
         let text =
             format!("{BASE}\n[api]\ncommit_timeout_ms = 10000\nrequest_timeout_ms = 12000\n");
-        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        let err = NodeConfig::load_with_env(&write(dir.path(), &text), []).unwrap_err().to_string();
         assert!(
             err.contains("api.request_timeout_ms") && err.contains("forward_timeout_ms"),
             "{err}"
         );
         let text = format!("{BASE}\n[api]\nrequests_in_flight_max = 0\n");
-        let err = NodeConfig::load(&write(dir.path(), &text)).unwrap_err().to_string();
+        let err = NodeConfig::load_with_env(&write(dir.path(), &text), []).unwrap_err().to_string();
         assert!(err.contains("api.requests_in_flight_max"), "{err}");
     }
 
     #[test]
     fn peer_requests_fit_the_largest_append_and_a_cbor_encoded_snapshot_chunk() {
         let dir = tempfile::tempdir().unwrap();
-        let config = NodeConfig::load(&write(dir.path(), BASE)).unwrap();
+        let config = NodeConfig::load_with_env(&write(dir.path(), BASE), []).unwrap();
         let max = config.peer_request_bytes_max();
         assert!(max >= config.raft.append_bytes_max + 64 * 1024);
         assert!(max >= 2 * config.raft.snapshot_chunk_bytes_max);

@@ -74,16 +74,18 @@ pub trait PeerTransport: Send + Sync + std::fmt::Debug + 'static {
         timeout: Duration,
     ) -> BoxFuture<'static, Result<PeerResponse, TransportError>>;
 
-    /// The libp2p handle, when this transport is libp2p (its links and its
-    /// allowlist); none for the others.
-    fn p2p(&self) -> Option<&p2p::P2pHandle> {
-        None
-    }
+    /// The libp2p handle, when this transport is libp2p: the node keeps
+    /// its allowlist in step with the ledger and reports its links. No
+    /// default: a transport that wraps libp2p must say so, or it would run
+    /// without an allowlist.
+    fn p2p(&self) -> Option<&p2p::P2pHandle>;
 }
 
 /// A network nodes join: it gives each node its transport and takes the
 /// service that answers the node's inbound requests (the in-process router
-/// is one; a simulator brings its own).
+/// is one; a simulator brings its own). A fabric is trusted: requests reach
+/// a node's service with no peer identity and no allowlist, so it is for
+/// nodes of one process (tests, simulation), never for a real network.
 pub trait PeerFabric: Send + Sync + std::fmt::Debug + 'static {
     /// The transport of node `node_id`.
     fn transport(&self, node_id: u64) -> Transport;
@@ -149,6 +151,10 @@ impl PeerTransport for inprocess::RouterClient {
         Box::pin(async move {
             inprocess::RouterClient::call(&client, target_id, request, timeout).await
         })
+    }
+
+    fn p2p(&self) -> Option<&p2p::P2pHandle> {
+        None
     }
 }
 

@@ -86,8 +86,14 @@ pub async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> Result<Vec<St
     let records = Records::new(store.clone());
     let logins = match known {
         // The accounts exist wherever the logins were made; a database not
-        // used before (`--index-url`) gets them too.
-        Some(logins) => logins,
+        // used before (`--index-url`) gets them too. The file is kept owner
+        // only, whatever mode an earlier version left it with.
+        Some(logins) => {
+            let text =
+                serde_json::to_string_pretty(&logins).or_fail(|| "listing the logins".into())?;
+            write_private(&logins_path, &text)?;
+            logins
+        }
         None => {
             let mut logins = Vec::new();
             for (username, role) in STAFF_ROLES {
@@ -97,10 +103,42 @@ pub async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> Result<Vec<St
                     role: role.to_owned(),
                 });
             }
+            // Kept before any account is made: a crash in between leaves
+            // accounts whose passwords are known.
+            let text =
+                serde_json::to_string_pretty(&logins).or_fail(|| "listing the logins".into())?;
+            write_private(&logins_path, &text)?;
             logins
         }
     };
+    // Accounts of the same names that an earlier run did not make (left by
+    // another devnet) have other passwords, and the logins would not work:
+    // refused before any account is made.
+    let mut missing = Vec::new();
     for login in &logins {
+        let account = records
+            .staff_get(&login.username)
+            .await
+            .or_fail(|| format!("reading staff account {}", login.username))?;
+        let Some(account) = account else {
+            missing.push(login);
+            continue;
+        };
+        let password = login.password.clone();
+        let ours = tokio::task::spawn_blocking(move || {
+            staff::verify_password(&password, &account.password_hash)
+        })
+        .await
+        .or_fail(|| "checking a password".into())?;
+        if !ours {
+            store.close().await;
+            return Err(fail(format!(
+                "the index database {shown} already holds a staff account {:?} that this devnet did not make (left by another devnet?); drop that database or pick another --index-url name",
+                login.username
+            )));
+        }
+    }
+    for login in missing {
         let created = staff::create_account(
             &records,
             &login.username,
@@ -110,32 +148,14 @@ pub async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> Result<Vec<St
         .await
         .or_fail(|| format!("creating staff account {}", login.username))?;
         if !created {
-            // Made by an earlier run; one left by another devnet has other
-            // passwords, and the logins printed would not work.
-            let account = records
-                .staff_get(&login.username)
-                .await
-                .or_fail(|| format!("reading staff account {}", login.username))?;
-            let password = login.password.clone();
-            let ours = match account {
-                Some(account) => tokio::task::spawn_blocking(move || {
-                    staff::verify_password(&password, &account.password_hash)
-                })
-                .await
-                .or_fail(|| "checking a password".into())?,
-                None => false,
-            };
-            if !ours {
-                return Err(fail(format!(
-                    "the index database {shown} already holds a staff account {:?} that this devnet did not make (left by another devnet?); drop that database or pick another --index-url name",
-                    login.username
-                )));
-            }
+            store.close().await;
+            return Err(fail(format!(
+                "staff account {:?} appeared while this devnet was making it (another devnet on the same database?)",
+                login.username
+            )));
         }
     }
     store.close().await;
-    let text = serde_json::to_string_pretty(&logins).or_fail(|| "listing the logins".into())?;
-    write_private(&logins_path, &text)?;
     Ok(logins)
 }
 
@@ -179,10 +199,15 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     options.create(true).write(true).truncate(true);
     #[cfg(unix)]
     options.mode(0o600);
-    options
-        .open(path)
-        .and_then(|mut file| file.write_all(text.as_bytes()))
-        .or_fail(|| format!("writing {}", path.display()))
+    let mut file = options.open(path).or_fail(|| format!("writing {}", path.display()))?;
+    // An existing file keeps its mode when opened: owner only before writing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .or_fail(|| format!("restricting {}", path.display()))?;
+    }
+    file.write_all(text.as_bytes()).or_fail(|| format!("writing {}", path.display()))
 }
 
 /// `url` with the password of its user info, if any, replaced by `***`.
@@ -216,21 +241,28 @@ mod tests {
     }
 
     #[test]
-    fn generated_passwords_are_long_and_differ() {
+    fn generated_passwords_are_long_differ_and_use_the_alphabet() {
         let a = generate_password().expect("password");
         let b = generate_password().expect("password");
         assert_eq!(a.chars().count(), 24);
         assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() && !"01ilIoO".contains(c)), "{a}");
     }
 
     #[cfg(unix)]
     #[test]
-    fn a_private_file_is_readable_by_its_owner_only() {
+    fn a_private_file_is_readable_by_its_owner_only_even_when_it_existed() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("staff.json");
         write_private(&path, "[]").expect("write");
         let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let existing = dir.path().join("node.toml");
+        std::fs::write(&existing, "club = \"harbour\"\n").expect("write");
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        write_private(&existing, "index_url = \"postgres://u:secret@db/x\"\n").expect("write");
+        let mode = std::fs::metadata(&existing).expect("metadata").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

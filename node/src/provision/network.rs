@@ -75,6 +75,28 @@ pub fn init(spec: &InitSpec<'_>) -> Result<Vec<(String, PathBuf)>> {
     port(spec.grpc_port_base, last, "--grpc-port-base")?;
     port(spec.p2p_port_base, last, "--p2p-port-base")?;
     port(spec.http_port_base, last, "--http-port-base")?;
+    // What this call creates is removed again if it fails half-way, so
+    // that a retry starts from what was there.
+    let created_dirs: Vec<PathBuf> = std::iter::once(spec.out.to_path_buf())
+        .chain((0..spec.clubs).map(|index| spec.out.join(club_identity(index).0)))
+        .filter(|dir| !dir.exists())
+        .collect();
+    let genesis_tx_existed = spec.out.join("genesis.tx").exists();
+    let result = write_network(spec, &genesis_path);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&genesis_path);
+        if !genesis_tx_existed {
+            let _ = std::fs::remove_file(spec.out.join("genesis.tx"));
+        }
+        for dir in created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    result
+}
+
+/// Writes the keys, the genesis and the node configs of `spec`.
+fn write_network(spec: &InitSpec<'_>, genesis_path: &Path) -> Result<Vec<(String, PathBuf)>> {
     let writing = |path: &Path| format!("writing {}", path.display());
     std::fs::create_dir_all(spec.out).or_fail(|| writing(spec.out))?;
     let mut clubs = Vec::new();
@@ -107,7 +129,7 @@ pub fn init(spec: &InitSpec<'_>) -> Result<Vec<(String, PathBuf)>> {
         clubs,
     };
     network.validate().or_fail(|| "the new network".into())?;
-    std::fs::write(&genesis_path, network.to_toml()).or_fail(|| writing(&genesis_path))?;
+    std::fs::write(genesis_path, network.to_toml()).or_fail(|| writing(genesis_path))?;
     // Genesis is signed by the first founding club's key.
     let genesis_tx = sign_payload(&club_keys[0], &network.genesis_payload());
     let genesis_tx_path = spec.out.join("genesis.tx");
@@ -154,7 +176,7 @@ mod tests {
         let network = NetworkConfig::load(&dir.path().join("genesis.toml")).expect("genesis");
         assert_eq!(network.clubs.len(), 3);
         for (index, (_, path)) in created.iter().enumerate() {
-            let config = crate::config::NodeConfig::load(path).expect("node config");
+            let config = crate::config::NodeConfig::load_with_env(path, []).expect("node config");
             assert_eq!(config.grpc_listen.port(), 7200 + index as u16);
         }
     }

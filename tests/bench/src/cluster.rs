@@ -92,11 +92,10 @@ impl Cluster {
         self.children.iter().filter_map(crate::recip::rss_mib).collect()
     }
 
-    /// Stops every node (SIGTERM, then SIGKILL after 10 s).
+    /// Stops every node (SIGTERM to all, then SIGKILL to those still
+    /// running after 10 s).
     async fn stop(mut self) {
-        for child in &mut self.children {
-            crate::recip::stop(child).await;
-        }
+        futures::future::join_all(self.children.iter_mut().map(crate::recip::stop)).await;
     }
 }
 
@@ -502,6 +501,7 @@ async fn run_in(recip: &Recip, dir: &Path, args: &ClusterArgs) -> anyhow::Result
     let round2 = |x: f64| (x * 100.0).round() / 100.0;
     say(serde_json::json!({
         "bench": "cluster",
+        "recip": recip.shown(),
         "nodes": args.nodes,
         "clients": args.clients,
         "index": args.index,

@@ -46,7 +46,11 @@ fn listed_nodes(dir: &std::path::Path) -> anyhow::Result<Vec<ListedNode>> {
             Ok(ListedNode {
                 club: n["club"].as_str().unwrap_or_default().to_owned(),
                 grpc: n["grpc"].as_str().unwrap_or_default().to_owned(),
-                pid: u32::try_from(n["pid"].as_u64().unwrap_or(0))?,
+                pid: match n["pid"].as_u64().map(u32::try_from) {
+                    // `kill 0` would signal this whole process group.
+                    Some(Ok(pid)) if pid > 0 => pid,
+                    _ => anyhow::bail!("{} lists a node without a pid", path.display()),
+                },
             })
         })
         .collect()
@@ -115,6 +119,7 @@ pub(crate) async fn run(recip: &Recip, args: FailoverArgs) -> anyhow::Result<()>
             .stderr(log)
             .spawn()?;
         nodes[leader].pid = child.id();
+        record_pids(dir, &nodes)?;
         // The next round starts from a settled network: the restarted node
         // is back, caught up with the leader, and a second has passed.
         let back = Instant::now();
@@ -141,13 +146,6 @@ pub(crate) async fn run(recip: &Recip, args: FailoverArgs) -> anyhow::Result<()>
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    // Keep devnet.json's pids current for whoever stops the devnet.
-    let path = dir.join("devnet.json");
-    let mut listing: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
-    for (i, node) in nodes.iter().enumerate() {
-        listing["nodes"][i]["pid"] = node.pid.into();
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(&listing)?)?;
     times_ms.sort_by(f64::total_cmp);
     say(serde_json::json!({
         "bench": "failover",
@@ -156,5 +154,18 @@ pub(crate) async fn run(recip: &Recip, args: FailoverArgs) -> anyhow::Result<()>
         "failover_ms": times_ms.iter().map(|t| (t * 10.0).round() / 10.0).collect::<Vec<_>>(),
         "failover_ms_max": times_ms.last().map(|t| (t * 10.0).round() / 10.0),
     }));
+    Ok(())
+}
+
+/// Writes the nodes' pids into devnet.json at once, so that whoever stops
+/// the devnet (or a failed round's cleanup) finds the restarted node.
+fn record_pids(dir: &std::path::Path, nodes: &[ListedNode]) -> anyhow::Result<()> {
+    let path = dir.join("devnet.json");
+    let mut listing: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    for (i, node) in nodes.iter().enumerate() {
+        listing["nodes"][i]["pid"] = node.pid.into();
+    }
+    // The file keeps its owner-only mode (it lists staff passwords).
+    std::fs::write(&path, serde_json::to_string_pretty(&listing)?)?;
     Ok(())
 }

@@ -105,6 +105,7 @@ pub(crate) async fn check(
     let checks = latencies.count();
     let result = serde_json::json!({
         "bench": "check",
+        "recip": recip.shown(),
         "members": seeded.members,
         "clubs": seeded.clubs,
         "agreements": seeded.agreements,
@@ -178,6 +179,7 @@ pub(crate) async fn search(
     let searches = latencies.count();
     let result = serde_json::json!({
         "bench": "search",
+        "recip": recip.shown(),
         "profiles": seeded.profiles,
         "members": seeded.members,
         "concurrency": load.concurrency,

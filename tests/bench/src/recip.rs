@@ -14,7 +14,9 @@ pub(crate) struct Recip {
 
 impl Recip {
     /// `explicit`, else the `recip` beside this binary (both are built
-    /// into the same target folder), else `recip` on the PATH.
+    /// into the same target folder; build both in one command so that it
+    /// is not an older one). Never a `recip` found elsewhere: a benchmark
+    /// of the wrong binary would look like a real figure.
     pub(crate) fn locate(explicit: Option<PathBuf>) -> anyhow::Result<Recip> {
         if let Some(path) = explicit {
             anyhow::ensure!(path.is_file(), "--recip {} is not a file", path.display());
@@ -23,13 +25,22 @@ impl Recip {
         let beside = std::env::current_exe()
             .context("locating recip-bench")?
             .with_file_name(format!("recip{}", std::env::consts::EXE_SUFFIX));
-        let path = if beside.is_file() { beside } else { PathBuf::from("recip") };
-        Ok(Recip { path })
+        anyhow::ensure!(
+            beside.is_file(),
+            "{} is missing: build it with recip-bench (cargo build --release -p reciprocity-node -p reciprocity-bench) or give --recip",
+            beside.display()
+        );
+        Ok(Recip { path: beside })
     }
 
     /// The binary's path.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The binary's path as the JSON lines name it.
+    pub(crate) fn shown(&self) -> String {
+        self.path.display().to_string()
     }
 
     /// `recip node --config <config>` with its output appended to `log`,

@@ -53,9 +53,10 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct CompareArgs {
-    /// The `recip` binary to measure (an optimized build).
-    #[arg(long, default_value = "recip")]
-    recip: PathBuf,
+    /// The `recip` binary to measure (an optimized build; default: the one
+    /// beside `recip-bench`).
+    #[arg(long)]
+    recip: Option<PathBuf>,
     /// The `recip-bench` binary that drives it.
     #[arg(long, default_value = "recip-bench")]
     bench: PathBuf,
@@ -87,18 +88,20 @@ fn emit(value: &serde_json::Value) {
     println!("{value}");
 }
 
-/// Runs `recip-bench --recip <recip>` with `args` and returns the JSON line
-/// it printed last.
+/// Runs `recip-bench [--recip <recip>]` with `args` and returns the JSON
+/// line it printed last.
 async fn bench_json(
     bench: &PathBuf,
-    recip: &PathBuf,
+    recip: Option<&PathBuf>,
     args: &[String],
 ) -> anyhow::Result<serde_json::Value> {
     // `output()` would capture stderr too: spawn, so that recip's errors
     // reach the terminal.
-    let output = tokio::process::Command::new(bench)
-        .arg("--recip")
-        .arg(recip)
+    let mut command = tokio::process::Command::new(bench);
+    if let Some(recip) = recip {
+        command.arg("--recip").arg(recip);
+    }
+    let output = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -147,7 +150,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
             args.duration.to_string(),
         ];
         bench.extend(args.recip_arg.iter().cloned());
-        let run = bench_json(&args.bench, &args.recip, &bench).await?;
+        let run = bench_json(&args.bench, args.recip.as_ref(), &bench).await?;
         emit(&run);
         recip_runs.push(run);
     }
@@ -164,7 +167,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
                 "--duration".to_owned(),
                 args.duration.to_string(),
             ];
-            let run = bench_json(&args.bench, &args.recip, &check_args).await?;
+            let run = bench_json(&args.bench, args.recip.as_ref(), &check_args).await?;
             emit(&run);
             Some(run)
         }
