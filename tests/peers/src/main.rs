@@ -34,7 +34,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// etcd, `recip bench`, pgbench and `recip bench check` in one run, with ratios.
+    /// etcd, `recip-bench cluster`, pgbench and `recip-bench check` in one run, with ratios.
     Compare(CompareArgs),
     /// Closed-loop puts on a fresh 3-member etcd cluster (one JSON line per client count).
     EtcdPut {
