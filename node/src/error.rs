@@ -5,9 +5,9 @@ use reciprocity_chaincode::ChaincodeError;
 /// What can go wrong inside the node.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    /// RocksDB failed.
+    /// The ledger's store (RocksDB) failed; what it said.
     #[error("ledger storage failed: {0}")]
-    Storage(#[from] rocksdb::Error),
+    Storage(String),
     /// The chaincode could not apply a block (store failure, corrupt state, broken invariant).
     #[error("chaincode: {0}")]
     Chaincode(#[from] ChaincodeError),
@@ -34,7 +34,7 @@ pub enum NodeError {
     /// The ledger belongs to another chain.
     #[error("ledger at {path} belongs to chain {found:?}, config says {expected:?}")]
     WrongChain {
-        /// Ledger directory.
+        /// Where the ledger is (its directory, or "memory").
         path: String,
         /// Chain id in the ledger.
         found: String,

@@ -18,11 +18,15 @@
 //! - [`network`]: the peer protocol (Raft RPCs, forwarded transactions) over
 //!   libp2p with an allowlist that follows the ledger, or over an in-process
 //!   router with fault injection for tests.
-//! - [`consensus`]: openraft's types, the RocksDB log store and state machine
-//!   (storage v2, snapshots included), and who should be in the membership.
-//! - [`ledger`]: RocksDB column families for blocks, the transaction index,
-//!   world state and consensus; applying a committed block candidate is one
-//!   write batch; the stored chain is verified on open.
+//! - [`consensus`]: openraft's types, the log store and state machine over
+//!   the ledger's store (storage v2, snapshots included), and who should be
+//!   in the membership.
+//! - [`ledger`]: blocks, the transaction index, world state and consensus
+//!   in the families of one store; applying a committed block candidate is
+//!   one write batch; the stored chain is verified on open.
+//! - [`storage`]: the key-value seam under both — RocksDB in production, a
+//!   store in memory that models what a crash keeps for tests and the
+//!   simulator.
 //! - [`config`]: `node.toml`, environment overrides, validation.
 //! - [`clock`], [`refusal`], [`words`], [`error`]: the leaves — the wall
 //!   clock the node reads, why a transaction is refused before ordering,
@@ -43,6 +47,7 @@ pub mod provision;
 pub mod records;
 pub mod refusal;
 pub mod service;
+pub mod storage;
 pub mod words;
 
 pub use error::{NodeError, Result};

@@ -1,8 +1,10 @@
-//! Multi-node consensus glue in one process: real nodes (RocksDB ledger,
-//! Raft, admission, mempool, forwarding, producer) wired through the
-//! fault-injecting in-process router. Each test prints its router seed;
+//! Multi-node consensus glue in one process: real nodes (RocksDB ledger or
+//! the store in memory that models crashes, Raft, admission, mempool,
+//! forwarding, producer) wired through the fault-injecting in-process
+//! router. Each test prints its router seed;
 //! `RECIP_TEST_SEED=<seed>` repeats a run's random message loss.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reciprocity_chaincode::chain_position;
@@ -10,8 +12,9 @@ use reciprocity_node::config::NodeConfig;
 use reciprocity_node::network::inprocess::Router;
 use reciprocity_node::refusal::Refusal;
 use reciprocity_node::service::node::NodeHandle;
-use reciprocity_node::service::startup::Wiring;
+use reciprocity_node::service::startup::{Storage, Wiring};
 use reciprocity_node::service::submit::Submitted;
+use reciprocity_node::storage::memory::MemoryStore;
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::keys::Keypair;
 use reciprocity_sdk::tx::{TxBuilder, body};
@@ -22,6 +25,9 @@ struct Cluster {
     dir: tempfile::TempDir,
     router: Router,
     nodes: Vec<NodeHandle>,
+    configs: Vec<NodeConfig>,
+    /// Each node's store when the cluster runs in memory.
+    memory: Vec<Arc<MemoryStore>>,
     chain_id: String,
 }
 
@@ -37,7 +43,13 @@ fn seed() -> u64 {
 const CLUBS: [&str; 3] = ["harbour", "alpine", "union"];
 
 impl Cluster {
+    /// Three nodes on RocksDB.
     async fn start() -> Cluster {
+        Cluster::start_on(false).await
+    }
+
+    /// Three nodes on RocksDB, or each on a store in memory.
+    async fn start_on(in_memory: bool) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let out = common::recip()
             .args(["network", "init", "--clubs", "3", "--chain-id", "faults", "--out"])
@@ -47,6 +59,8 @@ impl Cluster {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let router = Router::with_seed(seed());
         let mut nodes = Vec::new();
+        let mut configs = Vec::new();
+        let mut memory = Vec::new();
         for club in CLUBS {
             let mut config =
                 NodeConfig::load(&dir.path().join("net").join(club).join("node.toml")).unwrap();
@@ -54,11 +68,19 @@ impl Cluster {
             config.raft.election_timeout_min_ms = 300;
             config.raft.election_timeout_max_ms = 600;
             config.p2p.forward_timeout_ms = 2_000;
-            let node =
-                NodeHandle::start_wired(config, Wiring::InProcess(router.clone())).await.unwrap();
+            let storage = if in_memory {
+                let store = Arc::new(MemoryStore::new());
+                memory.push(Arc::clone(&store));
+                Storage::Given(store)
+            } else {
+                Storage::RocksDb
+            };
+            let wiring = Wiring::InProcess(router.clone());
+            let node = NodeHandle::start_with(config.clone(), wiring, storage).await.unwrap();
             nodes.push(node);
+            configs.push(config);
         }
-        let cluster = Cluster { dir, router, nodes, chain_id: "faults".into() };
+        let cluster = Cluster { dir, router, nodes, configs, memory, chain_id: "faults".into() };
         cluster.wait_height(1, &[0, 1, 2]).await;
         cluster
     }
@@ -113,6 +135,22 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("nodes did not converge");
+    }
+
+    /// Stops node `i` as a crash would (of the cluster in memory): it comes
+    /// back on what its store kept — the synced writes and the first
+    /// `unsynced_kept` of the rest. Returns the height the node came back at.
+    async fn crash_and_restart(&mut self, i: usize, unsynced_kept: usize) -> u64 {
+        self.nodes[i].shutdown().await;
+        let kept = Arc::new(self.memory[i].crash(unsynced_kept));
+        self.memory[i] = Arc::clone(&kept);
+        let wiring = Wiring::InProcess(self.router.clone());
+        let node = NodeHandle::start_with(self.configs[i].clone(), wiring, Storage::Given(kept))
+            .await
+            .unwrap();
+        let height = node.ledger().height().unwrap();
+        self.nodes[i] = node;
+        height
     }
 
     async fn stop(self) {
@@ -289,5 +327,46 @@ async fn snapshot_chunks_past_the_bound_or_out_of_order_are_declined_without_all
     // A chunk whose start never came.
     let reason = declined(node.serve(chunk("s2", 4_096, vec![1; 8])).await);
     assert!(reason.contains("without its start"), "{reason}");
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_its_unsynced_writes_in_a_crash_reapplies_them_from_its_log() {
+    let mut cluster = Cluster::start_on(true).await;
+    let leader = cluster.wait_leader(&[0, 1, 2]).await;
+    let follower = (leader + 1) % 3;
+    let mut acknowledged = Vec::new();
+    for round in 0..6 {
+        // The last one through the follower: acknowledged once applied there.
+        let at = [leader, follower][round % 2];
+        let (id, outcome) =
+            cluster.nodes[at].submit(cluster.registration(CLUBS[at]), true, WAIT).await.unwrap();
+        let Submitted::Committed(location) = outcome else { panic!("{outcome:?}") };
+        acknowledged.push((id, location));
+    }
+    let height = acknowledged.last().expect("six acknowledged").1.height;
+    // The follower applied that block unsynced after the synced append of
+    // its entry (and nothing synced came since: no entry, no election in
+    // these microseconds). A crash that keeps no unsynced write takes its
+    // ledger back below it; its Raft log, synced, is whole.
+    let back_at = cluster.crash_and_restart(follower, 0).await;
+    assert!(back_at < height, "the crash lost no applied block: back at {back_at} of {height}");
+    // It re-applies them from its log, and the cluster goes on committing.
+    let (id, outcome) = cluster.nodes[leader]
+        .submit(cluster.registration(CLUBS[leader]), true, WAIT)
+        .await
+        .unwrap();
+    let Submitted::Committed(location) = outcome else { panic!("{outcome:?}") };
+    acknowledged.push((id, location));
+    // A crash of the leader that keeps part of its unsynced writes, too.
+    let kept = cluster.memory[leader].unsynced_writes() / 2;
+    cluster.crash_and_restart(leader, kept).await;
+    let converged = cluster.converge().await;
+    assert!(converged > height);
+    for node in &cluster.nodes {
+        for (id, location) in &acknowledged {
+            assert_eq!(node.ledger().tx_location(id).unwrap().as_ref(), Some(location));
+        }
+    }
     cluster.stop().await;
 }

@@ -1,9 +1,13 @@
 //! Ledger storage: blocks read back as written, hash links and roots verify,
 //! the state hash matches the chaincode's, and tampering is refused on open.
 
+use std::sync::Arc;
+
 use prost::Message;
 use reciprocity_chaincode::{ValidationCode, chain_position, query};
-use reciprocity_node::ledger::{CF_BODIES, CF_HEADERS, Ledger, RaftPosition, block_hash};
+use reciprocity_node::ledger::{Ledger, RaftPosition, block_hash};
+use reciprocity_node::storage::memory::MemoryStore;
+use reciprocity_node::storage::{Batch, Durability, Family};
 use reciprocity_proto::v1 as pb;
 use reciprocity_sdk::tx::body;
 use reciprocity_tests::{CHAIN_ID, Net};
@@ -89,10 +93,9 @@ fn a_tampered_block_is_refused_on_open_with_the_height_named() {
         let mut block = ledger.block(3).unwrap().unwrap();
         block.header = None;
         block.txs[0].payload.push(0);
-        ledger
-            .db()
-            .put_cf(ledger.cf(CF_BODIES), 3u64.to_be_bytes(), block.encode_to_vec())
-            .unwrap();
+        let mut batch = Batch::new();
+        batch.put(Family::Bodies, 3u64.to_be_bytes(), block.encode_to_vec());
+        ledger.store().write(batch, Durability::Synced).unwrap();
     }
     let err = Ledger::open(dir.path(), CHAIN_ID).unwrap_err().to_string();
     assert!(err.contains("block 3") && err.contains("tx_root"), "{err}");
@@ -105,7 +108,9 @@ fn a_missing_block_is_refused_on_open() {
     {
         let ledger = Ledger::open(dir.path(), CHAIN_ID).unwrap();
         fill(&ledger, &net);
-        ledger.db().delete_cf(ledger.cf(CF_HEADERS), 2u64.to_be_bytes()).unwrap();
+        let mut batch = Batch::new();
+        batch.delete(Family::Headers, 2u64.to_be_bytes());
+        ledger.store().write(batch, Durability::Synced).unwrap();
     }
     let err = Ledger::open(dir.path(), CHAIN_ID).unwrap_err().to_string();
     assert!(err.contains("block 2 is missing"), "{err}");
@@ -146,4 +151,50 @@ fn the_tx_index_follows_the_inclusion_that_consumed_the_id() {
     let header = applied.block.header.unwrap();
     let location = ledger.tx_location(&id).unwrap().unwrap();
     assert_eq!((location.height, location.position, location.code), (header.height, 0, 0));
+}
+
+#[test]
+fn the_same_blocks_give_the_same_chain_in_rocksdb_and_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    let rocks = Ledger::open(dir.path(), CHAIN_ID).unwrap();
+    let memory = Ledger::with_store(
+        Arc::new(MemoryStore::new()),
+        CHAIN_ID,
+        dir.path().join("memory-snapshots"),
+    )
+    .unwrap();
+    assert_eq!(fill(&rocks, &net), fill(&memory, &net), "same block hashes");
+    assert_eq!(rocks.verify_chain().unwrap(), memory.verify_chain().unwrap());
+    assert_eq!(memory.verify_chain().unwrap().state_hash, net.state_hash());
+}
+
+#[test]
+fn a_crash_of_unsynced_blocks_keeps_a_whole_prefix_of_them_and_the_chain_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = chain();
+    let store = Arc::new(MemoryStore::new());
+    let ledger = Ledger::with_store(store.clone(), CHAIN_ID, dir.path().to_path_buf()).unwrap();
+    let mut summaries = Vec::new();
+    for (i, (ctx, txs)) in net.blocks.iter().enumerate() {
+        let candidate = pb::BlockCandidate { timestamp_ms: ctx.timestamp_ms, txs: txs.clone() };
+        let raft = RaftPosition { term: 1, index: i as u64 + 1 };
+        ledger.apply_candidate_with(&candidate, raft, &[], Durability::Unsynced).unwrap();
+        summaries.push(ledger.verify_chain().unwrap());
+    }
+    assert_eq!(store.unsynced_writes(), net.blocks.len(), "one batch per block");
+    for kept in 0..=net.blocks.len() {
+        // Whatever prefix of the writes reached the disk, the ledger opens
+        // on whole blocks: the first `kept` of them.
+        let crashed = Arc::new(store.crash(kept));
+        let reopened = Ledger::with_store(crashed, CHAIN_ID, dir.path().to_path_buf()).unwrap();
+        let summary = reopened.verify_chain().unwrap();
+        assert_eq!(summary.height, kept as u64);
+        if kept > 0 {
+            assert_eq!(summary, summaries[kept - 1]);
+        }
+    }
+    // An open of the same store for another chain is refused, naming the store.
+    let err = Ledger::with_store(store, "other-chain", dir.path().to_path_buf()).unwrap_err();
+    assert!(err.to_string().contains("memory"), "{err}");
 }

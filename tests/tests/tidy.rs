@@ -9,6 +9,8 @@
 //! - Modules depend one way, down the data flow: in the chaincode and at the
 //!   node's top level (by `crate::` paths), inside the node's `service/`
 //!   (by `super::` paths).
+//! - Only the node's `storage/rocks.rs` names RocksDB: the ledger and the
+//!   Raft storage reach it through the `KvStore` seam.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -265,6 +267,7 @@ fn node_modules_depend_one_way_down_the_data_flow() {
         "network",
         "consensus",
         "ledger",
+        "storage",
         "config",
         "clock",
         "refusal",
@@ -296,6 +299,28 @@ fn node_modules_depend_one_way_down_the_data_flow() {
     ];
     let wrong = upward_references(&module_references(&src.join("service"), "super"), &service);
     assert!(wrong.is_empty(), "node/src/service:\n{}", wrong.join("\n"));
+}
+
+/// The files under `dir` whose code (not comments or strings) names `word`.
+fn files_naming(dir: &Path, word: &str) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    let mut naming: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            let text = fs::read_to_string(path).expect("read source");
+            text.lines().any(|line| has_word(&code_of(line), word))
+        })
+        .map(|path| path.strip_prefix(dir).expect("under dir").display().to_string())
+        .collect();
+    naming.sort();
+    naming
+}
+
+#[test]
+fn only_the_rocksdb_store_names_rocksdb_in_the_node() {
+    let src = workspace_root().join("node/src");
+    assert_eq!(files_naming(&src, "rocksdb"), ["storage/rocks.rs"]);
 }
 
 #[test]

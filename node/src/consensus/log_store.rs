@@ -1,4 +1,4 @@
-//! The Raft log in RocksDB (`raft_log` and `raft_meta` column families).
+//! The Raft log in the ledger's store (`raft_log` and `raft_meta` families).
 //!
 //! Contract kept here (openraft storage v2): appended entries are readable
 //! when `append` returns and the flush callback fires only after a synced
@@ -8,12 +8,11 @@ use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
+use super::{Entry, LogId, StorageError, TypeConfig};
+use crate::ledger::Ledger;
+use crate::storage::{Batch, Durability, Family};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{RaftLogReader, StorageIOError, Vote};
-use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions};
-
-use super::{Entry, LogId, StorageError, TypeConfig};
-use crate::ledger::{CF_RAFT_LOG, CF_RAFT_META, Ledger};
 
 const VOTE: &[u8] = b"vote";
 const COMMITTED: &[u8] = b"committed";
@@ -21,12 +20,6 @@ const LAST_PURGED: &[u8] = b"last_purged";
 
 fn index_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
-}
-
-fn synced() -> WriteOptions {
-    let mut options = WriteOptions::default();
-    options.set_sync(true);
-    options
 }
 
 /// The log store; cheap to clone (shares the ledger).
@@ -39,7 +32,7 @@ pub struct LogStore {
 }
 
 impl LogStore {
-    /// A log store in the ledger's RocksDB; no cap on replication reads.
+    /// A log store in the ledger's store; no cap on replication reads.
     pub fn new(ledger: Arc<Ledger>) -> LogStore {
         LogStore { ledger, replicate_bytes_max: u64::MAX }
     }
@@ -56,9 +49,8 @@ impl LogStore {
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StorageError> {
-        let db = self.ledger.db();
         let bytes =
-            db.get_cf(self.ledger.cf(CF_RAFT_META), key).map_err(|e| StorageIOError::read(&e))?;
+            self.ledger.store().get(Family::RaftMeta, key).map_err(|e| StorageIOError::read(&e))?;
         bytes
             .map(|b| postcard::from_bytes(&b).map_err(|e| StorageIOError::read(&e).into()))
             .transpose()
@@ -68,26 +60,18 @@ impl LogStore {
         &self,
         key: &[u8],
         value: &T,
-        sync: bool,
+        durability: Durability,
     ) -> Result<(), StorageError> {
         let bytes = postcard::to_allocvec(value).map_err(|e| StorageIOError::write(&e))?;
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.ledger.cf(CF_RAFT_META), key, bytes);
-        let options = if sync { synced() } else { WriteOptions::default() };
-        self.ledger.db().write_opt(batch, &options).map_err(|e| StorageIOError::write(&e).into())
+        let mut batch = Batch::new();
+        batch.put(Family::RaftMeta, key, bytes);
+        self.ledger.store().write(batch, durability).map_err(|e| StorageIOError::write(&e).into())
     }
 
     fn last_entry_log_id(&self) -> Result<Option<LogId>, StorageError> {
-        let db = self.ledger.db();
-        let last = db.iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::End).next();
-        match last {
-            None => Ok(None),
-            Some(item) => {
-                let (_, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
-                let entry: Entry = decode_entry(&value)?;
-                Ok(Some(entry.log_id))
-            }
-        }
+        let last =
+            self.ledger.store().last(Family::RaftLog).map_err(|e| StorageIOError::read_logs(&e))?;
+        last.map(|(_, value)| decode_entry(&value).map(|entry| entry.log_id)).transpose()
     }
 }
 
@@ -112,12 +96,8 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(i) => *i + 1,
             Bound::Unbounded => 0,
         };
-        let db = self.ledger.db();
         let mut entries = Vec::new();
-        let from = index_key(start);
-        for item in db
-            .iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::From(&from, Direction::Forward))
-        {
+        for item in self.ledger.store().iter_from(Family::RaftLog, &index_key(start)) {
             let (key, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
             let index = index_of_key(&key)?;
             if !range.contains(&index) {
@@ -133,13 +113,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
         start: u64,
         end: u64,
     ) -> Result<Vec<Entry>, StorageError> {
-        let db = self.ledger.db();
         let mut entries = Vec::new();
         let mut bytes = 0u64;
-        let from = index_key(start);
-        for item in db
-            .iterator_cf(self.ledger.cf(CF_RAFT_LOG), IteratorMode::From(&from, Direction::Forward))
-        {
+        for item in self.ledger.store().iter_from(Family::RaftLog, &index_key(start)) {
             let (key, value) = item.map_err(|e| StorageIOError::read_logs(&e))?;
             let index = index_of_key(&key)?;
             bytes = bytes.saturating_add(value.len() as u64);
@@ -167,7 +143,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError> {
-        self.put_meta(VOTE, vote, true)
+        self.put_meta(VOTE, vote, Durability::Synced)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
@@ -177,7 +153,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         // Not required for safety: a lost value only means re-applying from the
         // state machine's own last-applied id.
-        self.put_meta(COMMITTED, &committed, false)
+        self.put_meta(COMMITTED, &committed, Durability::Unsynced)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
@@ -193,13 +169,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        let mut batch = WriteBatch::default();
+        let mut batch = Batch::new();
         for entry in entries {
             let bytes =
                 postcard::to_allocvec(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
-            batch.put_cf(self.ledger.cf(CF_RAFT_LOG), index_key(entry.log_id.index), bytes);
+            batch.put(Family::RaftLog, index_key(entry.log_id.index), bytes);
         }
-        let result = self.ledger.db().write_opt(batch, &synced());
+        let result = self.ledger.store().write(batch, Durability::Synced);
         // Durable (synced) before openraft is told so.
         match result {
             Ok(()) => {
@@ -214,26 +190,24 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        let cf = self.ledger.cf(CF_RAFT_LOG);
-        let mut batch = WriteBatch::default();
-        batch.delete_range_cf(cf, index_key(log_id.index), index_key(u64::MAX));
-        batch.delete_cf(cf, index_key(u64::MAX));
+        let mut batch = Batch::new();
+        batch.delete_range(Family::RaftLog, index_key(log_id.index), index_key(u64::MAX));
+        batch.delete(Family::RaftLog, index_key(u64::MAX));
         self.ledger
-            .db()
-            .write_opt(batch, &synced())
+            .store()
+            .write(batch, Durability::Synced)
             .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         // Record the purge point first: a crash between the two leaves extra
         // entries, never a gap.
-        self.put_meta(LAST_PURGED, &Some(log_id), true)?;
-        let cf = self.ledger.cf(CF_RAFT_LOG);
-        let mut batch = WriteBatch::default();
-        batch.delete_range_cf(cf, index_key(0), index_key(log_id.index + 1));
+        self.put_meta(LAST_PURGED, &Some(log_id), Durability::Synced)?;
+        let mut batch = Batch::new();
+        batch.delete_range(Family::RaftLog, index_key(0), index_key(log_id.index + 1));
         self.ledger
-            .db()
-            .write_opt(batch, &synced())
+            .store()
+            .write(batch, Durability::Synced)
             .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }

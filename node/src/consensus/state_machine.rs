@@ -8,7 +8,7 @@
 //! synced: the Raft log they derive from is (see `apply`).
 //!
 //! A snapshot is the whole ledger — world state, every block, the
-//! transaction index and the bookkeeping — read from one RocksDB snapshot,
+//! transaction index and the bookkeeping — read from one view of the store,
 //! so a node that installs it holds the full chain, verified on install.
 
 use std::sync::{Arc, Mutex};
@@ -17,21 +17,20 @@ use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{EntryPayload, RaftSnapshotBuilder, StorageIOError, StoredMembership};
 use prost::Message;
 use reciprocity_proto::v1 as pb;
-use rocksdb::{IteratorMode, WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::snapshot_bytes::SnapshotBytes;
 use super::{BlockResponse, Entry, LogId, PeerNode, StorageError, TypeConfig};
-use crate::ledger::{
-    AppliedBlock, CF_BODIES, CF_HEADERS, CF_META, CF_STATE, CF_TX_INDEX, Ledger, RaftPosition,
-};
+use crate::ledger::{AppliedBlock, Ledger, RaftPosition};
+use crate::storage::{Batch, Durability, Family};
 
 const LAST_APPLIED: &[u8] = b"sm/last_applied";
 const MEMBERSHIP: &[u8] = b"sm/membership";
 
-/// Column families a snapshot carries, in this order (the record's `cf` byte indexes it).
-const SNAPSHOT_FAMILIES: [&str; 5] = [CF_STATE, CF_HEADERS, CF_BODIES, CF_TX_INDEX, CF_META];
+/// Families a snapshot carries, in this order (the record's `cf` byte indexes it).
+const SNAPSHOT_FAMILIES: [Family; 5] =
+    [Family::State, Family::Headers, Family::Bodies, Family::TxIndex, Family::Meta];
 
 /// Membership as stored.
 pub type Membership = StoredMembership<u64, PeerNode>;
@@ -64,12 +63,6 @@ fn replace_current(current: &Mutex<Option<StoredSnapshot>>, new: StoredSnapshot)
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("postcard encodes into a Vec")
-}
-
-fn synced() -> WriteOptions {
-    let mut options = WriteOptions::default();
-    options.set_sync(true);
-    options
 }
 
 /// The state machine; applied blocks are announced on a broadcast channel.
@@ -127,13 +120,13 @@ impl StateMachine {
     }
 
     fn write_bookkeeping(&self, last_applied: Option<LogId>) -> Result<(), StorageError> {
-        let mut batch = WriteBatch::default();
+        let mut batch = Batch::new();
         for (key, value) in self.bookkeeping(last_applied) {
-            batch.put_cf(self.ledger.cf(CF_META), key, value);
+            batch.put(Family::Meta, key, value);
         }
         self.ledger
-            .db()
-            .write_opt(batch, &WriteOptions::default())
+            .store()
+            .write(batch, Durability::Unsynced)
             .map_err(|e| StorageIOError::write_state_machine(&e).into())
     }
 
@@ -164,11 +157,11 @@ impl StateMachine {
                 let raft = RaftPosition { term: log_id.leader_id.term, index: log_id.index };
                 let applied = self
                     .ledger
-                    .apply_candidate_synced(
+                    .apply_candidate_with(
                         &candidate,
                         raft,
                         &self.bookkeeping(Some(log_id)),
-                        false,
+                        Durability::Unsynced,
                     )
                     .map_err(|e| StorageIOError::apply(log_id, &e))?;
                 let header = applied.block.header.as_ref().expect("applied block has a header");
@@ -241,34 +234,34 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // Verify the received chain before touching the local one.
         verify_snapshot(&self.ledger, &contents)
             .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
-        let mut batch = WriteBatch::default();
-        for name in SNAPSHOT_FAMILIES {
-            let cf = self.ledger.cf(name);
-            batch.delete_range_cf(cf, &[][..], &[0xffu8; 256][..]);
+        let mut batch = Batch::new();
+        for family in SNAPSHOT_FAMILIES {
+            batch.clear(family);
         }
-        for (family, key, value) in &contents.records {
-            let name = SNAPSHOT_FAMILIES.get(usize::from(*family)).ok_or_else(|| {
+        // Moved, not copied, into the batch: the received records are in
+        // memory once (the file below is written from `data`).
+        for (family, key, value) in contents.records {
+            let family = SNAPSHOT_FAMILIES.get(usize::from(family)).ok_or_else(|| {
                 StorageIOError::read_snapshot(
                     signature.clone(),
                     &std::io::Error::other("unknown column family in snapshot"),
                 )
             })?;
-            batch.put_cf(self.ledger.cf(name), key, value);
+            batch.put(*family, key, value);
         }
         self.membership = meta.last_membership.clone();
         for (key, value) in self.bookkeeping(meta.last_log_id) {
-            batch.put_cf(self.ledger.cf(CF_META), key, value);
+            batch.put(Family::Meta, key, value);
         }
         self.ledger
-            .db()
-            .write_opt(batch, &synced())
+            .store()
+            .write(batch, Durability::Synced)
             .map_err(|e| StorageIOError::write_snapshot(signature.clone(), &e))?;
         self.ledger
             .verify_chain()
             .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
         tracing::info!(snapshot = %meta.snapshot_id, last_log_id = ?meta.last_log_id, "installed snapshot");
         // Kept as a file, for learners this node may have to send it to.
-        drop(contents);
         // Named locally: the sender's snapshot id is not a file name.
         let number = self.snapshots_built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (path, stored) =
@@ -289,8 +282,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 /// Checks a received snapshot's chain (hash links, roots, heights, the state
 /// hash of its world state) without writing anything.
 fn verify_snapshot(ledger: &Ledger, contents: &SnapshotContents) -> Result<(), crate::NodeError> {
-    let family = |name: &str| SNAPSHOT_FAMILIES.iter().position(|f| *f == name).map(|i| i as u8);
-    let (state, headers, bodies) = (family(CF_STATE), family(CF_HEADERS), family(CF_BODIES));
+    let family = |name: Family| SNAPSHOT_FAMILIES.iter().position(|f| *f == name).map(|i| i as u8);
+    let (state, headers, bodies) =
+        (family(Family::State), family(Family::Headers), family(Family::Bodies));
     let mut position_store = reciprocity_chaincode::MemStore::new();
     let mut header_records = std::collections::BTreeMap::new();
     let mut body_records = std::collections::BTreeMap::new();
@@ -313,14 +307,15 @@ fn verify_snapshot(ledger: &Ledger, contents: &SnapshotContents) -> Result<(), c
 }
 
 /// Writes a snapshot file with `write` (to a temporary name, synced,
-/// opened for reading, then renamed); its path and a reader.
+/// opened for reading, renamed, and the rename synced with the folder);
+/// its path and a reader.
 fn store_snapshot_file(
     ledger: &Ledger,
     name: &str,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> std::io::Result<(std::path::PathBuf, SnapshotBytes)> {
     let dir = ledger.snapshot_dir();
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{name}.snapshot"));
     let partial = dir.join(format!("{name}.partial"));
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&partial)?);
@@ -329,10 +324,11 @@ fn store_snapshot_file(
     file.sync_all()?;
     let reader = SnapshotBytes::open(&partial)?;
     std::fs::rename(&partial, &path)?;
+    std::fs::File::open(dir)?.sync_all()?;
     Ok((path, reader))
 }
 
-/// Builds snapshots from a consistent RocksDB snapshot of the ledger.
+/// Builds snapshots from one view of the ledger's store.
 pub struct SnapshotBuilder {
     ledger: Arc<Ledger>,
     current: Arc<Mutex<Option<StoredSnapshot>>>,
@@ -341,22 +337,22 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let db = self.ledger.db();
-        let view = db.snapshot();
+        let store = self.ledger.store();
+        let view = store.view();
         // Applied state is written unsynced: make everything in this view
         // durable before the snapshot lets Raft purge the log entries it
         // came from.
-        db.flush_wal(true).map_err(|e| StorageIOError::write_state_machine(&e))?;
+        store.sync().map_err(|e| StorageIOError::write_state_machine(&e))?;
         let read_err = |e: &dyn std::error::Error| {
             StorageIOError::read_state_machine(&std::io::Error::other(e.to_string()))
         };
         let last_applied: Option<LogId> =
-            match view.get_cf(self.ledger.cf(CF_META), LAST_APPLIED).map_err(|e| read_err(&e))? {
+            match view.get(Family::Meta, LAST_APPLIED).map_err(|e| read_err(&e))? {
                 Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| read_err(&e))?,
                 None => None,
             };
         let membership: Membership =
-            match view.get_cf(self.ledger.cf(CF_META), MEMBERSHIP).map_err(|e| read_err(&e))? {
+            match view.get(Family::Meta, MEMBERSHIP).map_err(|e| read_err(&e))? {
                 Some(bytes) => postcard::from_bytes(&bytes).map_err(|e| read_err(&e))?,
                 None => Membership::default(),
             };
@@ -365,25 +361,24 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             Some(id) => format!("{}-{}-{number}", id.leader_id.term, id.index),
             None => format!("0-0-{number}"),
         };
-        // Streamed from the RocksDB view into a file, record by record, in
+        // Streamed from the view into a file, record by record, in
         // exactly the bytes `postcard` gives `SnapshotContents` (the count
         // of records, then each record), so the whole ledger is never in
         // memory at once.
-        let families: Vec<_> = SNAPSHOT_FAMILIES.iter().map(|name| self.ledger.cf(name)).collect();
         let mut records = 0usize;
-        for cf in &families {
-            for item in view.iterator_cf(*cf, IteratorMode::Start) {
+        for family in SNAPSHOT_FAMILIES {
+            for item in view.iter_from(family, &[]) {
                 item.map_err(|e| read_err(&e))?;
                 records += 1;
             }
         }
         let (path, data) = store_snapshot_file(&self.ledger, &format!("built-{number}"), |out| {
             postcard::to_io(&records, &mut *out).map_err(std::io::Error::other)?;
-            for (index, cf) in families.iter().enumerate() {
-                let family = u8::try_from(index).expect("few families");
-                for item in view.iterator_cf(*cf, IteratorMode::Start) {
+            for (index, family) in SNAPSHOT_FAMILIES.iter().enumerate() {
+                let number = u8::try_from(index).expect("few families");
+                for item in view.iter_from(*family, &[]) {
                     let (key, value) = item.map_err(std::io::Error::other)?;
-                    postcard::to_io(&(family, &*key, &*value), &mut *out)
+                    postcard::to_io(&(number, key.as_slice(), value.as_slice()), &mut *out)
                         .map_err(std::io::Error::other)?;
                 }
             }

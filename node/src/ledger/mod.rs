@@ -1,11 +1,12 @@
-//! The ledger: RocksDB column families for blocks, the transaction index, the
-//! chaincode's world state, metadata and (for consensus) the Raft log.
+//! The ledger: blocks, the transaction index, the chaincode's world state,
+//! metadata and (for consensus) the Raft log, in the families of one
+//! [`KvStore`] (RocksDB in production, see [`crate::storage`]).
 //!
 //! Applying a committed block candidate writes the block header and body, the
 //! transaction index entries, every state change and the chain position in
-//! **one `WriteBatch`**: after a crash the ledger holds the whole block or
+//! **one [`Batch`]**: after a crash the ledger holds the whole block or
 //! none of it. The Raft state machine's batches are not synced (the Raft log
-//! they derive from is, and RocksDB writes its own log in order, so a crash
+//! they derive from is, and the store keeps writes in order, so a crash
 //! keeps a prefix of the applied blocks, re-applied from the log on start);
 //! a ledger used without Raft syncs each block
 //! ([`Ledger::apply_candidate`]). On open the stored chain is verified (hash links, heights,
@@ -18,6 +19,7 @@ pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use prost::Message;
 use reciprocity_chaincode::{
@@ -25,33 +27,19 @@ use reciprocity_chaincode::{
     verify_envelopes,
 };
 use reciprocity_proto::v1 as pb;
-use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 
 pub use block::{GENESIS_PREV_HASH, RaftPosition, block_hash};
 pub use state::{BatchState, StateReader, StateSnapshot};
 
 use crate::error::{NodeError, Result};
-
-/// Column family of the chaincode's world state.
-pub const CF_STATE: &str = "state";
-/// Column family of encoded block headers by height (8-byte big-endian).
-pub const CF_HEADERS: &str = "headers";
-/// Column family of encoded block bodies (transactions, results, events) by height.
-pub const CF_BODIES: &str = "bodies";
-/// Column family of transaction locations by transaction id.
-pub const CF_TX_INDEX: &str = "tx_index";
-/// Column family of ledger metadata (chain id, consensus bookkeeping).
-pub const CF_META: &str = "meta";
-/// Column family of the Raft log by index (8-byte big-endian).
-pub const CF_RAFT_LOG: &str = "raft_log";
-/// Column family of Raft vote, committed and purged markers.
-pub const CF_RAFT_META: &str = "raft_meta";
-
-const COLUMN_FAMILIES: [&str; 7] =
-    [CF_STATE, CF_HEADERS, CF_BODIES, CF_TX_INDEX, CF_META, CF_RAFT_LOG, CF_RAFT_META];
+use crate::storage::rocks::RocksStore;
+use crate::storage::{Batch, Durability, Family, KvStore};
 
 const META_CHAIN_ID: &[u8] = b"chain_id";
+
+/// The directory, inside a node's `data_dir`, of its Raft snapshot files.
+pub const SNAPSHOT_DIR: &str = "raft-snapshots";
 
 /// Where a transaction landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,101 +74,72 @@ pub struct ChainSummary {
     pub last_time_ms: u64,
 }
 
-/// The RocksDB-backed ledger of one node.
+/// The ledger of one node, over its store.
 pub struct Ledger {
-    db: DB,
+    store: Arc<dyn KvStore>,
     chain_id: String,
-    path: PathBuf,
+    snapshot_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
-            .field("path", &self.path)
+            .field("store", &self.store)
             .field("chain_id", &self.chain_id)
             .finish()
     }
 }
-
-/// Memtable size of the state and tx-index families.
-const MEMTABLE_BYTES: usize = 8 * 1024 * 1024;
-
-/// The block cache shared by the state and tx-index families.
-const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
 }
 
 impl Ledger {
-    /// Opens (or creates) the ledger at `path` for `chain_id`, and verifies
-    /// the stored chain.
+    /// Opens (or creates) the RocksDB ledger at `path` for `chain_id`, and
+    /// verifies the stored chain.
     pub fn open(path: &Path, chain_id: &str) -> Result<Ledger> {
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        // Point reads dominate (the chaincode reads a dozen keys per
-        // transaction, many of them absent: counters, used ids): bloom
-        // filters in memtables and tables, a hash index in data blocks, one
-        // block cache shared by the families.
-        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let families = COLUMN_FAMILIES.iter().map(|name| {
-            let mut family = Options::default();
-            if [CF_STATE, CF_TX_INDEX].contains(name) {
-                let mut table = rocksdb::BlockBasedOptions::default();
-                table.set_block_cache(&cache);
-                table.set_bloom_filter(10.0, false);
-                table.set_data_block_index_type(rocksdb::DataBlockIndexType::BinaryAndHash);
-                table.set_data_block_hash_ratio(0.75);
-                family.set_block_based_table_factory(&table);
-                family.set_memtable_prefix_bloom_ratio(0.02);
-                family.set_memtable_whole_key_filtering(true);
-                // Small memtables: keys here are random (ids, counters), and
-                // a skiplist of a 64 MiB memtable costs a cache miss per level
-                // on every read and insert; flushed tables answer reads
-                // through bloom filters and the block cache.
-                family.set_write_buffer_size(MEMTABLE_BYTES);
-            }
-            ColumnFamilyDescriptor::new(*name, family)
-        });
-        let db = DB::open_cf_descriptors(&options, path, families)?;
-        let ledger = Ledger { db, chain_id: chain_id.to_owned(), path: path.to_path_buf() };
-        match ledger.db.get_cf(ledger.cf(CF_META), META_CHAIN_ID)? {
+        let store = RocksStore::open(path)?;
+        Ledger::with_store(Arc::new(store), chain_id, path.join(SNAPSHOT_DIR))
+    }
+
+    /// The ledger for `chain_id` in `store` (which may be empty), and
+    /// verifies the stored chain; the state machine keeps its Raft snapshot
+    /// files in `snapshot_dir`.
+    pub fn with_store(
+        store: Arc<dyn KvStore>,
+        chain_id: &str,
+        snapshot_dir: PathBuf,
+    ) -> Result<Ledger> {
+        match store.get(Family::Meta, META_CHAIN_ID)? {
             Some(found) if found != chain_id.as_bytes() => {
                 return Err(NodeError::WrongChain {
-                    path: path.display().to_string(),
+                    path: store.location(),
                     found: String::from_utf8_lossy(&found).into_owned(),
                     expected: chain_id.to_owned(),
                 });
             }
             Some(_) => {}
             None => {
-                let mut options = WriteOptions::default();
-                options.set_sync(true);
-                let mut batch = WriteBatch::default();
-                batch.put_cf(ledger.cf(CF_META), META_CHAIN_ID, chain_id.as_bytes());
-                ledger.db.write_opt(batch, &options)?;
+                let mut batch = Batch::new();
+                batch.put(Family::Meta, META_CHAIN_ID, chain_id.as_bytes());
+                store.write(batch, Durability::Synced)?;
             }
         }
+        let ledger = Ledger { store, chain_id: chain_id.to_owned(), snapshot_dir };
         ledger.verify_chain()?;
         Ok(ledger)
     }
 
-    /// The RocksDB handle of a column family.
-    pub fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
-        self.db.cf_handle(name).unwrap_or_else(|| panic!("column family {name} is created on open"))
+    /// The store (for the consensus storage, which keeps the Raft log in
+    /// the same one).
+    pub fn store(&self) -> &dyn KvStore {
+        &*self.store
     }
 
-    /// The database (for the consensus storage in the same RocksDB).
-    pub fn db(&self) -> &DB {
-        &self.db
-    }
-
-    /// Where the state machine keeps its Raft snapshot files (inside the
-    /// ledger's directory; RocksDB ignores it).
-    pub fn snapshot_dir(&self) -> PathBuf {
-        self.path.join("raft-snapshots")
+    /// Where the state machine keeps its Raft snapshot files (for a RocksDB
+    /// ledger, [`SNAPSHOT_DIR`] inside its directory, which RocksDB ignores).
+    pub fn snapshot_dir(&self) -> &Path {
+        &self.snapshot_dir
     }
 
     /// The chain id.
@@ -192,13 +151,13 @@ impl Ledger {
     /// latest applied block; see [`Ledger::snapshot`] for reads that must
     /// all see the same one.
     pub fn state(&self) -> StateReader<'_> {
-        StateReader::new(&self.db, self.cf(CF_STATE))
+        StateReader::new(&*self.store)
     }
 
     /// The world state as it is now, unchanged by blocks applied while the
     /// view is held.
     pub fn snapshot(&self) -> StateSnapshot<'_> {
-        StateSnapshot::new(&self.db, self.cf(CF_STATE))
+        StateSnapshot::new(self.store.view())
     }
 
     /// Height of the last applied block (0 when none).
@@ -208,7 +167,7 @@ impl Ledger {
 
     /// The encoded header at `height`.
     pub fn header_bytes(&self, height: u64) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_HEADERS), height_key(height))?)
+        self.store.get(Family::Headers, &height_key(height))
     }
 
     /// The header at `height`.
@@ -226,7 +185,7 @@ impl Ledger {
     /// The whole block at `height`.
     pub fn block(&self, height: u64) -> Result<Option<pb::Block>> {
         let Some(header) = self.header(height)? else { return Ok(None) };
-        let body = self.db.get_cf(self.cf(CF_BODIES), height_key(height))?.ok_or_else(|| {
+        let body = self.store.get(Family::Bodies, &height_key(height))?.ok_or_else(|| {
             NodeError::CorruptChain(format!("block {height} has a header but no body"))
         })?;
         let mut block = pb::Block::decode(body.as_slice()).map_err(|e| {
@@ -238,8 +197,8 @@ impl Ledger {
 
     /// Where a transaction landed, if it is in a block.
     pub fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>> {
-        self.db
-            .get_cf(self.cf(CF_TX_INDEX), id.0)?
+        self.store
+            .get(Family::TxIndex, &id.0)?
             .map(|bytes| {
                 postcard::from_bytes(&bytes).map_err(|e| NodeError::CorruptRecord {
                     what: format!("tx index entry {id}"),
@@ -262,21 +221,21 @@ impl Ledger {
         raft: RaftPosition,
         extra_meta: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<AppliedBlock> {
-        self.apply_candidate_synced(candidate, raft, extra_meta, true)
+        self.apply_candidate_with(candidate, raft, extra_meta, Durability::Synced)
     }
 
-    /// [`Ledger::apply_candidate`], with the block's write synced to disk only
-    /// when `sync` is set. The Raft state machine does not sync: its blocks
+    /// [`Ledger::apply_candidate`], with the block's write as durable as
+    /// `durability` says. The Raft state machine does not sync: its blocks
     /// are durable in the Raft log first, and RocksDB's log is written in
     /// order, so a crash keeps a prefix of the applied blocks (never a
     /// block in the middle, never state ahead of the log), and the node
     /// re-applies the rest from its log.
-    pub fn apply_candidate_synced(
+    pub fn apply_candidate_with(
         &self,
         candidate: &pb::BlockCandidate,
         raft: RaftPosition,
         extra_meta: &[(Vec<u8>, Vec<u8>)],
-        sync: bool,
+        durability: Durability,
     ) -> Result<AppliedBlock> {
         let position = chain_position(&self.state())?;
         let height = position.height + 1;
@@ -296,7 +255,7 @@ impl Ledger {
             candidate.txs.iter().map(EnvelopeRef::from_signed).collect();
         let verified: Vec<BlockTx> = verify_envelopes(&envelopes);
         let ctx = BlockContext { chain_id: self.chain_id.clone(), height, timestamp_ms };
-        let mut state = BatchState::new(&self.db, self.cf(CF_STATE));
+        let mut state = BatchState::new(&*self.store);
         let outcome = apply_block(&mut state, &ctx, &verified)?;
         assert_eq!(outcome.results.len(), candidate.txs.len(), "one result per transaction");
 
@@ -319,9 +278,10 @@ impl Ledger {
             block_events: outcome.block_events.iter().map(|e| e.to_proto()).collect(),
         };
 
-        let mut batch = state.into_batch();
-        batch.put_cf(self.cf(CF_HEADERS), height_key(height), &header_bytes);
-        batch.put_cf(self.cf(CF_BODIES), height_key(height), body.encode_to_vec());
+        let mut batch = Batch::new();
+        state.write_into(&mut batch);
+        batch.put(Family::Headers, height_key(height), header_bytes.as_slice());
+        batch.put(Family::Bodies, height_key(height), body.encode_to_vec());
         // The index points at a transaction's latest inclusion that was not
         // refused as a duplicate: the one that consumed its id if any (later
         // copies are duplicates), else the latest refusal by envelope rules
@@ -339,18 +299,12 @@ impl Ledger {
             latest.insert(result.tx_id.0, location);
         }
         for (id, location) in &latest {
-            batch.put_cf(
-                self.cf(CF_TX_INDEX),
-                id,
-                postcard::to_allocvec(location).expect("encodes"),
-            );
+            batch.put(Family::TxIndex, id, postcard::to_allocvec(location).expect("encodes"));
         }
         for (key, value) in extra_meta {
-            batch.put_cf(self.cf(CF_META), key, value);
+            batch.put(Family::Meta, key.as_slice(), value.as_slice());
         }
-        let mut options = WriteOptions::default();
-        options.set_sync(sync);
-        self.db.write_opt(batch, &options)?;
+        self.store.write(batch, durability)?;
         let hash = block_hash(&header_bytes);
         let mut block = body;
         block.header = Some(header);
@@ -359,7 +313,7 @@ impl Ledger {
 
     /// Reads a metadata value.
     pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_META), key)?)
+        self.store.get(Family::Meta, key)
     }
 
     /// Walks the stored chain: heights contiguous from 1, each header linked
@@ -368,12 +322,11 @@ impl Ledger {
     /// to the chaincode's.
     pub fn verify_chain(&self) -> Result<ChainSummary> {
         let position = chain_position(&self.state())?;
-        let blocks =
-            self.db.iterator_cf(self.cf(CF_HEADERS), rocksdb::IteratorMode::Start).map(|item| {
-                let (key, header) = item?;
-                let body = self.db.get_cf(self.cf(CF_BODIES), &key)?;
-                Ok((key.to_vec(), header.to_vec(), body))
-            });
+        let blocks = self.store.iter_from(Family::Headers, &[]).map(|item| {
+            let (key, header) = item?;
+            let body = self.store.get(Family::Bodies, &key)?;
+            Ok((key, header, body))
+        });
         verify_blocks(&self.chain_id, &position, blocks)
     }
 }

@@ -1,43 +1,33 @@
-//! The chaincode's [`StateStore`] over RocksDB: reads from the `state`
-//! column family, writes collected into a `WriteBatch` that the ledger commits
+//! The chaincode's [`StateStore`] over the ledger's store: reads from the
+//! `state` family, writes collected into a [`Batch`] that the ledger commits
 //! together with the block.
 
 use std::collections::BTreeMap;
 
 use reciprocity_chaincode::{ChaincodeError, StateRead, StateStore};
-use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, WriteBatch};
 
-fn store_error(e: &rocksdb::Error) -> ChaincodeError {
+use crate::storage::{Batch, Entries, Family, KvRead};
+
+fn store_error(e: &crate::NodeError) -> ChaincodeError {
     ChaincodeError::Store(e.to_string())
 }
 
-fn scan_cf(
-    db: &DB,
-    cf: &ColumnFamily,
+/// Up to `limit` entries of `read`'s state under `prefix`, after `start_after`.
+fn scan(
+    read: &dyn KvRead,
     prefix: &[u8],
     start_after: Option<&[u8]>,
     limit: usize,
 ) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let from = scan_start(prefix, start_after);
-    collect_scan(
-        db.iterator_cf(cf, IteratorMode::From(from, Direction::Forward)),
-        prefix,
-        start_after,
-        limit,
-    )
-}
-
-/// Where a scan of `prefix` after `start_after` starts reading.
-fn scan_start<'k>(prefix: &'k [u8], start_after: Option<&'k [u8]>) -> &'k [u8] {
-    match start_after {
+    let from = match start_after {
         Some(after) if after >= prefix => after,
         _ => prefix,
-    }
+    };
+    collect_scan(read.iter_from(Family::State, from), prefix, start_after, limit)
 }
 
-/// Up to `limit` entries of `items` under `prefix`, after `start_after`.
 fn collect_scan(
-    items: impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>,
+    items: Entries<'_>,
     prefix: &[u8],
     start_after: Option<&[u8]>,
     limit: usize,
@@ -51,29 +41,28 @@ fn collect_scan(
         if !key.starts_with(prefix) {
             break;
         }
-        if start_after.is_some_and(|after| key.as_ref() <= after) {
+        if start_after.is_some_and(|after| key.as_slice() <= after) {
             continue;
         }
-        out.push((key.to_vec(), value.to_vec()));
+        out.push((key, value));
     }
     Ok(out)
 }
 
 /// Read-only view of the world state.
 pub struct StateReader<'d> {
-    db: &'d DB,
-    cf: &'d ColumnFamily,
+    read: &'d (dyn KvRead + Sync),
 }
 
 impl<'d> StateReader<'d> {
-    pub(crate) fn new(db: &'d DB, cf: &'d ColumnFamily) -> Self {
-        StateReader { db, cf }
+    pub(crate) fn new(read: &'d (dyn KvRead + Sync)) -> Self {
+        StateReader { read }
     }
 }
 
 impl StateRead for StateReader<'_> {
     fn get(&self, key: &[u8]) -> reciprocity_chaincode::Result<Option<Vec<u8>>> {
-        self.db.get_cf(self.cf, key).map_err(|e| store_error(&e))
+        self.read.get(Family::State, key).map_err(|e| store_error(&e))
     }
 
     fn scan(
@@ -82,28 +71,27 @@ impl StateRead for StateReader<'_> {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        scan_cf(self.db, self.cf, prefix, start_after, limit)
+        scan(self.read, prefix, start_after, limit)
     }
 }
 
 /// Read-only view of the world state at one moment: every read sees the
-/// same applied block, whatever blocks are applied meanwhile (a RocksDB
-/// snapshot). For work that reads many keys and must not see two heights
-/// at once, such as a dry run of the chaincode.
+/// same applied block, whatever blocks are applied meanwhile (a view of the
+/// store). For work that reads many keys and must not see two heights at
+/// once, such as a dry run of the chaincode.
 pub struct StateSnapshot<'d> {
-    snapshot: rocksdb::Snapshot<'d>,
-    cf: &'d ColumnFamily,
+    view: Box<dyn KvRead + Send + Sync + 'd>,
 }
 
 impl<'d> StateSnapshot<'d> {
-    pub(crate) fn new(db: &'d DB, cf: &'d ColumnFamily) -> Self {
-        StateSnapshot { snapshot: db.snapshot(), cf }
+    pub(crate) fn new(view: Box<dyn KvRead + Send + Sync + 'd>) -> Self {
+        StateSnapshot { view }
     }
 }
 
 impl StateRead for StateSnapshot<'_> {
     fn get(&self, key: &[u8]) -> reciprocity_chaincode::Result<Option<Vec<u8>>> {
-        self.snapshot.get_cf(self.cf, key).map_err(|e| store_error(&e))
+        self.view.get(Family::State, key).map_err(|e| store_error(&e))
     }
 
     fn scan(
@@ -112,10 +100,7 @@ impl StateRead for StateSnapshot<'_> {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> reciprocity_chaincode::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let from = scan_start(prefix, start_after);
-        let items =
-            self.snapshot.iterator_cf(self.cf, IteratorMode::From(from, Direction::Forward));
-        collect_scan(items, prefix, start_after, limit)
+        scan(&*self.view, prefix, start_after, limit)
     }
 }
 
@@ -127,20 +112,18 @@ pub struct BatchState<'d> {
 
 impl<'d> BatchState<'d> {
     /// A view over the committed state with no pending writes.
-    pub fn new(db: &'d DB, cf: &'d ColumnFamily) -> Self {
-        BatchState { committed: StateReader::new(db, cf), pending: BTreeMap::new() }
+    pub fn new(read: &'d (dyn KvRead + Sync)) -> Self {
+        BatchState { committed: StateReader::new(read), pending: BTreeMap::new() }
     }
 
-    /// The pending writes as a `WriteBatch` on the state column family.
-    pub fn into_batch(self) -> WriteBatch {
-        let mut batch = WriteBatch::default();
-        for (key, value) in &self.pending {
+    /// The pending writes, added to `batch` on the state family.
+    pub fn write_into(self, batch: &mut Batch) {
+        for (key, value) in self.pending {
             match value {
-                Some(value) => batch.put_cf(self.committed.cf, key, value),
-                None => batch.delete_cf(self.committed.cf, key),
+                Some(value) => batch.put(Family::State, key, value),
+                None => batch.delete(Family::State, key),
             }
         }
-        batch
     }
 }
 

@@ -35,6 +35,7 @@ use crate::network::inprocess::Router;
 use crate::network::p2p;
 use crate::network::raft::{Backoff, PeerNetwork};
 use crate::network::{PeerFabric, PeerService, Transport};
+use crate::storage::KvStore;
 
 /// How a node reaches its peers.
 #[derive(Debug, Clone)]
@@ -45,6 +46,17 @@ pub enum Wiring {
     InProcess(Router),
     /// Any network a node can join (a simulator's).
     Fabric(Arc<dyn PeerFabric>),
+}
+
+/// Where a node keeps its ledger and Raft log.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// RocksDB in `data_dir` (production).
+    RocksDb,
+    /// A store the caller made (a test's or a simulator's, such as
+    /// [`crate::storage::memory::MemoryStore`]); Raft snapshot files still
+    /// go under `data_dir`.
+    Given(Arc<dyn KvStore>),
 }
 
 fn startup(message: impl Into<String>) -> NodeError {
@@ -62,6 +74,15 @@ impl NodeHandle {
 
     /// [`NodeHandle::start`] with a chosen transport.
     pub async fn start_wired(config: NodeConfig, wiring: Wiring) -> Result<NodeHandle> {
+        NodeHandle::start_with(config, wiring, Storage::RocksDb).await
+    }
+
+    /// [`NodeHandle::start`] with a chosen transport and store.
+    pub async fn start_with(
+        config: NodeConfig,
+        wiring: Wiring,
+        storage: Storage,
+    ) -> Result<NodeHandle> {
         let network =
             NetworkConfig::load(&config.genesis_file).map_err(|e| startup(e.to_string()))?;
         let key = Keypair::read_file(&config.node_key_file).map_err(|e| startup(e.to_string()))?;
@@ -113,7 +134,14 @@ impl NodeHandle {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             startup(format!("cannot create data_dir {}: {e}", config.data_dir.display()))
         })?;
-        let ledger = Arc::new(Ledger::open(&config.data_dir, &network.chain_id)?);
+        let ledger = Arc::new(match storage {
+            Storage::RocksDb => Ledger::open(&config.data_dir, &network.chain_id)?,
+            Storage::Given(store) => Ledger::with_store(
+                store,
+                &network.chain_id,
+                config.data_dir.join(crate::ledger::SNAPSHOT_DIR),
+            )?,
+        });
         let (applied, _) = broadcast::channel(config.limits.stream_blocks_buffered_max);
         let state_machine = StateMachine::new(Arc::clone(&ledger), applied.clone())
             .map_err(|e| startup(e.to_string()))?;
