@@ -4,8 +4,10 @@
 #   make test     every test in the workspace, plus format and lint checks
 #
 # Everything the build needs is installed by `make deps` (called by both):
-# the bundled RocksDB build needs libclang (Debian `libclang-dev`), and the
-# peer benchmark etcd (Debian `etcd-server`), installed only when missing.
+# the bundled RocksDB build needs libclang (Debian `libclang-dev`), the
+# peer benchmark etcd (Debian `etcd-server`) and the browser tests Debian's
+# `chromium` and the npm packages pinned in tests/browser/package-lock.json
+# (playwright-core, axe-core; no browser download), each only when missing.
 # The first RocksDB build takes about 15-20 minutes on a 2-core machine;
 # later builds reuse $(CARGO_TARGET_DIR), ~/.cache/reciprocity/target by
 # default (see below), not the clone's target/.
@@ -25,15 +27,22 @@ deps:
 	if command -v dpkg >/dev/null; then \
 	  dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
 	  dpkg -s etcd-server >/dev/null 2>&1 || missing="$$missing etcd-server"; \
+	  dpkg -s chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing (libclang: RocksDB's bindings; etcd: the peer benchmark)"; \
+	  echo "make deps: installing$$missing (libclang: RocksDB's bindings; etcd: the peer benchmark; chromium: the browser tests)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || { echo "make deps: could not install$$missing" >&2; exit 1; }; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo is not installed (install Rust 1.95+ with rustup)" >&2; exit 1; }
 	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "make deps: rustfmt is missing (rustup component add rustfmt)" >&2; exit 1; }
 	@$(CARGO) clippy --version >/dev/null 2>&1 || { echo "make deps: clippy is missing (rustup component add clippy)" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "make deps: npm is missing (Node.js 20 with npm runs the browser tests)" >&2; exit 1; }
+	@if [ ! -f tests/browser/node_modules/.package-lock.json ] || ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.package-lock.json.installed; then \
+	  echo "make deps: installing the browser tests' npm packages (tests/browser/package-lock.json)"; \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null && \
+	  cp tests/browser/package-lock.json tests/browser/node_modules/.package-lock.json.installed; \
+	fi
 
 # The index tests run against a real PostgreSQL: reuse one answering on
 # 127.0.0.1:5432, else start the machine's cluster (creating it if missing),

@@ -161,6 +161,22 @@ pub struct VisitCheck {
     pub guests_max: Option<u32>,
     /// Fee per visit under the terms in effect: amount in minor units, currency, settlement.
     pub fee: Option<(u64, String, FeeSettlement)>,
+    /// The member's tier, when the member is known.
+    pub tier: Option<String>,
+    /// The member's last day of validity, when the member is known.
+    pub valid_until_day: Option<u32>,
+    /// Under the terms in effect: whether they need a letter of
+    /// introduction, and whether one covers the day checked.
+    pub introduction: Option<IntroductionNeed>,
+}
+
+/// Whether the terms need a letter of introduction, and whether there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntroductionNeed {
+    /// The terms need a letter for every visit.
+    pub required: bool,
+    /// A letter of the member to the host covers the day checked.
+    pub present: bool,
 }
 
 /// Runs every visit rule at `at_ms` without writing: what recording a visit
@@ -184,12 +200,25 @@ pub fn check_visit(
         }),
         _ => None,
     };
+    let day = assessment.local_day;
+    let introduction = match terms {
+        Some(terms) => {
+            let letter = introduction(view, host, member)?;
+            let present =
+                letter.is_some_and(|l| l.valid_from_day <= day && day <= l.valid_until_day);
+            Some(IntroductionNeed { required: terms.introduction_required, present })
+        }
+        None => None,
+    };
     Ok(VisitCheck {
         code: assessment.code,
-        local_day: assessment.local_day,
+        local_day: day,
+        tier: assessment.member.as_ref().map(|m| m.tier.clone()),
+        valid_until_day: assessment.member.as_ref().map(|m| m.valid_until_day),
         home_club: assessment.member.map(|m| m.home_club),
         allowance,
         guests_max: terms.map(|t| t.guests_per_visit_max),
         fee: terms.map(|t| (t.visit_fee_minor, t.fee_currency.clone(), t.fee_settlement)),
+        introduction,
     })
 }

@@ -305,8 +305,12 @@ fn a_letter_of_introduction_of_the_current_date_admits_the_member_that_day_only(
     let member = net.register_member("harbour", "full");
     let (registrar, desk) = (net.club("harbour").registrar, net.club("alpine").front_desk);
     let today = net.visit_check("alpine", &member, 0).local_day;
-    assert_eq!(net.visit_check("alpine", &member, 0).code, Code::IntroductionRequired);
+    let before = net.visit_check("alpine", &member, 0);
+    assert_eq!(before.code, Code::IntroductionRequired);
+    let need = |required, present| Some(query::IntroductionNeed { required, present });
+    assert_eq!(before.introduction, need(true, false), "the check says no letter covers today");
     net.ok(&registrar, body::issue_introduction(&member, "alpine", today, today));
+    assert_eq!(net.visit_check("alpine", &member, 0).introduction, need(true, true));
     assert_eq!(net.run(&desk, body::record_visit(&member, 0)), Code::Ok);
     net.advance_ms(DAY_MS);
     assert_eq!(net.run(&desk, body::record_visit(&member, 0)), Code::IntroductionRequired);

@@ -1,8 +1,8 @@
 //! The HTTP side of the node (axum): `GET /healthz` (the process answers),
 //! `GET /readyz` (ledger, consensus and index ready, with the reasons when
 //! not), `GET /metrics` (Prometheus text), the staff REST API under `/v1`
-//! ([`super::rest`]) and `GET /openapi.json`, the OpenAPI document generated
-//! from the handlers. Every request runs in a `tracing` span and is timed
+//! ([`super::rest`]), `GET /openapi.json`, the OpenAPI document generated
+//! from the handlers, and the staff web app at `/` ([`super::web`]). Every request runs in a `tracing` span and is timed
 //! into `recip_http_request_seconds{method,route,status}`. The `/v1` routes
 //! are bounded ([`super::rest`]: `api.requests_in_flight_max` at once,
 //! `api.request_timeout_ms` each); the probes and metrics are not, so they
@@ -32,15 +32,17 @@ pub fn router(node: NodeHandle) -> crate::Result<Router> {
     let state = ApiState::new(node.clone()).map_err(crate::NodeError::Startup)?;
     tokio::spawn(crate::service::sweeper::sweep_orphan_profiles(node.clone()));
     let (v1, mut document) = rest::router(state.clone());
-    let (probes, probes_api) = probe_routes().with_state(state).split_for_parts();
+    let (probes, probes_api) = probe_routes().with_state(state.clone()).split_for_parts();
     document.merge(probes_api);
     let document = Arc::new(
         document
             .to_json()
             .map_err(|e| crate::NodeError::Startup(format!("OpenAPI document: {e}")))?,
     );
+    let web = super::web::router(state);
     Ok(probes
         .merge(v1)
+        .merge(web)
         .layer(axum::Extension(OpenApiJson(document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -210,7 +212,7 @@ pub async fn serve(
     let api = |e: &dyn std::fmt::Display| crate::NodeError::Api(format!("HTTP on {addr}: {e}"));
     let routes = router(node)?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| api(&e))?;
-    tracing::info!(%addr, "HTTP listening (REST API under /v1, /openapi.json)");
+    tracing::info!(%addr, "HTTP listening (web app at /, REST API under /v1, /openapi.json)");
     // The peer address feeds the per-address login budgets.
     let service = routes.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await.map_err(|e| api(&e))

@@ -38,6 +38,35 @@ pub fn settlement_name(settlement: FeeSettlement) -> &'static str {
     }
 }
 
+/// How a fee is settled, in words (`paid on site`), from its API name.
+pub fn settlement_words(settlement_name: &str) -> &'static str {
+    match settlement_name {
+        "on_site" => "paid on site",
+        "billed_to_home_club" => "billed to the home club",
+        _ => "settled as the terms say",
+    }
+}
+
+/// Digits after the decimal point of an ISO 4217 currency's minor unit.
+fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// An amount in minor units as people read it: `EUR 25.00`, `JPY 3000`.
+pub fn money_text(minor: u64, currency: &str) -> String {
+    let digits = minor_digits(currency);
+    if digits == 0 {
+        return format!("{currency} {minor}");
+    }
+    let unit = 10u64.pow(digits);
+    format!("{currency} {}.{:0width$}", minor / unit, minor % unit, width = digits as usize)
+}
+
 /// A club of the network.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClubView {
@@ -238,6 +267,14 @@ impl IntroductionRecordView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_is_written_with_the_currencys_minor_digits() {
+        assert_eq!(money_text(2_500, "EUR"), "EUR 25.00");
+        assert_eq!(money_text(5, "USD"), "USD 0.05");
+        assert_eq!(money_text(3_000, "JPY"), "JPY 3000");
+        assert_eq!(money_text(1_234, "KWD"), "KWD 1.234");
+    }
 
     #[test]
     fn a_member_record_reads_as_the_rest_api_writes_it() {

@@ -321,6 +321,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             "http": r.http,
             "index": r.index,
             "openapi": r.http.as_ref().map(|h| format!("{h}/openapi.json")),
+            "web": r.http.as_ref().map(|h| format!("{h}/")),
             "staff": r.logins,
             "pid": r.child.id(),
         })).collect::<Vec<_>>(),
@@ -337,11 +338,16 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             r.p2p,
             r.endpoint
         ));
+        if let Some(http) = &r.http {
+            say(format_args!("  {:<10} web app {http}/", ""));
+        }
         if let Some(index) = &r.index {
             say(format_args!("  {:<10} index {index}", ""));
         }
     }
-    say("staff logins (POST <HTTP>/v1/auth/login with {\"username\", \"password\"}):");
+    say(
+        "staff logins (sign in to the web app, or POST <HTTP>/v1/auth/login with {\"username\", \"password\"}):",
+    );
     for r in &running {
         let logins: Vec<String> =
             r.logins.iter().map(|l| format!("{}/{}", l.username, l.password)).collect();

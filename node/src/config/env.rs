@@ -20,7 +20,7 @@ pub(super) const TOP_LEVEL_FIELDS: [&str; 10] = [
 ];
 
 /// The sections of `node.toml`.
-const SECTIONS: [&str; 5] = ["limits", "raft", "p2p", "index", "api"];
+const SECTIONS: [&str; 6] = ["limits", "raft", "p2p", "index", "api", "web"];
 
 /// The prefix of every variable that overrides a field.
 pub(super) const ENV_PREFIX: &str = "RECIP_";
@@ -58,7 +58,9 @@ enum FieldKind {
 /// Every field a variable can override, with its kind: the top-level
 /// fields and each section's fields as its defaults serialize.
 fn known_fields() -> std::collections::BTreeMap<String, FieldKind> {
-    use super::sections::{ApiSettings, IndexSettings, Limits, P2pSettings, RaftSettings};
+    use super::sections::{
+        ApiSettings, IndexSettings, Limits, P2pSettings, RaftSettings, WebSettings,
+    };
     let mut known = std::collections::BTreeMap::new();
     for name in TOP_LEVEL_FIELDS {
         let kind = if name == "bootstrap_peers" { FieldKind::Value } else { FieldKind::Text };
@@ -70,6 +72,7 @@ fn known_fields() -> std::collections::BTreeMap<String, FieldKind> {
         ("p2p", toml::Table::try_from(P2pSettings::default())),
         ("index", toml::Table::try_from(IndexSettings::default())),
         ("api", toml::Table::try_from(ApiSettings::default())),
+        ("web", toml::Table::try_from(WebSettings::default())),
     ];
     for (section, table) in sections {
         let table = table.expect("a section's defaults serialize to a table");

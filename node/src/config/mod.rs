@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use sections::{ApiSettings, IndexSettings, Limits, P2pSettings, RaftSettings};
+pub use sections::{ApiSettings, IndexSettings, Limits, P2pSettings, RaftSettings, WebSettings};
 
 /// The node configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,9 @@ pub struct NodeConfig {
     /// Staff REST API settings.
     #[serde(default)]
     pub api: ApiSettings,
+    /// Staff web app settings.
+    #[serde(default)]
+    pub web: WebSettings,
 }
 
 /// A configuration problem, naming the field.
@@ -343,6 +346,22 @@ impl NodeConfig {
                 "api.body_bytes_max",
                 "must be at least 1024, and import_bytes_max at least body_bytes_max",
             ));
+        }
+        let w = &self.web;
+        if !(60_000..=7 * 24 * 3_600_000).contains(&w.session_shift_ms) {
+            return Err(field(
+                "web.session_shift_ms",
+                "must be from 60000 (a minute) to 604800000 (a week)",
+            ));
+        }
+        if w.session_idle_ms < 60_000 || w.session_idle_ms > w.session_shift_ms {
+            return Err(field(
+                "web.session_idle_ms",
+                "must be at least 60000 (a minute) and at most web.session_shift_ms",
+            ));
+        }
+        if !(1..=1_000_000).contains(&w.sessions_max) {
+            return Err(field("web.sessions_max", "must be 1..=1000000"));
         }
         let p = &self.p2p;
         for (name, value) in [

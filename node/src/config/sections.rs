@@ -245,3 +245,29 @@ impl Default for ApiSettings {
         }
     }
 }
+
+/// The staff web app (`/`, on `http_listen` beside `/v1`; needs `index_url`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// Longest a sign-in lasts: a shift at the door.
+    pub session_shift_ms: u64,
+    /// A sign-in unused this long ends before its shift does.
+    pub session_idle_ms: u64,
+    /// Most sign-ins live at once; one beyond it is answered "busy".
+    pub sessions_max: usize,
+    /// Mark the app's cookies `Secure`: set it when the app is served over
+    /// TLS (a proxy terminating HTTPS in front of `http_listen`).
+    pub secure_cookie: bool,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            session_shift_ms: 12 * 60 * 60 * 1000,
+            session_idle_ms: 60 * 60 * 1000,
+            sessions_max: 1_000,
+            secure_cookie: false,
+        }
+    }
+}

@@ -279,36 +279,34 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not a real password, only for timing").unwrap_or_default())
 }
 
-/// Logs a staff member in with username and password.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses(
-        (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Wrong username or password", body = ErrorBody),
-        (status = 429, description = "Too many attempts", body = ErrorBody)))]
-pub async fn login(
-    State(state): State<ApiState>,
-    PeerIp(ip): PeerIp,
-    ApiJson(request): ApiJson<LoginRequest>,
-) -> ApiResult<axum::Json<TokenResponse>> {
+/// Checks a staff member's username and password (within the login
+/// budgets, one password check per core, the same time for unknown names)
+/// and audits a refusal: the caller a token or web session acts as. The
+/// caller audits the success once its token or session is open. Shared by
+/// `POST /v1/auth/login` and the web app's sign-in.
+pub async fn password_login(
+    state: &ApiState,
+    ip: &str,
+    username: &str,
+    password: String,
+) -> ApiResult<Caller> {
     // Checked before anything logs or audits the name (a password typed
     // into the username field must not reach the logs).
-    if crate::records::staff::check_username(&request.username).is_err() {
+    if crate::records::staff::check_username(username).is_err() {
         return Err(ApiError::unauthorized(
             "wrong username or password, or the account is disabled",
         ));
     }
-    if request.password.len() > 1024 {
+    if password.len() > 1024 {
         return Err(ApiError::bad_request("password is too long"));
     }
-    state.inner.limits.check_login(&ip, &format!("staff:{}", request.username))?;
+    state.inner.limits.check_login(ip, &format!("staff:{username}"))?;
     let records = state.records()?;
-    let account = records.staff_get(&request.username).await?;
+    let account = records.staff_get(username).await?;
     let hash =
         account.as_ref().map_or_else(|| dummy_hash().to_owned(), |a| a.password_hash.clone());
-    let password = request.password;
     let matches = state.verify_password_bounded(password, hash).await?;
-    let principal = format!("staff:{}", request.username);
+    let principal = format!("staff:{username}");
     let account = match account {
         Some(account) if matches && !account.disabled => account,
         _ => {
@@ -321,8 +319,23 @@ pub async fn login(
     };
     let roles = parse_roles(&account.roles.split(',').map(str::to_owned).collect::<Vec<_>>())
         .map_err(|e| ApiError::internal(&format!("stored roles of {principal}: {e}")))?;
-    let caller =
-        Caller { principal: principal.clone(), club: state.club().clone(), roles, key: None };
+    Ok(Caller { principal, club: state.club().clone(), roles, key: None })
+}
+
+/// Logs a staff member in with username and password.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<ApiState>,
+    PeerIp(ip): PeerIp,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<axum::Json<TokenResponse>> {
+    let caller = password_login(&state, &ip, &request.username, request.password).await?;
+    let principal = caller.principal.clone();
     let response = token_response(&state, caller)?;
     state.audit(&principal, "auth.login", None, "ok", None).await;
     Ok(axum::Json(response))

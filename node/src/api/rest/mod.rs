@@ -1,7 +1,9 @@
 //! The staff REST API under `/v1` (axum, JSON, OpenAPI at `/openapi.json`).
 //!
 //! - [`auth`]: password and identity-key logins, bearer tokens, the
-//!   [`auth::Caller`] extractor; [`limits`]: per-role rate limits.
+//!   [`auth::Caller`] extractor; [`limits`]: per-role rate limits;
+//!   [`web_sessions`]: the web app's sign-ins, which `ApiState` keeps
+//!   beside the tokens (the web app, [`super::web`], shares this state).
 //! - [`keystore`]: the club's identity keys the node signs staff actions with.
 //! - [`error`] and [`extract`]: one JSON error type; extractors that answer
 //!   bad input with it.
@@ -34,6 +36,7 @@ pub mod require;
 mod routes;
 pub mod staff;
 pub mod visits;
+pub mod web_sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +68,7 @@ struct ApiInner {
     settings: ApiSettings,
     keystore: keystore::Keystore,
     sessions: auth::Sessions,
+    web_sessions: web_sessions::WebSessions,
     challenges: auth::Challenges,
     limits: limits::RateLimits,
     imports: crate::service::import::Imports,
@@ -95,6 +99,7 @@ impl ApiState {
         let club = ClubId::parse(&node.config().club)
             .ok_or_else(|| format!("club {:?} is not a club id", node.config().club))?;
         let keystore = keystore::Keystore::load(&settings.keystore_dir)?;
+        let web = node.config().web.clone();
         Ok(ApiState {
             inner: Arc::new(ApiInner {
                 club,
@@ -102,6 +107,11 @@ impl ApiState {
                 sessions: auth::Sessions::new(
                     Duration::from_millis(settings.token_ttl_ms),
                     settings.sessions_max,
+                ),
+                web_sessions: web_sessions::WebSessions::new(
+                    Duration::from_millis(web.session_shift_ms),
+                    Duration::from_millis(web.session_idle_ms),
+                    web.sessions_max,
                 ),
                 challenges: auth::Challenges::new(
                     Duration::from_millis(settings.challenge_ttl_ms),
@@ -153,6 +163,18 @@ impl ApiState {
     /// The API's settings (`[api]` in node.toml).
     pub fn settings(&self) -> &ApiSettings {
         &self.inner.settings
+    }
+
+    /// The web app's sign-ins.
+    pub fn web_sessions(&self) -> &web_sessions::WebSessions {
+        &self.inner.web_sessions
+    }
+
+    /// Ends every bearer token and web sign-in of `principal` (an account
+    /// disabled, or its roles or password changed).
+    pub fn end_sessions_of(&self, principal: &str) {
+        self.inner.sessions.close_all_of(principal);
+        self.inner.web_sessions.close_all_of(principal);
     }
 
     /// This node's club.

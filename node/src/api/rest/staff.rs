@@ -159,7 +159,7 @@ pub async fn update_staff(
     };
     let disabled = update.disabled.unwrap_or(account.disabled);
     records.staff_update(&username, &roles, disabled, hash.as_deref()).await?;
-    state.inner.sessions.close_all_of(&format!("staff:{username}"));
+    state.end_sessions_of(&format!("staff:{username}"));
     state.audit(&caller.principal, "staff.update", Some(&username), "ok", None).await;
     let account = records
         .staff_get(&username)

@@ -61,6 +61,10 @@ pub struct AppliedTerms {
     pub fee_currency: String,
     /// `on_site` or `billed_to_home_club`.
     pub fee_settlement: String,
+    /// Whether the terms need a letter of introduction for each visit.
+    pub introduction_required: bool,
+    /// Whether a letter of introduction of the member covers the day checked.
+    pub introduction_present: bool,
 }
 
 /// Whether the visit would be recorded, and why not.
@@ -76,6 +80,11 @@ pub struct CheckResponse {
     pub reason: String,
     /// The member's home club, when the member is known.
     pub home_club: Option<String>,
+    /// The member's tier, when the member is known.
+    pub tier: Option<String>,
+    /// The member's last day of validity on the ledger (`YYYY-MM-DD`), when
+    /// the member is known.
+    pub valid_until: Option<String>,
     /// The host's local date of the check.
     pub local_date: String,
     /// Allowance under the terms in effect; only where it means something:
@@ -87,7 +96,8 @@ pub struct CheckResponse {
     pub height: u64,
 }
 
-fn check_now(
+/// The check of `member` visiting `host` now, from the node's own state.
+pub(crate) fn check_now(
     state: &ApiState,
     host: &ClubId,
     member: &MemberId,
@@ -114,6 +124,8 @@ pub(crate) fn check_response(
             check.code.description().to_owned()
         },
         home_club: check.home_club.map(|c| c.to_string()),
+        tier: check.tier,
+        valid_until: check.valid_until_day.map(dates::format_day),
         local_date: dates::format_day(check.local_day),
         allowance: check.allowance.filter(|_| allowance_applies(check.code)).map(|a| {
             AllowanceView {
@@ -132,6 +144,8 @@ pub(crate) fn check_response(
                 fee_minor,
                 fee_currency: currency,
                 fee_settlement: settlement_name(settlement).to_owned(),
+                introduction_required: check.introduction.is_some_and(|i| i.required),
+                introduction_present: check.introduction.is_some_and(|i| i.present),
             },
         ),
         height,

@@ -1,0 +1,471 @@
+//! The front desk: one field for a member id or a card's code (typed,
+//! pasted, from a scanner that types, or from the camera), the answer in
+//! large type, "record visit", and today's visits with "void" while the
+//! rules still allow it.
+//!
+//! The check reads the node's own state (never the lagging index), as
+//! `POST /v1/visits/check` does; recording and voiding go through
+//! [`ApiState::act`], as `POST /v1/visits` does: signed with the club's
+//! front-desk key, submitted, answered once committed. Today's list comes
+//! from the index, each visit's time and state from the ledger.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use reciprocity_chaincode::{MemberId, Role, TxId};
+use reciprocity_sdk::tx::body;
+use serde::Deserialize;
+
+use super::assets::{self, AssetNames};
+use super::page::{Chrome, Signed, api_error_page, club_facts, local_date_time, render};
+use crate::api::rest::ApiState;
+use crate::api::rest::error::{ApiError, ApiResult};
+use crate::api::rest::require::FrontDesk;
+use crate::api::rest::visits::{CheckResponse, check_now};
+use crate::api::views::{money_text, settlement_words};
+use crate::clock::now_ms;
+use crate::index::read::{VisitQuery, VisitSide};
+
+/// Visits shown in today's list at most (newest first).
+const TODAY_VISITS_MAX: u32 = 200;
+
+/// How long after recording a visit may be voided (the chaincode's rule).
+const VOID_WINDOW_MS: u64 = 86_400_000;
+
+/// Most guests the form takes (the terms allow fewer).
+const GUESTS_MAX: u32 = 99;
+
+/// What the check form holds.
+#[derive(Debug, Clone, Default)]
+pub struct CheckForm {
+    /// The member id or card code as typed.
+    pub member: String,
+    /// Guests.
+    pub guests: u32,
+}
+
+/// The allowance, in the answer.
+#[derive(Debug, Clone)]
+pub struct AllowanceText {
+    /// Visit-days left this month.
+    pub month: u32,
+    /// Visit-days left this year.
+    pub year: u32,
+    /// Whether today already counts.
+    pub today_counted: bool,
+}
+
+/// The terms, in the answer.
+#[derive(Debug, Clone)]
+pub struct TermsText {
+    /// Guests allowed.
+    pub guests_max: u32,
+    /// `EUR 25.00, paid on site`.
+    pub fee: String,
+    /// Whether a letter of introduction is needed, and whether there is one.
+    pub introduction: String,
+}
+
+/// The answer to a check, as the page shows it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Whether the visit may be recorded.
+    pub eligible: bool,
+    /// The reason in words.
+    pub reason: String,
+    /// The member id.
+    pub member_id: String,
+    /// `Alpine Club (alpine)`.
+    pub home_club: Option<String>,
+    /// The member's tier.
+    pub tier: Option<String>,
+    /// The ledger's last day of validity.
+    pub valid_until: Option<String>,
+    /// The allowance, when it means something.
+    pub allowance: Option<AllowanceText>,
+    /// The terms in effect.
+    pub terms: Option<TermsText>,
+    /// The host's local date.
+    pub local_date: String,
+    /// The ledger height the answer rests on.
+    pub height: u64,
+}
+
+/// A visit in today's list.
+#[derive(Debug, Clone)]
+pub struct TodayVisit {
+    /// The visit id.
+    pub visit_id: String,
+    /// Local time of recording (`14:05`).
+    pub time: String,
+    /// The visitor.
+    pub member_id: String,
+    /// The visitor's home club.
+    pub home_club: String,
+    /// Guests.
+    pub guests: u32,
+    /// The fee.
+    pub fee: String,
+    /// Whether it was voided.
+    pub voided: bool,
+    /// Whether it may still be voided.
+    pub voidable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk.html")]
+struct DeskPage {
+    assets: &'static AssetNames,
+    chrome: Chrome,
+    form: CheckForm,
+    answer: Option<Answer>,
+    notice: Option<String>,
+    problem: Option<String>,
+    today_date: String,
+    today: Vec<TodayVisit>,
+}
+
+/// `GET /desk` query: a check, or what just happened.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeskQuery {
+    /// Member id or card code to check.
+    pub member: Option<String>,
+    /// Guests (as typed).
+    pub guests: Option<String>,
+    /// A visit just recorded.
+    pub recorded: Option<String>,
+    /// A visit submitted but not yet committed.
+    pub pending: Option<String>,
+    /// A visit just voided.
+    pub voided: Option<String>,
+}
+
+/// The member a typed or scanned text names.
+fn member_of(text: &str) -> Result<MemberId, String> {
+    let text = text.trim();
+    MemberId::from_hex(&text.to_ascii_lowercase()).ok_or_else(|| {
+        format!(
+            "{} is not a member id: a member id is 32 hex digits (0-9, a-f), as printed on the card",
+            crate::words::quote(text)
+        )
+    })
+}
+
+fn guests_of(text: Option<&str>) -> Result<u32, String> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(t) => match t.parse::<u32>() {
+            Ok(n) if n <= GUESTS_MAX => Ok(n),
+            _ => Err(format!(
+                "guests must be a whole number from 0 to {GUESTS_MAX}; got {}",
+                crate::words::quote(t)
+            )),
+        },
+    }
+}
+
+fn answer_of(state: &ApiState, member: &MemberId, check: CheckResponse) -> Answer {
+    let view = state.node().ledger().state();
+    let home_club = check.home_club.as_deref().map(|home| {
+        let name = reciprocity_chaincode::ClubId::parse(home)
+            .and_then(|id| reciprocity_chaincode::query::club(&view, &id).ok().flatten())
+            .map_or_else(|| home.to_owned(), |club| club.spec.name);
+        if name == home { home.to_owned() } else { format!("{name} ({home})") }
+    });
+    Answer {
+        eligible: check.eligible,
+        reason: check.reason,
+        member_id: member.to_hex(),
+        home_club,
+        tier: check.tier,
+        valid_until: check.valid_until,
+        allowance: check.allowance.map(|a| AllowanceText {
+            month: a.month_days_remaining,
+            year: a.year_days_remaining,
+            today_counted: a.today_already_counted,
+        }),
+        terms: check.terms.map(|t| TermsText {
+            guests_max: t.guests_max,
+            fee: if t.fee_minor == 0 {
+                "none".to_owned()
+            } else {
+                format!(
+                    "{}, {}",
+                    money_text(t.fee_minor, &t.fee_currency),
+                    settlement_words(&t.fee_settlement)
+                )
+            },
+            introduction: match (t.introduction_required, t.introduction_present) {
+                (false, _) => "not needed".to_owned(),
+                (true, true) => "needed, and a letter is on the ledger".to_owned(),
+                (true, false) => "needed, and there is none for today".to_owned(),
+            },
+        }),
+        local_date: check.local_date,
+        height: check.height,
+    }
+}
+
+async fn today_visits(
+    state: &ApiState,
+    offset_minutes: i32,
+) -> ApiResult<(String, Vec<TodayVisit>)> {
+    let now = now_ms();
+    let (today_text, _) = local_date_time(now, offset_minutes);
+    let today = reciprocity_sdk::dates::parse_day(&today_text)
+        .map_err(|e| ApiError::internal(&format!("today's date {today_text}: {e}")))?;
+    let query = VisitQuery {
+        member_id: None,
+        club: state.club().to_string(),
+        side: VisitSide::Host,
+        from_day: Some(i64::from(today)),
+        to_day: Some(i64::from(today)),
+        include_voided: true,
+        limit: TODAY_VISITS_MAX,
+        offset: 0,
+    };
+    let rows = state.store()?.visits(&query).await?;
+    let view = state.node().ledger().state();
+    let mut visits = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(id) = TxId::from_hex(&row.visit_id) else { continue };
+        // The ledger is the truth for the time and for a void the index
+        // has not caught up with.
+        let Some(visit) = reciprocity_chaincode::query::visit(&view, &id)? else { continue };
+        let voided = visit.voided.is_some();
+        visits.push(TodayVisit {
+            visit_id: row.visit_id,
+            time: local_date_time(visit.at_ms, offset_minutes).1,
+            member_id: row.member_id,
+            home_club: row.home_club,
+            guests: visit.guests,
+            fee: if visit.fee_minor == 0 {
+                "none".to_owned()
+            } else {
+                money_text(visit.fee_minor, &visit.fee_currency)
+            },
+            voided,
+            voidable: !voided && now <= visit.at_ms.saturating_add(VOID_WINDOW_MS),
+        });
+    }
+    Ok((today_text, visits))
+}
+
+async fn desk_page(
+    state: &ApiState,
+    signed: &Signed<FrontDesk>,
+    status: StatusCode,
+    form: CheckForm,
+    answer: Option<Answer>,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> Response {
+    let (_, offset) = club_facts(state);
+    let (today_date, today) = match today_visits(state, offset).await {
+        Ok(today) => today,
+        Err(error) => return api_error_page(state, &signed.session, &error),
+    };
+    let chrome = Chrome::of(state, &signed.session, "/desk");
+    let page = DeskPage {
+        assets: assets::names(),
+        chrome,
+        form,
+        answer,
+        notice,
+        problem,
+        today_date,
+        today,
+    };
+    render(status, &page)
+}
+
+fn visit_notice(state: &ApiState, visit_id: &str, what: &str) -> Option<String> {
+    let id = TxId::from_hex(visit_id)?;
+    let view = state.node().ledger().state();
+    let visit = reciprocity_chaincode::query::visit(&view, &id).ok()??;
+    let guests = match visit.guests {
+        0 => String::new(),
+        1 => " with 1 guest".to_owned(),
+        n => format!(" with {n} guests"),
+    };
+    Some(format!("{what}: member {}{guests}.", visit.member_id.to_hex()))
+}
+
+/// The front-desk page (`GET /desk`), with the answer when it asks a check.
+pub async fn page(
+    signed: Signed<FrontDesk>,
+    State(state): State<ApiState>,
+    Query(query): Query<DeskQuery>,
+) -> Response {
+    let notice = if let Some(id) = &query.recorded {
+        visit_notice(&state, id, "Visit recorded")
+    } else if let Some(id) = &query.voided {
+        visit_notice(&state, id, "Visit voided")
+    } else {
+        query.pending.as_ref().map(|id| {
+            format!(
+                "Visit {id} was submitted and is not committed yet; it appears below once it is."
+            )
+        })
+    };
+    let mut form = CheckForm::default();
+    let Some(text) = query.member.as_deref().filter(|t| !t.trim().is_empty()) else {
+        return desk_page(&state, &signed, StatusCode::OK, form, None, notice, None).await;
+    };
+    form.member = text.trim().to_owned();
+    let checked =
+        member_of(text).and_then(|member| Ok((member, guests_of(query.guests.as_deref())?)));
+    let (member, guests) = match checked {
+        Ok(pair) => pair,
+        Err(problem) => {
+            return desk_page(
+                &state,
+                &signed,
+                StatusCode::BAD_REQUEST,
+                form,
+                None,
+                notice,
+                Some(problem),
+            )
+            .await;
+        }
+    };
+    form.guests = guests;
+    match check_now(&state, &signed.caller().club, &member, guests) {
+        Ok(check) => {
+            let answer = answer_of(&state, &member, check);
+            desk_page(&state, &signed, StatusCode::OK, form, Some(answer), notice, None).await
+        }
+        Err(error) => api_error_page(&state, &signed.session, &error),
+    }
+}
+
+/// The record form's fields.
+#[derive(Debug, Deserialize)]
+pub struct RecordForm {
+    /// The member id.
+    pub member: String,
+    /// Guests.
+    #[serde(default)]
+    pub guests: Option<String>,
+}
+
+/// Records a visit (`POST /desk/visits`), then shows today's list; a
+/// refusal shows the page again with the reason and a fresh check.
+pub async fn record(
+    signed: Signed<FrontDesk>,
+    State(state): State<ApiState>,
+    Form(form): Form<RecordForm>,
+) -> Response {
+    let parsed = member_of(&form.member).and_then(|m| Ok((m, guests_of(form.guests.as_deref())?)));
+    let (member, guests) = match parsed {
+        Ok(pair) => pair,
+        Err(problem) => {
+            let form = CheckForm { member: form.member.trim().to_owned(), guests: 0 };
+            return desk_page(
+                &state,
+                &signed,
+                StatusCode::BAD_REQUEST,
+                form,
+                None,
+                None,
+                Some(problem),
+            )
+            .await;
+        }
+    };
+    let member_hex = member.to_hex();
+    let acted = state
+        .act(
+            signed.caller(),
+            Role::FrontDesk,
+            "visit.record",
+            Some(&member_hex),
+            body::record_visit(&member, guests),
+        )
+        .await;
+    match acted {
+        Ok((status, receipt)) if status == StatusCode::CREATED => {
+            Redirect::to(&format!("/desk?recorded={}", receipt.tx_id)).into_response()
+        }
+        Ok((_, receipt)) => {
+            Redirect::to(&format!("/desk?pending={}", receipt.tx_id)).into_response()
+        }
+        Err(error) => {
+            let answer = check_now(&state, &signed.caller().club, &member, guests)
+                .ok()
+                .map(|check| answer_of(&state, &member, check));
+            let form = CheckForm { member: member_hex, guests };
+            let problem = format!("The visit was not recorded. {}", error.message);
+            desk_page(&state, &signed, error.status, form, answer, None, Some(problem)).await
+        }
+    }
+}
+
+/// Voids a visit of this club (`POST /desk/visits/{visit_id}/void`).
+pub async fn void(
+    signed: Signed<FrontDesk>,
+    State(state): State<ApiState>,
+    Path(visit_id): Path<String>,
+) -> Response {
+    let voided = void_visit(&state, &signed, &visit_id).await;
+    match voided {
+        Ok(()) => Redirect::to(&format!("/desk?voided={visit_id}")).into_response(),
+        Err(error) => {
+            let problem = format!("The visit was not voided. {}", error.message);
+            desk_page(
+                &state,
+                &signed,
+                error.status,
+                CheckForm::default(),
+                None,
+                None,
+                Some(problem),
+            )
+            .await
+        }
+    }
+}
+
+async fn void_visit(state: &ApiState, signed: &Signed<FrontDesk>, visit_id: &str) -> ApiResult<()> {
+    let id = TxId::from_hex(visit_id).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "visit id {} is not 64 hex digits",
+            crate::words::quote(visit_id)
+        ))
+    })?;
+    let visit = {
+        let view = state.node().ledger().state();
+        reciprocity_chaincode::query::visit(&view, &id)?
+    }
+    .ok_or_else(|| ApiError::not_found(format!("no visit {visit_id}")))?;
+    state.own_club(signed.caller(), &visit.host_club, &format!("visit {visit_id}"))?;
+    state
+        .act(signed.caller(), Role::FrontDesk, "visit.void", Some(visit_id), body::void_visit(&id))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_id_is_read_whatever_its_case_and_spacing() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(member_of(&format!("  {}\n", id.to_uppercase())).expect("id").to_hex(), id);
+        let refusal = member_of("12345").expect_err("too short");
+        assert!(refusal.contains("32 hex digits"), "{refusal}");
+    }
+
+    #[test]
+    fn guests_are_a_small_whole_number() {
+        assert_eq!(guests_of(None), Ok(0));
+        assert_eq!(guests_of(Some(" 2 ")), Ok(2));
+        assert!(guests_of(Some("-1")).is_err());
+        assert!(guests_of(Some("100")).is_err());
+        assert!(guests_of(Some("two")).expect_err("words").contains("whole number"));
+    }
+}

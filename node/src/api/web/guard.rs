@@ -1,0 +1,131 @@
+//! What every request to the web app passes before its handler.
+//!
+//! - [`csrf`]: a request that may change something (any method but GET and
+//!   HEAD) must carry the CSRF token of the session its cookie names — in
+//!   the `X-CSRF-Token` header or the form's `csrf` field — or, for the
+//!   sign-in form (no session yet), the token of its own `recip_login`
+//!   cookie. Anything else is refused with 403 before a handler runs, so no
+//!   handler can forget the check. Form bodies are read here (at most
+//!   `api.body_bytes_max`) and handed on unchanged.
+//! - [`page_headers`]: the Content-Security-Policy (scripts, styles,
+//!   images and connections from this origin only; no inline script, no
+//!   framing, forms post only here), `nosniff`, no referrer, the camera
+//!   for this origin only, and `no-store` (pages show members' data).
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::page::problem_page_plain;
+use super::session::{LOGIN_COOKIE, SESSION_COOKIE, cookie_value};
+use crate::api::rest::ApiState;
+use crate::api::rest::web_sessions::tokens_match;
+
+/// The header htmx sends the token in (from the page's `hx-headers`).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The Content-Security-Policy of every page.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob:; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The token a form body carries in its `csrf` field.
+fn form_token(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body).find(|(key, _)| key == "csrf").map(|(_, v)| v.into_owned())
+}
+
+fn refused(message: &str) -> Response {
+    problem_page_plain(StatusCode::FORBIDDEN, "This form could not be accepted", message)
+}
+
+/// Refuses a state-changing request without the right CSRF token.
+pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let expected = match cookie_value(headers, SESSION_COOKIE)
+        .and_then(|id| state.web_sessions().touch(id))
+    {
+        Some(session) => session.csrf,
+        None if request.uri().path() == "/login" => match cookie_value(headers, LOGIN_COOKIE) {
+            Some(token) if !token.is_empty() => token.to_owned(),
+            _ => {
+                return refused(
+                    "The sign-in form expired or cookies are blocked. Reload the page and sign in again.",
+                );
+            }
+        },
+        // No session: the handler answers (sign-out of an ended session
+        // just goes to the sign-in page; other pages redirect there).
+        None if request.uri().path() == "/logout" => {
+            return axum::response::Redirect::to("/login").into_response();
+        }
+        None => {
+            return refused("You are signed out (the session ended). Sign in again and repeat.");
+        }
+    };
+    let presented_header =
+        headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    let limit = state.settings().body_bytes_max;
+    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return problem_page_plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large",
+                &format!("A form may hold at most {limit} bytes (api.body_bytes_max)."),
+            );
+        }
+    };
+    let presented = presented_header.or_else(|| form_token(&bytes));
+    match presented {
+        Some(token) if tokens_match(&token, &expected) => {
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
+        Some(_) => refused(
+            "The form was out of date or not sent from this app. Reload the page and try again.",
+        ),
+        None => refused("The form carried no CSRF token. Reload the page and try again."),
+    }
+}
+
+/// Adds the security headers to every page.
+pub async fn page_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(headers, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::CACHE_CONTROL, "no-store");
+    headers.insert(
+        axum::http::HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_token_is_read_from_an_encoded_body() {
+        assert_eq!(form_token(b"member=ab&csrf=x%2By&guests=1").as_deref(), Some("x+y"));
+        assert_eq!(form_token(b"member=ab"), None);
+    }
+
+    #[test]
+    fn the_policy_allows_no_inline_script_and_no_other_origin() {
+        assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
+        assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
+        assert!(CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
+    }
+}

@@ -1,0 +1,54 @@
+//! The staff web app, served by the node on `http_listen` beside `/v1`:
+//! the app at `/`, sign-in at `/login`, the assets at `/assets/`.
+//!
+//! Server-rendered pages (askama templates in `node/web/templates/`,
+//! compiled into the binary) progressively enhanced by a vendored htmx
+//! (`hx-boost`: links and forms swap the page without a reload) and one
+//! script of ours ([`assets`]). Every page works without script; nothing
+//! is fetched from elsewhere, at build time or at run time.
+//!
+//! - [`session`]: the cookies (the sessions, their shift and idle limits
+//!   and CSRF tokens are [`super::rest::web_sessions`], beside the bearer
+//!   tokens).
+//! - [`guard`]: what every request passes: the CSRF check on every
+//!   state-changing request, the security headers (a strict
+//!   Content-Security-Policy: `script-src 'self'`, no inline script or
+//!   style), no caching of pages.
+//! - [`page`]: the [`page::Signed`] extractor (who is signed in, with the
+//!   role the page needs, or a redirect to sign-in or a refusal), the
+//!   layout's data and the error pages.
+//! - Pages: [`login`] (sign-in, sign-out, home), [`desk`] (the front desk).
+//!
+//! Pages call the same operations as the REST handlers
+//! ([`super::rest::ApiState`]: `act` signs and submits, the visit check
+//! reads the node's own state, listings read the index), never the REST
+//! API over HTTP. Bounds: the `/v1` bounds do not apply here; each form
+//! body is at most `api.body_bytes_max`, and sign-ins share the REST API's
+//! login budgets.
+
+pub mod assets;
+pub mod desk;
+pub mod guard;
+pub mod login;
+pub mod page;
+pub mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::rest::ApiState;
+
+/// The web app's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(login::home))
+        .route("/login", get(login::form).post(login::sign_in))
+        .route("/logout", post(login::sign_out))
+        .route("/desk", get(desk::page))
+        .route("/desk/visits", post(desk::record))
+        .route("/desk/visits/{visit_id}/void", post(desk::void))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::csrf))
+        .layer(axum::middleware::from_fn(guard::page_headers))
+        .route("/assets/{name}", get(assets::asset))
+        .with_state(state)
+}
