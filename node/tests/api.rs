@@ -344,6 +344,13 @@ async fn health_readiness_and_metrics_answer_over_http() {
     let mut node = net.start();
     let mut client = net.ready(&mut node).await;
     let base = format!("http://127.0.0.1:{}", net.http_port);
+    // gRPC answers first; the HTTP listener follows it by a moment.
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", net.http_port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (code, body) = common::http_get(&format!("{base}/healthz")).await;
     assert_eq!((code, body.as_str()), (200, r#"{"status":"ok"}"#));
 

@@ -225,6 +225,8 @@ async fn the_pages_assets_are_served_from_the_binary_and_cached_for_a_year() {
     let path = &login.text[start..start + login.text[start..].find('"').expect("quote")];
     let css = send(&api, get(path, None)).await;
     assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(css.headers.contains_key(header::CONTENT_SECURITY_POLICY));
     assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
     assert!(css.headers[header::CACHE_CONTROL].to_str().expect("text").contains("immutable"));
     assert_eq!(send(&api, get("/assets/nothing.js", None)).await.status, StatusCode::NOT_FOUND);
@@ -247,5 +249,59 @@ async fn the_front_desk_check_names_what_is_wrong_with_a_typed_id() {
         send(&api, get("/desk?member=0123456789abcdef0123456789abcdef", Some(&cookie))).await;
     assert_eq!(unknown.status, StatusCode::OK);
     assert!(unknown.text.contains("Refused"), "{}", unknown.text);
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_again_while_signed_in_works_and_ends_the_old_session() {
+    let api = InProcessApi::start().await;
+    let (old_cookie, _) = sign_in(&api, "front_desk").await;
+    // The sign-in form, posted with both the old session and the form's cookie.
+    let form = send(&api, get("/login", Some(&old_cookie))).await;
+    let (token, _) = set_cookie(&form, "recip_login").expect("cookie");
+    let (username, password) = api.login("front_desk");
+    let cookies = format!("{old_cookie}; recip_login={token}");
+    let fields = [("csrf", token.as_str()), ("username", &username), ("password", &password)];
+    let again = send(&api, post_form("/login", Some(&cookies), &fields)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text);
+    let (new_session, _) = set_cookie(&again, "recip_session").expect("a new session");
+    assert_ne!(format!("recip_session={new_session}"), old_cookie);
+    assert_eq!(send(&api, get("/desk", Some(&old_cookie))).await.status, StatusCode::SEE_OTHER);
+    let new_cookie = format!("recip_session={new_session}");
+    assert_eq!(send(&api, get("/desk", Some(&new_cookie))).await.status, StatusCode::OK);
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_role_posting_a_front_desk_form_is_refused() {
+    let api = InProcessApi::start().await;
+    let (cookie, csrf) = sign_in(&api, "registrar").await;
+    let member = "0123456789abcdef0123456789abcdef";
+    let fields = [("csrf", csrf.as_str()), ("member", member), ("guests", "0")];
+    let answer = send(&api, post_form("/desk/visits", Some(&cookie), &fields)).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
+    assert!(answer.text.contains("This page is for the front desk"));
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_or_roles_changed_elsewhere_end_the_web_session_at_the_next_request() {
+    let api = InProcessApi::start().await;
+    let (username, _) = api.login("front_desk");
+    let records = reciprocity_node::records::Records::new(api.node.index_store().expect("index"));
+    let account = records.staff_get(&username).await.expect("read").expect("account");
+    // As `recip staff` in another process would: the node's memory knows nothing.
+    let (cookie, _) = sign_in(&api, "front_desk").await;
+    let hash =
+        reciprocity_node::records::staff::hash_password("another long password 1").expect("hash");
+    records.staff_update(&username, &account.roles, false, Some(&hash)).await.expect("update");
+    assert_eq!(send(&api, get("/desk", Some(&cookie))).await.status, StatusCode::SEE_OTHER);
+    records
+        .staff_update(&username, &account.roles, false, Some(&account.password_hash))
+        .await
+        .expect("update");
+    let (cookie, _) = sign_in(&api, "front_desk").await;
+    records.staff_update(&username, "front_desk,registrar", false, None).await.expect("update");
+    assert_eq!(send(&api, get("/desk", Some(&cookie))).await.status, StatusCode::SEE_OTHER);
     api.stop().await;
 }

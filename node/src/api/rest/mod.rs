@@ -54,6 +54,7 @@ use crate::index::IndexStore;
 use crate::service::node::NodeHandle;
 use crate::service::submit::Submitted;
 
+pub(crate) use routes::run_to_completion;
 pub use routes::{add_standard_responses, openapi_document, router};
 
 /// Shared state of the REST handlers.

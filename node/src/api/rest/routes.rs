@@ -42,8 +42,6 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The `/v1` routes, their body limits, and (through `split_for_parts`)
-/// the OpenAPI document generated from their annotations.
 /// Bounds of the `/v1` routes.
 struct RouteBounds {
     body_bytes_max: usize,
@@ -67,7 +65,7 @@ impl RouteBounds {
 /// completion: a timeout or a client that hangs up ends the answer, never a
 /// half-done write (a profile stored and its registration not submitted, a
 /// revert not made).
-async fn run_to_completion(
+pub(crate) async fn run_to_completion(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

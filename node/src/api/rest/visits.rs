@@ -8,6 +8,7 @@ use reciprocity_sdk::dates;
 use reciprocity_sdk::tx::body;
 use serde::{Deserialize, Serialize};
 
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::members::parse_member_id;
@@ -230,17 +231,7 @@ pub async fn record_visit(
     ApiJson(request): ApiJson<RecordVisitRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RecordedVisit>)> {
     let member = parse_member_id(&request.member_id)?;
-    // A visit the rules refuse now is answered at once (`ApiState::submit`'s
-    // dry run), with the same code the check gives.
-    let (status, receipt) = state
-        .act(
-            &caller,
-            Role::FrontDesk,
-            "visit.record",
-            Some(&request.member_id),
-            body::record_visit(&member, request.guests),
-        )
-        .await?;
+    let (status, receipt) = record_as(&state, &caller, &member, request.guests).await?;
     Ok((
         status,
         axum::Json(RecordedVisit { visit_id: receipt.tx_id.clone(), transaction: receipt }),
@@ -260,19 +251,43 @@ pub async fn void_visit(
     State(state): State<ApiState>,
     ApiPath(visit_id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    let id = TxId::from_hex(&visit_id).ok_or_else(|| {
-        ApiError::bad_request(format!("visit id {} is not 64 hex digits", quote(&visit_id)))
+    let (status, receipt) = void_as(&state, &caller, &visit_id).await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Records a visit of `member` with `guests` at `caller`'s club, signed by
+/// the club's front-desk key; answers once committed (the REST handler and
+/// the web app's front desk). A visit the rules refuse now is answered at
+/// once (`ApiState::submit`'s dry run), with the same code the check gives.
+pub(crate) async fn record_as(
+    state: &ApiState,
+    caller: &Caller,
+    member: &MemberId,
+    guests: u32,
+) -> ApiResult<(StatusCode, TxReceipt)> {
+    let target = member.to_hex();
+    let body = body::record_visit(member, guests);
+    state.act(caller, Role::FrontDesk, "visit.record", Some(&target), body).await
+}
+
+/// Voids visit `visit_id` (64 hex digits) of `caller`'s club: 404 when there
+/// is no such visit, 403 when another club hosted it (the REST handler and
+/// the web app's front desk).
+pub(crate) async fn void_as(
+    state: &ApiState,
+    caller: &Caller,
+    visit_id: &str,
+) -> ApiResult<(StatusCode, TxReceipt)> {
+    let id = TxId::from_hex(visit_id).ok_or_else(|| {
+        ApiError::bad_request(format!("visit id {} is not 64 hex digits", quote(visit_id)))
     })?;
     let visit = {
         let view = state.node().ledger().state();
         reciprocity_chaincode::query::visit(&view, &id)?
     }
     .ok_or_else(|| ApiError::not_found(format!("no visit {visit_id}")))?;
-    state.own_club(&caller, &visit.host_club, &format!("visit {visit_id}"))?;
-    let (status, receipt) = state
-        .act(&caller, Role::FrontDesk, "visit.void", Some(&visit_id), body::void_visit(&id))
-        .await?;
-    Ok((status, axum::Json(receipt)))
+    state.own_club(caller, &visit.host_club, &format!("visit {visit_id}"))?;
+    state.act(caller, Role::FrontDesk, "visit.void", Some(visit_id), body::void_visit(&id)).await
 }
 
 /// Visit listing filters.

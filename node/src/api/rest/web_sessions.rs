@@ -10,7 +10,12 @@
 //!   when unused for `web.session_idle_ms`. Sessions live in memory: a
 //!   restarted node signs everyone out, as it does REST tokens.
 //! - At most `web.sessions_max` live at once (expired ones are dropped to
-//!   make room; past that, sign-in answers "busy").
+//!   make room; past that, sign-in answers "busy"), and at most
+//!   [`SESSIONS_PER_PERSON_MAX`] per person: a person's next sign-in ends
+//!   their least recently used one, so no single account can fill the
+//!   table.
+//! - Each session remembers a fingerprint of the account it was opened for
+//!   (its password hash), so that a password changed anywhere ends it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +24,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
+
+/// Most sign-ins of one person at once (desks, tablets, a phone).
+pub const SESSIONS_PER_PERSON_MAX: usize = 8;
 
 /// A live session as a request sees it.
 #[derive(Debug, Clone)]
@@ -29,10 +37,13 @@ pub struct SessionView {
     pub csrf: String,
     /// When the shift ends, in ms from now (the page shows it).
     pub shift_left_ms: u64,
+    /// The account's fingerprint when the session was opened.
+    pub account: [u8; 32],
 }
 
 struct Session {
     caller: Caller,
+    account: [u8; 32],
     csrf: String,
     ends_at: Instant,
     last_used: Instant,
@@ -92,20 +103,36 @@ impl WebSessions {
         WebSessions { live: Mutex::new(HashMap::new()), shift, idle, max }
     }
 
-    /// Opens a session for `caller`: the cookie value and the CSRF token.
-    pub fn open(&self, caller: Caller) -> Result<(String, String), OpenError> {
+    /// Opens a session for `caller`, whose account has fingerprint
+    /// `account`: the cookie value and the CSRF token.
+    pub fn open(&self, caller: Caller, account: [u8; 32]) -> Result<(String, String), OpenError> {
         let id = random_token()?;
         let csrf = random_token()?;
         let now = Instant::now();
         let mut live = self.live.lock().expect("web sessions lock");
+        let own: Vec<([u8; 32], Instant)> = live
+            .iter()
+            .filter(|(_, s)| s.caller.principal == caller.principal)
+            .map(|(key, s)| (*key, s.last_used))
+            .collect();
+        if own.len() >= SESSIONS_PER_PERSON_MAX
+            && let Some((oldest, _)) = own.iter().min_by_key(|(_, used)| *used)
+        {
+            live.remove(oldest);
+        }
         if live.len() >= self.max {
             live.retain(|_, s| s.ends_at > now && now.duration_since(s.last_used) < self.idle);
         }
         if live.len() >= self.max {
             return Err(OpenError::Full(self.max));
         }
-        let session =
-            Session { caller, csrf: csrf.clone(), ends_at: now + self.shift, last_used: now };
+        let session = Session {
+            caller,
+            account,
+            csrf: csrf.clone(),
+            ends_at: now + self.shift,
+            last_used: now,
+        };
         live.insert(digest(&id), session);
         Ok((id, csrf))
     }
@@ -128,6 +155,7 @@ impl WebSessions {
             caller: session.caller.clone(),
             csrf: session.csrf.clone(),
             shift_left_ms,
+            account: session.account,
         })
     }
 
@@ -167,6 +195,24 @@ mod tests {
         }
     }
 
+    impl WebSessions {
+        fn open_as(&self, caller: Caller) -> Result<(String, String), OpenError> {
+            self.open(caller, [7; 32])
+        }
+    }
+
+    #[test]
+    fn one_person_signing_in_again_and_again_ends_their_own_oldest_session() {
+        let web = sessions(60_000, 60_000, 100);
+        let first = web.open_as(caller("desk")).expect("opens").0;
+        for _ in 0..SESSIONS_PER_PERSON_MAX {
+            web.open_as(caller("desk")).expect("opens");
+        }
+        assert!(web.touch(&first).is_none(), "the oldest went");
+        assert_eq!(web.len(), SESSIONS_PER_PERSON_MAX);
+        web.open_as(caller("other")).expect("another person is not refused");
+    }
+
     fn sessions(shift_ms: u64, idle_ms: u64, max: usize) -> WebSessions {
         WebSessions::new(Duration::from_millis(shift_ms), Duration::from_millis(idle_ms), max)
     }
@@ -174,7 +220,7 @@ mod tests {
     #[test]
     fn an_open_session_is_found_by_its_cookie_with_its_csrf_token() {
         let web = sessions(60_000, 60_000, 10);
-        let (id, csrf) = web.open(caller("desk")).expect("opens");
+        let (id, csrf) = web.open_as(caller("desk")).expect("opens");
         let view = web.touch(&id).expect("live");
         assert_eq!(view.caller.principal, "staff:desk");
         assert_eq!(view.csrf, csrf);
@@ -185,10 +231,10 @@ mod tests {
     #[test]
     fn a_session_ends_after_its_shift_or_when_idle() {
         let web = sessions(0, 60_000, 10);
-        let (id, _) = web.open(caller("desk")).expect("opens");
+        let (id, _) = web.open_as(caller("desk")).expect("opens");
         assert!(web.touch(&id).is_none(), "shift over");
         let web = sessions(60_000, 0, 10);
-        let (id, _) = web.open(caller("desk")).expect("opens");
+        let (id, _) = web.open_as(caller("desk")).expect("opens");
         assert!(web.touch(&id).is_none(), "idle");
         assert!(web.is_empty(), "ended sessions are dropped");
     }
@@ -196,9 +242,9 @@ mod tests {
     #[test]
     fn closing_ends_one_session_and_closing_a_principal_ends_all_of_its() {
         let web = sessions(60_000, 60_000, 10);
-        let (a, _) = web.open(caller("desk")).expect("opens");
-        let (b, _) = web.open(caller("desk")).expect("opens");
-        let (c, _) = web.open(caller("other")).expect("opens");
+        let (a, _) = web.open_as(caller("desk")).expect("opens");
+        let (b, _) = web.open_as(caller("desk")).expect("opens");
+        let (c, _) = web.open_as(caller("other")).expect("opens");
         web.close(&a);
         assert!(web.touch(&a).is_none());
         assert!(web.touch(&b).is_some());
@@ -210,12 +256,12 @@ mod tests {
     #[test]
     fn sign_in_beyond_the_bound_is_refused_once_no_session_has_expired() {
         let web = sessions(60_000, 60_000, 2);
-        web.open(caller("a")).expect("opens");
-        web.open(caller("b")).expect("opens");
-        assert!(matches!(web.open(caller("c")), Err(OpenError::Full(2))));
+        web.open_as(caller("a")).expect("opens");
+        web.open_as(caller("b")).expect("opens");
+        assert!(matches!(web.open_as(caller("c")), Err(OpenError::Full(2))));
         let web = sessions(0, 60_000, 1);
-        web.open(caller("a")).expect("opens");
-        web.open(caller("b")).expect("an expired session makes room");
+        web.open_as(caller("a")).expect("opens");
+        web.open_as(caller("b")).expect("an expired session makes room");
     }
 
     #[test]

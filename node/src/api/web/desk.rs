@@ -14,8 +14,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use reciprocity_chaincode::{MemberId, Role, TxId};
-use reciprocity_sdk::tx::body;
+use reciprocity_chaincode::{MemberId, TxId};
 use serde::Deserialize;
 
 use super::assets::{self, AssetNames};
@@ -23,7 +22,7 @@ use super::page::{Chrome, Signed, api_error_page, club_facts, local_date_time, r
 use crate::api::rest::ApiState;
 use crate::api::rest::error::{ApiError, ApiResult};
 use crate::api::rest::require::FrontDesk;
-use crate::api::rest::visits::{CheckResponse, check_now};
+use crate::api::rest::visits::{CheckResponse, check_now, record_as, void_as};
 use crate::api::views::{money_text, settlement_words};
 use crate::clock::now_ms;
 use crate::index::read::{VisitQuery, VisitSide};
@@ -32,7 +31,7 @@ use crate::index::read::{VisitQuery, VisitSide};
 const TODAY_VISITS_MAX: u32 = 200;
 
 /// How long after recording a visit may be voided (the chaincode's rule).
-const VOID_WINDOW_MS: u64 = 86_400_000;
+const VOID_WINDOW_MS: u64 = reciprocity_chaincode::calendar::DAY_MS;
 
 /// Most guests the form takes (the terms allow fewer).
 const GUESTS_MAX: u32 = 99;
@@ -208,9 +207,13 @@ fn answer_of(state: &ApiState, member: &MemberId, check: CheckResponse) -> Answe
     }
 }
 
+/// Today's visits at this club, and yesterday's that may still be voided,
+/// newest first; `recorded` (a visit just recorded) is listed from the
+/// ledger if the index has not caught up with it yet.
 async fn today_visits(
     state: &ApiState,
     offset_minutes: i32,
+    recorded: Option<TxId>,
 ) -> ApiResult<(String, Vec<TodayVisit>)> {
     let now = now_ms();
     let (today_text, _) = local_date_time(now, offset_minutes);
@@ -220,26 +223,44 @@ async fn today_visits(
         member_id: None,
         club: state.club().to_string(),
         side: VisitSide::Host,
-        from_day: Some(i64::from(today)),
+        from_day: Some(i64::from(today.saturating_sub(1))),
         to_day: Some(i64::from(today)),
         include_voided: true,
         limit: TODAY_VISITS_MAX,
         offset: 0,
     };
-    let rows = state.store()?.visits(&query).await?;
+    let mut ids: Vec<TxId> = state
+        .store()?
+        .visits(&query)
+        .await?
+        .iter()
+        .filter_map(|row| TxId::from_hex(&row.visit_id))
+        .collect();
+    if let Some(id) = recorded
+        && !ids.contains(&id)
+    {
+        ids.insert(0, id);
+    }
     let view = state.node().ledger().state();
-    let mut visits = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(id) = TxId::from_hex(&row.visit_id) else { continue };
+    let mut visits = Vec::with_capacity(ids.len());
+    for id in ids {
         // The ledger is the truth for the time and for a void the index
         // has not caught up with.
         let Some(visit) = reciprocity_chaincode::query::visit(&view, &id)? else { continue };
+        if visit.host_club != *state.club() {
+            continue;
+        }
         let voided = visit.voided.is_some();
+        let voidable = !voided && now <= visit.at_ms.saturating_add(VOID_WINDOW_MS);
+        if visit.local_day != today && !voidable {
+            continue;
+        }
+        let (date, time) = local_date_time(visit.at_ms, offset_minutes);
         visits.push(TodayVisit {
-            visit_id: row.visit_id,
-            time: local_date_time(visit.at_ms, offset_minutes).1,
-            member_id: row.member_id,
-            home_club: row.home_club,
+            visit_id: id.to_hex(),
+            time: if visit.local_day == today { time } else { format!("{date} {time}") },
+            member_id: visit.member_id.to_hex(),
+            home_club: visit.home_club.to_string(),
             guests: visit.guests,
             fee: if visit.fee_minor == 0 {
                 "none".to_owned()
@@ -247,23 +268,44 @@ async fn today_visits(
                 money_text(visit.fee_minor, &visit.fee_currency)
             },
             voided,
-            voidable: !voided && now <= visit.at_ms.saturating_add(VOID_WINDOW_MS),
+            voidable,
         });
     }
     Ok((today_text, visits))
 }
 
-async fn desk_page(
-    state: &ApiState,
-    signed: &Signed<FrontDesk>,
+/// What one rendering of the desk page shows besides today's list.
+#[derive(Debug)]
+struct DeskView {
     status: StatusCode,
     form: CheckForm,
     answer: Option<Answer>,
     notice: Option<String>,
     problem: Option<String>,
-) -> Response {
+    /// A visit just recorded, listed from the ledger while the index lags.
+    recorded: Option<TxId>,
+}
+
+impl DeskView {
+    fn ok(form: CheckForm) -> DeskView {
+        DeskView {
+            status: StatusCode::OK,
+            form,
+            answer: None,
+            notice: None,
+            problem: None,
+            recorded: None,
+        }
+    }
+
+    fn problem(status: StatusCode, form: CheckForm, problem: String) -> DeskView {
+        DeskView { status, problem: Some(problem), ..DeskView::ok(form) }
+    }
+}
+
+async fn desk_page(state: &ApiState, signed: &Signed<FrontDesk>, view: DeskView) -> Response {
     let (_, offset) = club_facts(state);
-    let (today_date, today) = match today_visits(state, offset).await {
+    let (today_date, today) = match today_visits(state, offset, view.recorded).await {
         Ok(today) => today,
         Err(error) => return api_error_page(state, &signed.session, &error),
     };
@@ -271,20 +313,19 @@ async fn desk_page(
     let page = DeskPage {
         assets: assets::names(),
         chrome,
-        form,
-        answer,
-        notice,
-        problem,
+        form: view.form,
+        answer: view.answer,
+        notice: view.notice,
+        problem: view.problem,
         today_date,
         today,
     };
-    render(status, &page)
+    render(view.status, &page)
 }
 
-fn visit_notice(state: &ApiState, visit_id: &str, what: &str) -> Option<String> {
-    let id = TxId::from_hex(visit_id)?;
+fn visit_notice(state: &ApiState, id: &TxId, what: &str) -> Option<String> {
     let view = state.node().ledger().state();
-    let visit = reciprocity_chaincode::query::visit(&view, &id).ok()??;
+    let visit = reciprocity_chaincode::query::visit(&view, id).ok()??;
     let guests = match visit.guests {
         0 => String::new(),
         1 => " with 1 guest".to_owned(),
@@ -293,50 +334,50 @@ fn visit_notice(state: &ApiState, visit_id: &str, what: &str) -> Option<String> 
     Some(format!("{what}: member {}{guests}.", visit.member_id.to_hex()))
 }
 
+/// A visit id from the query, when it is one.
+fn visit_id_of(text: Option<&String>) -> Option<TxId> {
+    text.and_then(|t| TxId::from_hex(t))
+}
+
 /// The front-desk page (`GET /desk`), with the answer when it asks a check.
 pub async fn page(
     signed: Signed<FrontDesk>,
     State(state): State<ApiState>,
     Query(query): Query<DeskQuery>,
 ) -> Response {
-    let notice = if let Some(id) = &query.recorded {
+    let recorded = visit_id_of(query.recorded.as_ref());
+    let notice = if let Some(id) = &recorded {
         visit_notice(&state, id, "Visit recorded")
-    } else if let Some(id) = &query.voided {
-        visit_notice(&state, id, "Visit voided")
+    } else if let Some(id) = visit_id_of(query.voided.as_ref()) {
+        visit_notice(&state, &id, "Visit voided")
     } else {
-        query.pending.as_ref().map(|id| {
+        visit_id_of(query.pending.as_ref()).map(|id| {
             format!(
-                "Visit {id} was submitted and is not committed yet; it appears below once it is."
+                "Visit {} was submitted and is not committed yet; it appears below once it is.",
+                id.to_hex()
             )
         })
     };
-    let mut form = CheckForm::default();
+    let mut view = DeskView { notice, recorded, ..DeskView::ok(CheckForm::default()) };
     let Some(text) = query.member.as_deref().filter(|t| !t.trim().is_empty()) else {
-        return desk_page(&state, &signed, StatusCode::OK, form, None, notice, None).await;
+        return desk_page(&state, &signed, view).await;
     };
-    form.member = text.trim().to_owned();
+    view.form.member = text.trim().to_owned();
     let checked =
         member_of(text).and_then(|member| Ok((member, guests_of(query.guests.as_deref())?)));
     let (member, guests) = match checked {
         Ok(pair) => pair,
         Err(problem) => {
-            return desk_page(
-                &state,
-                &signed,
-                StatusCode::BAD_REQUEST,
-                form,
-                None,
-                notice,
-                Some(problem),
-            )
-            .await;
+            view.status = StatusCode::BAD_REQUEST;
+            view.problem = Some(problem);
+            return desk_page(&state, &signed, view).await;
         }
     };
-    form.guests = guests;
+    view.form.guests = guests;
     match check_now(&state, &signed.caller().club, &member, guests) {
         Ok(check) => {
-            let answer = answer_of(&state, &member, check);
-            desk_page(&state, &signed, StatusCode::OK, form, Some(answer), notice, None).await
+            view.answer = Some(answer_of(&state, &member, check));
+            desk_page(&state, &signed, view).await
         }
         Err(error) => api_error_page(&state, &signed.session, &error),
     }
@@ -364,29 +405,11 @@ pub async fn record(
         Ok(pair) => pair,
         Err(problem) => {
             let form = CheckForm { member: form.member.trim().to_owned(), guests: 0 };
-            return desk_page(
-                &state,
-                &signed,
-                StatusCode::BAD_REQUEST,
-                form,
-                None,
-                None,
-                Some(problem),
-            )
-            .await;
+            let view = DeskView::problem(StatusCode::BAD_REQUEST, form, problem);
+            return desk_page(&state, &signed, view).await;
         }
     };
-    let member_hex = member.to_hex();
-    let acted = state
-        .act(
-            signed.caller(),
-            Role::FrontDesk,
-            "visit.record",
-            Some(&member_hex),
-            body::record_visit(&member, guests),
-        )
-        .await;
-    match acted {
+    match record_as(&state, signed.caller(), &member, guests).await {
         Ok((status, receipt)) if status == StatusCode::CREATED => {
             Redirect::to(&format!("/desk?recorded={}", receipt.tx_id)).into_response()
         }
@@ -394,12 +417,13 @@ pub async fn record(
             Redirect::to(&format!("/desk?pending={}", receipt.tx_id)).into_response()
         }
         Err(error) => {
-            let answer = check_now(&state, &signed.caller().club, &member, guests)
+            let form = CheckForm { member: member.to_hex(), guests };
+            let problem = format!("The visit was not recorded. {}", error.message);
+            let mut view = DeskView::problem(error.status, form, problem);
+            view.answer = check_now(&state, &signed.caller().club, &member, guests)
                 .ok()
                 .map(|check| answer_of(&state, &member, check));
-            let form = CheckForm { member: member_hex, guests };
-            let problem = format!("The visit was not recorded. {}", error.message);
-            desk_page(&state, &signed, error.status, form, answer, None, Some(problem)).await
+            desk_page(&state, &signed, view).await
         }
     }
 }
@@ -410,42 +434,15 @@ pub async fn void(
     State(state): State<ApiState>,
     Path(visit_id): Path<String>,
 ) -> Response {
-    let voided = void_visit(&state, &signed, &visit_id).await;
-    match voided {
-        Ok(()) => Redirect::to(&format!("/desk?voided={visit_id}")).into_response(),
+    match void_as(&state, signed.caller(), &visit_id).await {
+        // `void_as` took the id as 64 hex digits.
+        Ok(_) => Redirect::to(&format!("/desk?voided={visit_id}")).into_response(),
         Err(error) => {
             let problem = format!("The visit was not voided. {}", error.message);
-            desk_page(
-                &state,
-                &signed,
-                error.status,
-                CheckForm::default(),
-                None,
-                None,
-                Some(problem),
-            )
-            .await
+            let view = DeskView::problem(error.status, CheckForm::default(), problem);
+            desk_page(&state, &signed, view).await
         }
     }
-}
-
-async fn void_visit(state: &ApiState, signed: &Signed<FrontDesk>, visit_id: &str) -> ApiResult<()> {
-    let id = TxId::from_hex(visit_id).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "visit id {} is not 64 hex digits",
-            crate::words::quote(visit_id)
-        ))
-    })?;
-    let visit = {
-        let view = state.node().ledger().state();
-        reciprocity_chaincode::query::visit(&view, &id)?
-    }
-    .ok_or_else(|| ApiError::not_found(format!("no visit {visit_id}")))?;
-    state.own_club(signed.caller(), &visit.host_club, &format!("visit {visit_id}"))?;
-    state
-        .act(signed.caller(), Role::FrontDesk, "visit.void", Some(visit_id), body::void_visit(&id))
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,14 +3,17 @@
 //! - [`csrf`]: a request that may change something (any method but GET and
 //!   HEAD) must carry the CSRF token of the session its cookie names — in
 //!   the `X-CSRF-Token` header or the form's `csrf` field — or, for the
-//!   sign-in form (no session yet), the token of its own `recip_login`
-//!   cookie. Anything else is refused with 403 before a handler runs, so no
-//!   handler can forget the check. Form bodies are read here (at most
-//!   `api.body_bytes_max`) and handed on unchanged.
+//!   sign-in form, the token of its own `recip_login` cookie (whatever
+//!   session the browser still holds). Anything else is refused with 403
+//!   before a handler runs, so no handler can forget the check. A request
+//!   without the header must be an encoded form, whose body is read here
+//!   (at most `api.body_bytes_max`, within `api.request_timeout_ms`) and
+//!   handed on unchanged.
 //! - [`page_headers`]: the Content-Security-Policy (scripts, styles,
 //!   images and connections from this origin only; no inline script, no
 //!   framing, forms post only here), `nosniff`, no referrer, the camera
-//!   for this origin only, and `no-store` (pages show members' data).
+//!   for this origin only, and `no-store` unless the answer says how it may
+//!   be cached (pages show members' data; assets are immutable).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -46,43 +49,70 @@ pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -
         return next.run(request).await;
     }
     let headers = request.headers();
-    let expected = match cookie_value(headers, SESSION_COOKIE)
-        .and_then(|id| state.web_sessions().touch(id))
-    {
-        Some(session) => session.csrf,
-        None if request.uri().path() == "/login" => match cookie_value(headers, LOGIN_COOKIE) {
+    // The sign-in form is always checked against its own cookie, whatever
+    // session the browser may still hold (signing in again must work).
+    let expected = if request.uri().path() == "/login" {
+        match cookie_value(headers, LOGIN_COOKIE) {
             Some(token) if !token.is_empty() => token.to_owned(),
             _ => {
                 return refused(
                     "The sign-in form expired or cookies are blocked. Reload the page and sign in again.",
                 );
             }
-        },
-        // No session: the handler answers (sign-out of an ended session
-        // just goes to the sign-in page; other pages redirect there).
-        None if request.uri().path() == "/logout" => {
-            return axum::response::Redirect::to("/login").into_response();
         }
-        None => {
-            return refused("You are signed out (the session ended). Sign in again and repeat.");
+    } else {
+        match cookie_value(headers, SESSION_COOKIE).and_then(|id| state.web_sessions().touch(id)) {
+            Some(session) => session.csrf,
+            // Signing out of an ended session just goes to the sign-in page.
+            None if request.uri().path() == "/logout" => {
+                return axum::response::Redirect::to("/login").into_response();
+            }
+            None => {
+                return refused(
+                    "You are signed out (the session ended). Sign in again and repeat.",
+                );
+            }
         }
     };
     let presented_header =
         headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if let Some(token) = &presented_header {
+        return if tokens_match(token, &expected) {
+            next.run(request).await
+        } else {
+            refused(
+                "The form was out of date or not sent from this app. Reload the page and try again.",
+            )
+        };
+    }
+    if !is_form {
+        return refused("The form carried no CSRF token. Reload the page and try again.");
+    }
     let (parts, body) = request.into_parts();
     let limit = state.settings().body_bytes_max;
-    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
+    let wait = std::time::Duration::from_millis(state.settings().request_timeout_ms);
+    let bytes: Bytes = match tokio::time::timeout(wait, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
             return problem_page_plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large",
                 &format!("A form may hold at most {limit} bytes (api.body_bytes_max)."),
             );
         }
+        Err(_) => {
+            return problem_page_plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "The form took too long to arrive",
+                "The form was not received in time; try again.",
+            );
+        }
     };
-    let presented = presented_header.or_else(|| form_token(&bytes));
-    match presented {
+    match form_token(&bytes) {
         Some(token) if tokens_match(&token, &expected) => {
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
@@ -104,7 +134,9 @@ pub async fn page_headers(request: Request, next: Next) -> Response {
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(headers, header::CACHE_CONTROL, "no-store");
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
     headers.insert(
         axum::http::HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),

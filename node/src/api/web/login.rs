@@ -15,10 +15,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::assets::{self, AssetNames};
-use super::page::{Chrome, NavLink, Signed, club_facts, problem_page_plain, render};
+use super::page::{
+    Chrome, NavLink, Signed, account_fingerprint, club_facts, problem_page_plain, render,
+};
 use super::session::{LOGIN_COOKIE, SESSION_COOKIE, cookie, cookie_value, removed_cookie};
 use crate::api::rest::ApiState;
-use crate::api::rest::auth::{PeerIp, password_login};
+use crate::api::rest::auth::{Caller, PeerIp, password_login};
+use crate::api::rest::error::ApiError;
 use crate::api::rest::require::AnyRole;
 use crate::api::rest::web_sessions::{OpenError, random_token};
 
@@ -118,8 +121,9 @@ pub async fn form(
 /// The sign-in form's fields.
 #[derive(Debug, Deserialize)]
 pub struct SignIn {
-    /// The form's CSRF token (checked by the guard).
-    pub csrf: String,
+    /// The form's CSRF token (checked by the guard against the cookie).
+    #[serde(default)]
+    pub csrf: Option<String>,
     /// Staff username.
     pub username: String,
     /// Password.
@@ -134,55 +138,57 @@ pub struct SignIn {
 pub async fn sign_in(
     State(state): State<ApiState>,
     PeerIp(ip): PeerIp,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
     let next = safe_next(form.next.as_deref()).to_owned();
-    let caller = match password_login(&state, &ip, &form.username, form.password).await {
-        Ok(caller) => caller,
+    // The guard checked the form against this cookie.
+    let csrf = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default().to_owned();
+    let username = if crate::records::staff::check_username(&form.username).is_ok() {
+        form.username.as_str()
+    } else {
+        ""
+    };
+    let opened = match password_login(&state, &ip, &form.username, form.password).await {
+        Ok(caller) => open_session(&state, caller, username).await,
+        Err(error) => Err(error),
+    };
+    let (principal, id) = match opened {
+        Ok(opened) => opened,
         Err(error) => {
-            let username = if crate::records::staff::check_username(&form.username).is_ok() {
-                form.username.as_str()
-            } else {
-                ""
-            };
-            return login_page(
-                &state,
-                error.status,
-                &form.csrf,
-                &next,
-                username,
-                Some(&error.message),
-            );
+            return login_page(&state, error.status, &csrf, &next, username, Some(&error.message));
         }
     };
+    tracing::info!(%principal, "signed in to the web app");
+    state.audit(&principal, "auth.login", None, "ok", None).await;
+    // A session this browser still held ends: one sign-in per cookie.
+    if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
+        state.web_sessions().close(old);
+    }
+    let secure = state.node().config().web.secure_cookie;
+    let shift_s = state.node().config().web.session_shift_ms / 1_000;
+    let response = Redirect::to(&next).into_response();
+    let response = with_cookie(response, &cookie(SESSION_COOKIE, &id, secure, Some(shift_s)));
+    with_cookie(response, &removed_cookie(LOGIN_COOKIE, secure))
+}
+
+/// Opens a web session for `caller` (staff account `username`): its
+/// principal and cookie value.
+async fn open_session(
+    state: &ApiState,
+    caller: Caller,
+    username: &str,
+) -> Result<(String, String), ApiError> {
+    let account = state
+        .records()?
+        .staff_get(username)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account was removed while signing in"))?;
     let principal = caller.principal.clone();
-    match state.web_sessions().open(caller) {
-        Ok((id, _csrf)) => {
-            tracing::info!(%principal, "signed in to the web app");
-            state.audit(&principal, "auth.login", None, "ok", None).await;
-            let secure = state.node().config().web.secure_cookie;
-            let shift_s = state.node().config().web.session_shift_ms / 1_000;
-            let response = Redirect::to(&next).into_response();
-            let response =
-                with_cookie(response, &cookie(SESSION_COOKIE, &id, secure, Some(shift_s)));
-            with_cookie(response, &removed_cookie(LOGIN_COOKIE, secure))
-        }
-        Err(error @ OpenError::Full(_)) => login_page(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &form.csrf,
-            &next,
-            &form.username,
-            Some(&error.to_string()),
-        ),
-        Err(error @ OpenError::Random(_)) => {
-            tracing::error!(%error, "web session");
-            problem_page_plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Sign-in is not available",
-                "The node could not open a session; see its log.",
-            )
-        }
+    match state.web_sessions().open(caller, account_fingerprint(&account.password_hash)) {
+        Ok((id, _csrf)) => Ok((principal, id)),
+        Err(error @ OpenError::Full(_)) => Err(ApiError::unavailable(error.to_string())),
+        Err(error @ OpenError::Random(_)) => Err(ApiError::internal(&error)),
     }
 }
 

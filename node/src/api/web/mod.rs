@@ -22,9 +22,11 @@
 //! Pages call the same operations as the REST handlers
 //! ([`super::rest::ApiState`]: `act` signs and submits, the visit check
 //! reads the node's own state, listings read the index), never the REST
-//! API over HTTP. Bounds: the `/v1` bounds do not apply here; each form
-//! body is at most `api.body_bytes_max`, and sign-ins share the REST API's
-//! login budgets.
+//! API over HTTP. Bounds: the same as `/v1`'s (`api.requests_in_flight_max`
+//! at once, a limit of the app's own; `api.request_timeout_ms` each; every
+//! handler run to completion); a form body is at most `api.body_bytes_max`;
+//! sign-ins share the REST API's login budgets; at most
+//! `web.sessions_max` sign-ins, `SESSIONS_PER_PERSON_MAX` per person.
 
 pub mod assets;
 pub mod desk;
@@ -38,8 +40,14 @@ use axum::routing::{get, post};
 
 use super::rest::ApiState;
 
-/// The web app's routes.
+/// The web app's routes, bounded as `/v1` is: at most
+/// `api.requests_in_flight_max` served at once (a limit of their own), each
+/// answered 503 past `api.request_timeout_ms` (a form body read included),
+/// every handler run to completion.
 pub fn router(state: ApiState) -> Router {
+    let settings = state.settings();
+    let timeout = std::time::Duration::from_millis(settings.request_timeout_ms);
+    let in_flight = tower::limit::GlobalConcurrencyLimitLayer::new(settings.requests_in_flight_max);
     Router::new()
         .route("/", get(login::home))
         .route("/login", get(login::form).post(login::sign_in))
@@ -47,8 +55,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/desk", get(desk::page))
         .route("/desk/visits", post(desk::record))
         .route("/desk/visits/{visit_id}/void", post(desk::void))
+        .route("/assets/{name}", get(assets::asset))
+        .layer(axum::middleware::from_fn(super::rest::run_to_completion))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::csrf))
         .layer(axum::middleware::from_fn(guard::page_headers))
-        .route("/assets/{name}", get(assets::asset))
+        .layer(in_flight)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .with_state(state)
 }

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use reciprocity_chaincode::Role;
+use sha2::{Digest, Sha256};
 
 use super::assets::{self, AssetNames};
 use super::session::{SESSION_COOKIE, cookie_value};
@@ -234,14 +235,23 @@ fn to_sign_in(parts: &Parts) -> Response {
     Redirect::to(&target).into_response()
 }
 
-/// Whether `caller`'s staff account still exists, is enabled and has the
-/// roles the session was opened with.
-async fn account_stands(state: &ApiState, caller: &Caller) -> Result<bool, ApiError> {
-    let Some(username) = caller.principal.strip_prefix("staff:") else { return Ok(true) };
+/// What a session remembers of the account it was opened for: a digest of
+/// its password hash (a changed password gives another).
+pub fn account_fingerprint(password_hash: &str) -> [u8; 32] {
+    Sha256::digest(password_hash.as_bytes()).into()
+}
+
+/// Whether the staff account `session` was opened for still exists, is
+/// enabled, has the same password and the roles the session acts with.
+async fn account_stands(state: &ApiState, session: &SessionView) -> Result<bool, ApiError> {
+    let caller = &session.caller;
+    let Some(username) = caller.principal.strip_prefix("staff:") else { return Ok(false) };
     let Some(account) = state.records()?.staff_get(username).await? else { return Ok(false) };
     let roles: Vec<String> = account.roles.split(',').map(str::to_owned).collect();
     let stored = crate::records::staff::parse_roles(&roles).ok();
-    Ok(!account.disabled && stored == Some(caller.roles))
+    Ok(!account.disabled
+        && stored == Some(caller.roles)
+        && account_fingerprint(&account.password_hash) == session.account)
 }
 
 /// The signed-in person, holding one of rule `R`'s roles (any role when it
@@ -277,9 +287,10 @@ impl<R: RoleRule> FromRequestParts<ApiState> for Signed<R> {
             return Err(to_sign_in(parts));
         };
         // A sign-in lasts a shift: it stands only while the account does,
-        // with the roles it had (an account changed by `recip staff`, in
-        // another process, ends here at the next request).
-        match account_stands(state, &session.caller).await {
+        // with the password and roles it had (an account changed anywhere,
+        // `recip staff` in another process included, ends it at the next
+        // request).
+        match account_stands(state, &session).await {
             Ok(true) => {}
             Ok(false) => {
                 state.web_sessions().close(id);
