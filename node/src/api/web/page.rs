@@ -82,6 +82,8 @@ pub struct Chrome {
     pub utc_offset: String,
     /// When the sign-in ends, local time.
     pub shift_ends: String,
+    /// Minutes unused after which it ends sooner (`web.session_idle_ms`).
+    pub idle_minutes: u64,
 }
 
 /// The club's name and UTC offset (minutes) on the ledger; the id and UTC
@@ -146,6 +148,7 @@ impl Chrome {
             local_now: format!("{date} {time}"),
             utc_offset: utc_offset_text(offset),
             shift_ends: if end_date == date { end_time } else { format!("{end_date} {end_time}") },
+            idle_minutes: state.node().config().web.session_idle_ms / 60_000,
         }
     }
 }
