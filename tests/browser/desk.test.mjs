@@ -103,9 +103,13 @@ test("a typed id that is not a member id says what a member id is", async () => 
 test("another role opening the front desk is refused, and so is a form without its CSRF token", async () => {
   const page = await strictPage(browser);
   await signIn(page, base, registrar.user, registrar.password, "/");
+  await assertAccessible(page, "/ as a registrar");
+  await screenshot(page, "home-registrar");
   const response = await page.goto(base + "/desk");
   assert.equal(response.status(), 403);
   assert.match(await page.locator("main").innerText(), /This page is for the front desk/);
+  await assertAccessible(page, "/desk refused to a registrar");
+  await screenshot(page, "desk-refused-to-registrar");
   await page.context().close();
 
   const deskPage = await strictPage(browser);
