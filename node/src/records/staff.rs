@@ -24,6 +24,14 @@ pub struct StaffAccount {
     pub created_at_ms: i64,
 }
 
+impl StaffAccount {
+    /// The account's roles as a set (an error names a stored name that is
+    /// no role).
+    pub fn role_set(&self) -> std::result::Result<Roles, String> {
+        parse_roles(&self.roles.split(',').map(str::to_owned).collect::<Vec<_>>())
+    }
+}
+
 impl Records {
     /// Creates a staff account; `false` when the username is taken.
     pub async fn staff_insert(&self, account: &StaffAccount) -> Result<bool> {

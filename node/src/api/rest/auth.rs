@@ -29,7 +29,7 @@ use super::ApiState;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::ApiJson;
 use super::require::{AnyRole, Require};
-use crate::records::staff::{hash_password, parse_roles};
+use crate::records::staff::hash_password;
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,7 +317,8 @@ pub async fn password_login(
             ));
         }
     };
-    let roles = parse_roles(&account.roles.split(',').map(str::to_owned).collect::<Vec<_>>())
+    let roles = account
+        .role_set()
         .map_err(|e| ApiError::internal(&format!("stored roles of {principal}: {e}")))?;
     Ok(Caller { principal, club: state.club().clone(), roles, key: None })
 }

@@ -250,8 +250,7 @@ async fn account_stands(state: &ApiState, session: &SessionView) -> Result<bool,
     let caller = &session.caller;
     let Some(username) = caller.principal.strip_prefix("staff:") else { return Ok(false) };
     let Some(account) = state.records()?.staff_get(username).await? else { return Ok(false) };
-    let roles: Vec<String> = account.roles.split(',').map(str::to_owned).collect();
-    let stored = crate::records::staff::parse_roles(&roles).ok();
+    let stored = account.role_set().ok();
     Ok(!account.disabled
         && stored == Some(caller.roles)
         && account_fingerprint(&account.password_hash) == session.account)
