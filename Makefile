@@ -28,9 +28,10 @@ deps:
 	  dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
 	  dpkg -s etcd-server >/dev/null 2>&1 || missing="$$missing etcd-server"; \
 	  dpkg -s chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  dpkg -s poppler-utils >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing (libclang: RocksDB's bindings; etcd: the peer benchmark; chromium: the browser tests)"; \
+	  echo "make deps: installing$$missing (libclang: RocksDB's bindings; etcd: the peer benchmark; chromium: the browser tests; poppler-utils: the card PDF's rendering in them)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || { echo "make deps: could not install$$missing" >&2; exit 1; }; \
 	fi

@@ -204,6 +204,16 @@ validation_codes! {
     NodeKeyInUse = 70,
     /// The club spec is invalid (id syntax, name, UTC offset, nodes).
     InvalidClub = 71,
+    /// The key is already enrolled as a card key (by any club), or its key id is taken.
+    CardKeyExists = 72,
+    /// No card key with this key id is enrolled.
+    UnknownCardKey = 73,
+    /// The card key was revoked.
+    CardKeyRevoked = 74,
+    /// The club has no current card key: an admin enrolls one first.
+    NoCardKey = 75,
+    /// The card key named is not the club's current card key (retired, or of another club).
+    CardKeyNotCurrent = 76,
 }
 
 impl ValidationCode {

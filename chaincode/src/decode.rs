@@ -11,7 +11,7 @@ use crate::ValidationCode;
 use crate::calendar;
 use crate::envelope::key_check;
 use crate::model::{
-    ClubId, ClubSpec, DayRange, FeeSettlement, MemberId, MemberStatus, NodeInfo, Policy,
+    CardKeyId, ClubId, ClubSpec, DayRange, FeeSettlement, MemberId, MemberStatus, NodeInfo, Policy,
     ProposalAction, Role, Roles, Terms, TxId, VoteChoice,
 };
 
@@ -126,6 +126,16 @@ pub(crate) enum TxBody {
     CastVote {
         proposal_id: TxId,
         choice: VoteChoice,
+    },
+    EnrollCardKey {
+        key: crate::PublicKey,
+    },
+    RevokeCardKey {
+        key: crate::PublicKey,
+    },
+    IssueCard {
+        member_id: MemberId,
+        card_key_id: CardKeyId,
     },
 }
 
@@ -576,6 +586,13 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
                 Ok(pb::VoteChoice::Abstain) => VoteChoice::Abstain,
                 _ => return Err(ValidationCode::InvalidVote),
             },
+        },
+        Body::EnrollCardKey(e) => TxBody::EnrollCardKey { key: key_check(&e.public_key)? },
+        Body::RevokeCardKey(r) => TxBody::RevokeCardKey { key: key_check(&r.public_key)? },
+        Body::IssueCard(c) => TxBody::IssueCard {
+            member_id: member_id(&c.member_id)?,
+            card_key_id: CardKeyId::from_slice(&c.card_key_id)
+                .ok_or(ValidationCode::UnknownCardKey)?,
         },
     })
 }

@@ -12,6 +12,9 @@
 //! | `member/{member}` | [`crate::Member`] |
 //! | `agr/{club-lo}/{club-hi}` | [`crate::Agreement`] |
 //! | `clubagr/{club}/{other}` | index: a club's agreements |
+//! | `cardkey/{key_id}` | [`crate::CardKey`] |
+//! | `clubcardkey/{club}` | the club's current card key id (8 bytes) |
+//! | `card/{member}` | [`crate::MemberCard`], the member's last card |
 //! | `intro/{host}/{member}` | [`crate::Introduction`] |
 //! | `visit/{visit}` | [`crate::Visit`] |
 //! | `vday/{host}/{member}/{day}` | check-ins that day (u32) |
@@ -25,7 +28,7 @@
 //! Binary ids are lowercase hex; numbers are zero-padded decimal so that byte
 //! order is numeric order.
 
-use crate::model::{ClubId, MemberId, PublicKey, TxId};
+use crate::model::{CardKeyId, ClubId, MemberId, PublicKey, TxId};
 
 /// Prefix of keys that describe the chain position and are not part of the state hash.
 pub(crate) const META_PREFIX: &[u8] = b"meta/";
@@ -35,6 +38,7 @@ pub(crate) const META_STATE_HASH: &[u8] = b"meta/state_hash";
 pub(crate) const GENESIS: &[u8] = b"gen/genesis";
 pub(crate) const POLICY: &[u8] = b"gen/policy";
 pub(crate) const CLUB_PREFIX: &[u8] = b"club/";
+pub(crate) const CARD_KEY_PREFIX: &[u8] = b"cardkey/";
 pub(crate) const PROPOSAL_OPEN_PREFIX: &[u8] = b"propopen/";
 pub(crate) const TX_EXPIRY_PREFIX: &[u8] = b"txexp/";
 
@@ -60,6 +64,18 @@ pub(crate) fn club_identity_prefix(club: &ClubId) -> Vec<u8> {
 
 pub(crate) fn member(member: &MemberId) -> Vec<u8> {
     format!("member/{member}").into_bytes()
+}
+
+pub(crate) fn card_key(id: &CardKeyId) -> Vec<u8> {
+    format!("cardkey/{id}").into_bytes()
+}
+
+pub(crate) fn club_card_key(club: &ClubId) -> Vec<u8> {
+    format!("clubcardkey/{club}").into_bytes()
+}
+
+pub(crate) fn member_card(member: &MemberId) -> Vec<u8> {
+    format!("card/{member}").into_bytes()
 }
 
 /// The agreement key of a pair, whichever order the clubs come in.

@@ -114,6 +114,11 @@
 //! | 69 | `ClubStateConflict` | The club is not in a state the action applies to (e.g. suspending a suspended club). |
 //! | 70 | `NodeKeyInUse` | A node key is already used by a club. |
 //! | 71 | `InvalidClub` | The club spec is invalid (id syntax, name, UTC offset, nodes). |
+//! | 72 | `CardKeyExists` | The key is already enrolled as a card key (by any club), or its key id is taken. |
+//! | 73 | `UnknownCardKey` | No card key with this key id is enrolled. |
+//! | 74 | `CardKeyRevoked` | The card key was revoked. |
+//! | 75 | `NoCardKey` | The club has no current card key: an admin enrolls one first. |
+//! | 76 | `CardKeyNotCurrent` | The card key named is not the club's current card key (retired, or of another club). |
 //!
 //! # Rules in brief
 //!

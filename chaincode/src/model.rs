@@ -102,6 +102,30 @@ byte_id!(
     32
 );
 
+byte_id!(
+    /// A card-issuing key's id: the first 8 bytes of SHA-256 of
+    /// [`CARD_KEY_ID_DOMAIN`] and the public key (see [`CardKeyId::of`]).
+    CardKeyId,
+    8
+);
+
+/// Domain tag hashed before a card key to give its [`CardKeyId`].
+pub const CARD_KEY_ID_DOMAIN: &[u8] = b"reciprocity/card-key/v1";
+
+impl CardKeyId {
+    /// The id of a card-issuing public key.
+    pub fn of(key: &PublicKey) -> CardKeyId {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(CARD_KEY_ID_DOMAIN);
+        hasher.update(key.as_bytes());
+        let digest: [u8; 32] = hasher.finalize().into();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        CardKeyId(id)
+    }
+}
+
 /// A club's id: 1-32 chars of `a-z`, `0-9`, `-`, starting with a letter.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ClubId(String);
@@ -299,6 +323,84 @@ pub struct Member {
     pub registered_height: u64,
     /// Height of the last change.
     pub updated_height: u64,
+}
+
+/// A club's card-issuing key: an identity of the club, not of a staff
+/// member, that signs member cards and nothing on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardKey {
+    /// Its id (what a card names).
+    pub key_id: CardKeyId,
+    /// The key.
+    pub public_key: PublicKey,
+    /// The club whose cards it signs.
+    pub club_id: ClubId,
+    /// Height of enrolment.
+    pub enrolled_height: u64,
+    /// Height at which a newer key replaced it: it signs no new cards, and
+    /// the cards it signed stay valid until their valid-until.
+    pub retired_height: Option<u64>,
+    /// Height of revocation (compromised): every card it signed is refused.
+    pub revoked_height: Option<u64>,
+}
+
+impl CardKey {
+    /// Whether the key is the club's current one (neither retired nor revoked).
+    pub fn is_current(&self) -> bool {
+        self.retired_height.is_none() && self.revoked_height.is_none()
+    }
+}
+
+/// The card last issued to a member: what its credential must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCard {
+    /// The member.
+    pub member_id: MemberId,
+    /// The home club.
+    pub home_club: ClubId,
+    /// 1 for the first card, then one more for each reprint.
+    pub serial: u32,
+    /// The key that signs it.
+    pub card_key_id: CardKeyId,
+    /// The member's tier when the card was issued.
+    pub tier: String,
+    /// The member's validity when the card was issued: the card's own expiry.
+    pub valid_until_day: u32,
+    /// Block time of issue.
+    pub issued_at_ms: u64,
+    /// Height of issue.
+    pub issued_height: u64,
+}
+
+/// What a member card's credential states (its signed claims).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardClaims {
+    /// The member.
+    pub member_id: MemberId,
+    /// The home club.
+    pub home_club: ClubId,
+    /// Tier when issued.
+    pub tier: String,
+    /// The card's last valid day.
+    pub valid_until_day: u32,
+    /// Block time of issue.
+    pub issued_at_ms: u64,
+    /// The card's serial.
+    pub serial: u32,
+}
+
+impl MemberCard {
+    /// The claims a credential of this card carries.
+    pub fn claims(&self) -> CardClaims {
+        CardClaims {
+            member_id: self.member_id,
+            home_club: self.home_club.clone(),
+            tier: self.tier.clone(),
+            valid_until_day: self.valid_until_day,
+            issued_at_ms: self.issued_at_ms,
+            serial: self.serial,
+        }
+    }
 }
 
 /// How a visit fee is settled.
@@ -687,6 +789,18 @@ impl Proposal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_key_id_is_the_first_eight_bytes_of_its_domain_hash() {
+        use sha2::{Digest, Sha256};
+        let key = PublicKey([7; 32]);
+        let mut hasher = Sha256::new();
+        hasher.update(b"reciprocity/card-key/v1");
+        hasher.update([7u8; 32]);
+        let digest = hasher.finalize();
+        assert_eq!(CardKeyId::of(&key).0, digest[..8]);
+        assert_ne!(CardKeyId::of(&key), CardKeyId::of(&PublicKey([8; 32])));
+    }
 
     #[test]
     fn ids_are_hex_in_json_and_plain_bytes_in_state_records() {

@@ -7,8 +7,8 @@ use crate::ValidationCode;
 use crate::error::Result;
 use crate::keys;
 use crate::model::{
-    Agreement, Club, ClubId, ClubStatus, FeeSettlement, Identity, Introduction, Member, MemberId,
-    NodeInfo, Policy, Proposal, PublicKey, TxId, Visit,
+    Agreement, CardKey, CardKeyId, Club, ClubId, ClubStatus, FeeSettlement, Identity, Introduction,
+    Member, MemberCard, MemberId, NodeInfo, Policy, Proposal, PublicKey, TxId, Visit,
 };
 use crate::rules::{governance, visit};
 use crate::state::load;
@@ -44,6 +44,39 @@ pub fn active_nodes(view: &dyn StateRead) -> Result<Vec<(ClubId, NodeInfo)>> {
             c.spec.nodes.into_iter().map(move |n| (id.clone(), n))
         })
         .collect())
+}
+
+/// A card-issuing key by id.
+pub fn card_key(view: &dyn StateRead, id: &CardKeyId) -> Result<Option<CardKey>> {
+    load(view, &keys::card_key(id))
+}
+
+/// The club's current card-issuing key, if it has one.
+pub fn current_card_key(view: &dyn StateRead, club: &ClubId) -> Result<Option<CardKey>> {
+    let Some(bytes) = view.get(&keys::club_card_key(club))? else { return Ok(None) };
+    let id = CardKeyId::from_slice(&bytes).ok_or_else(|| crate::ChaincodeError::CorruptState {
+        key: String::from_utf8_lossy(&keys::club_card_key(club)).into_owned(),
+        reason: format!("a card key id is 8 bytes, not {}", bytes.len()),
+    })?;
+    card_key(view, &id)
+}
+
+/// Every card key of a club (current, retired, revoked), in key id order.
+/// Scans all clubs' card keys: there are few (one per rotation).
+pub fn card_keys_of(view: &dyn StateRead, club: &ClubId) -> Result<Vec<CardKey>> {
+    let mut out = Vec::new();
+    for (key, value) in view.scan(keys::CARD_KEY_PREFIX, None, usize::MAX)? {
+        let card_key: CardKey = crate::state::decode(&key, &value)?;
+        if &card_key.club_id == club {
+            out.push(card_key);
+        }
+    }
+    Ok(out)
+}
+
+/// The card last issued to a member, if any.
+pub fn member_card(view: &dyn StateRead, member: &MemberId) -> Result<Option<MemberCard>> {
+    load(view, &keys::member_card(member))
 }
 
 /// An identity by key.

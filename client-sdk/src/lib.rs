@@ -9,6 +9,8 @@
 //!   club signs).
 //! - [`decode`]: decoding envelopes and payloads, transaction ids, local
 //!   signature checks, validation-code names.
+//! - [`card`]: member-card credentials (COSE_Sign1 in Base45, the text of a
+//!   card's QR code): signing, decoding, and the door's verdict.
 //! - [`auth`]: the key-login challenge a node's REST API asks to be signed.
 //! - [`dates`]: calendar dates to and from the day numbers the wire uses.
 //! - `client` (feature `grpc`): the gRPC client of a node.
@@ -25,6 +27,7 @@
 //! ```
 
 pub mod auth;
+pub mod card;
 #[cfg(feature = "grpc")]
 pub mod client;
 pub mod dates;

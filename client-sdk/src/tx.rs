@@ -105,7 +105,7 @@ pub fn sign_payload_bytes(key: &Keypair, payload: Vec<u8>) -> wire::SignedTx {
 
 /// One constructor per transaction kind.
 pub mod body {
-    use reciprocity_chaincode::{MemberId, PublicKey, TxId};
+    use reciprocity_chaincode::{CardKeyId, MemberId, PublicKey, TxId};
     use reciprocity_proto::v1 as wire;
     use wire::create_proposal::Action;
     use wire::tx_payload::Body;
@@ -235,6 +235,25 @@ pub mod body {
         Body::CastVote(wire::CastVote {
             proposal_id: proposal_id.0.to_vec(),
             choice: choice as i32,
+        })
+    }
+
+    /// Enroll the signer's club's card-issuing key (retiring the current one).
+    pub fn enroll_card_key(key: &PublicKey) -> Body {
+        Body::EnrollCardKey(wire::EnrollCardKey { public_key: key.0.to_vec() })
+    }
+
+    /// Revoke one of the signer's club's card keys (every card it signed is refused).
+    pub fn revoke_card_key(key: &PublicKey) -> Body {
+        Body::RevokeCardKey(wire::RevokeCardKey { public_key: key.0.to_vec() })
+    }
+
+    /// Record a new card for a member of the signer's club, to be signed by
+    /// the club's current card key `card_key_id`.
+    pub fn issue_card(member: &MemberId, card_key_id: &CardKeyId) -> Body {
+        Body::IssueCard(wire::IssueCard {
+            member_id: member.0.to_vec(),
+            card_key_id: card_key_id.0.to_vec(),
         })
     }
 }

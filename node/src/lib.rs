@@ -10,6 +10,9 @@
 //!   admission of forwarded transactions, the block producer, the mempool
 //!   hand-off, Raft membership that follows the ledger — plus admission, the
 //!   bounded mempool, the batched signature verifier and the metrics.
+//! - [`cards`]: member cards — the club's card-issuing keys on this node,
+//!   the card's face (SVG, PNG, PDF with a QR code) and the door's check
+//!   of a card's code against the ledger.
 //! - [`records`]: the club's own records of truth (staff accounts, member
 //!   profiles, the audit log): in the index's database, never derived.
 //! - [`index`]: the off-chain SQL index (PostgreSQL or SQLite through sqlx):
@@ -36,6 +39,7 @@
 //! The rules live in `reciprocity-chaincode`.
 
 pub mod api;
+pub mod cards;
 pub mod clock;
 pub mod config;
 pub mod consensus;

@@ -169,7 +169,9 @@ fn handlers_reading_queries() -> Vec<(String, String, Option<String>)> {
 
 #[test]
 fn every_query_parameter_a_handler_reads_is_declared_as_a_query_parameter() {
-    use reciprocity_node::api::rest::{agreements, governance, ledger, members, staff, visits};
+    use reciprocity_node::api::rest::{
+        agreements, cards, governance, ledger, members, staff, visits,
+    };
     let types: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
         ("MemberSearch", serde_fields::<members::MemberSearch>()),
         ("VisitFilters", serde_fields::<visits::VisitFilters>()),
@@ -177,6 +179,7 @@ fn every_query_parameter_a_handler_reads_is_declared_as_a_query_parameter() {
         ("ProposalFilter", serde_fields::<governance::ProposalFilter>()),
         ("BlockRange", serde_fields::<ledger::BlockRange>()),
         ("AuditPage", serde_fields::<staff::AuditPage>()),
+        ("CardQuery", serde_fields::<cards::CardQuery>()),
     ]);
     let document = document();
     let handlers = handlers_reading_queries();
@@ -568,6 +571,21 @@ async fn every_operation_answers_as_the_document_declares_on_a_devnet() {
     );
     let url = "/v1/audit?before_id=1000000&limit=5";
     c.ok("GET", url, harbour_admin.get(url).await);
+
+    // Member cards and the club's card keys: a card under the devnet's
+    // first key, a rotation, and the old key revoked.
+    let url = format!("/v1/members/{member_id}/card");
+    let issued = c.ok("POST", &url, registrar.post(&url, json!({})).await);
+    assert!(issued["credential"].as_str().unwrap().starts_with("RC1:"));
+    let printed = format!("{url}?format=pdf");
+    c.ok("GET", &printed, registrar.get(&printed).await);
+    let keys = c.ok("GET", "/v1/card-keys", registrar.get("/v1/card-keys").await);
+    let first_key = keys["keys"][0]["key_id"].as_str().unwrap().to_owned();
+    let rotated =
+        c.ok("POST", "/v1/card-keys", harbour_admin.post("/v1/card-keys", json!({})).await);
+    assert_eq!(rotated["status"], "current");
+    let url = format!("/v1/card-keys/{first_key}/revoke");
+    c.ok("POST", &url, harbour_admin.post(&url, json!({})).await);
 
     c.ok("POST", "/v1/auth/logout", registrar.post("/v1/auth/logout", json!({})).await);
     c.assert_every_operation_called();

@@ -11,6 +11,9 @@ const desk = { user: setting("RECIP_DESK_USER"), password: setting("RECIP_DESK_P
 const registrar = { user: setting("RECIP_REGISTRAR_USER"), password: setting("RECIP_REGISTRAR_PASSWORD") };
 const visitor = setting("RECIP_VISITOR");
 const suspended = setting("RECIP_SUSPENDED_VISITOR");
+const card = setting("RECIP_CARD");
+const replacedCard = setting("RECIP_REPLACED_CARD");
+const cardVideo = setting("RECIP_CARD_VIDEO");
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -74,6 +77,55 @@ test("the front desk checks a visitor, records the visit, sees it counted, and v
   await screenshot(page, "desk-voided");
   assertNoProblems(page);
   await page.context().close();
+});
+
+test("a member card's code, pasted or typed by a scanner, is verified and checked", async () => {
+  const page = await strictPage(browser);
+  await signIn(page, base, desk.user, desk.password, "/desk");
+  await check(page, card);
+  const answer = page.locator("#answer");
+  assert.equal(await answer.getByRole("heading").innerText(), "Eligible");
+  assert.match(await answer.innerText(), /Card\s+no\. 2, valid until .*signature and serial verified/);
+  assert.match(await answer.innerText(), /Visit-days left/);
+  await screenshot(page, "desk-card-eligible");
+  await check(page, replacedCard);
+  assert.equal(await answer.getByRole("heading").innerText(), "Refused");
+  assert.match(await answer.locator(".reason").innerText(), /card no\. 1; card no\. 2 was printed since/);
+  assert.equal(await page.getByRole("button", { name: /Record visit/ }).count(), 0);
+  await assertAccessible(page, "/desk with a replaced card refused");
+  await screenshot(page, "desk-card-replaced");
+  // One character changed: the signature no longer verifies (or the code no longer decodes).
+  const at = card.length - 20;
+  const tampered = card.slice(0, at) + (card[at] === "A" ? "B" : "A") + card.slice(at + 1);
+  await check(page, tampered);
+  assert.equal(await answer.getByRole("heading").innerText(), "Refused");
+  assert.match(await answer.locator(".reason").innerText(), /Card refused: The card('s code is damaged|'s signature does not verify)/);
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test("the camera reads a member card's QR code and checks it", async () => {
+  const cameraBrowser = await launch([
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-video-capture=${cardVideo}`,
+  ]);
+  try {
+    const page = await strictPage(cameraBrowser, { permissions: ["camera"] });
+    await signIn(page, base, desk.user, desk.password, "/desk");
+    const scan = page.getByRole("button", { name: "Scan with camera" });
+    await scan.waitFor();
+    await scan.click();
+    await page.locator("#answer").waitFor({ timeout: 20_000 });
+    const answer = page.locator("#answer");
+    assert.equal(await answer.getByRole("heading").innerText(), "Eligible");
+    assert.match(await answer.innerText(), /Card\s+no\. 2/);
+    await screenshot(page, "desk-camera-scanned");
+    assertNoProblems(page);
+    await page.context().close();
+  } finally {
+    await cameraBrowser.close();
+  }
 });
 
 test("a suspended visitor is refused with the reason", async () => {

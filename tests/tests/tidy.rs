@@ -261,6 +261,7 @@ fn node_modules_depend_one_way_down_the_data_flow() {
         "cli",
         "provision",
         "api",
+        "cards",
         "service",
         "records",
         "index",

@@ -444,6 +444,32 @@ const CASES: &[Case] = &[
         f.net
             .run(&c(f, "harbour").governor, body::create_proposal(HOUR_MS, Action::AdmitClub(spec)))
     }),
+    ("enrolling another club's card key as one's own", Code::CardKeyExists, |f| {
+        let card_key = key("harbour-cards").public_key();
+        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&card_key));
+        f.net.run(&c(f, "alpine").admin, body::enroll_card_key(&card_key))
+    }),
+    ("revoking a card key nobody enrolled", Code::UnknownCardKey, |f| {
+        f.net
+            .run(&c(f, "harbour").admin, body::revoke_card_key(&key("nobody's cards").public_key()))
+    }),
+    ("revoking a card key twice", Code::CardKeyRevoked, |f| {
+        let card_key = key("harbour-cards").public_key();
+        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&card_key));
+        f.net.ok(&c(f, "harbour").admin, body::revoke_card_key(&card_key));
+        f.net.run(&c(f, "harbour").admin, body::revoke_card_key(&card_key))
+    }),
+    ("issuing a card before the club has a card key", Code::NoCardKey, |f| {
+        let key_id = reciprocity_chaincode::CardKeyId::of(&key("harbour-cards").public_key());
+        f.net.run(&c(f, "harbour").registrar, body::issue_card(&f.h_full, &key_id))
+    }),
+    ("issuing a card under a retired card key", Code::CardKeyNotCurrent, |f| {
+        let (old, new) = (key("cards-2026").public_key(), key("cards-2027").public_key());
+        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&old));
+        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&new));
+        let old_id = reciprocity_chaincode::CardKeyId::of(&old);
+        f.net.run(&c(f, "harbour").registrar, body::issue_card(&f.h_full, &old_id))
+    }),
 ];
 
 #[test]

@@ -51,15 +51,20 @@ pub(crate) fn check_admissible(view: &dyn StateRead, spec: &ClubSpec) -> RuleRes
     if view.get(&keys::club(&spec.club_id))?.is_some() {
         return Err(ValidationCode::ClubExists.into());
     }
-    // A key has one job in the network: identity (club key) or node key.
+    // A key has one job in the network: identity (club key), node key or
+    // card key.
+    let is_card_key =
+        |key: &crate::PublicKey| view.get(&keys::card_key(&crate::CardKeyId::of(key)));
     if view.get(&keys::identity(&spec.club_key))?.is_some()
         || view.get(&keys::node_key(&spec.club_key))?.is_some()
+        || is_card_key(&spec.club_key)?.is_some()
     {
         return Err(ValidationCode::IdentityExists.into());
     }
     for node in &spec.nodes {
         if view.get(&keys::node_key(&node.node_key))?.is_some()
             || view.get(&keys::identity(&node.node_key))?.is_some()
+            || is_card_key(&node.node_key)?.is_some()
         {
             return Err(ValidationCode::NodeKeyInUse.into());
         }

@@ -22,6 +22,10 @@ pub(crate) fn enroll(
     if overlay.get(&keys::node_key(&key))?.is_some() {
         return Err(ValidationCode::NodeKeyInUse.into());
     }
+    // A card key signs cards only, never a transaction.
+    if overlay.get(&keys::card_key(&crate::CardKeyId::of(&key)))?.is_some() {
+        return Err(ValidationCode::CardKeyExists.into());
+    }
     let club_id = club.spec.club_id;
     let identity = Identity {
         public_key: key,

@@ -4,6 +4,7 @@
 //! of every rule.
 
 pub(crate) mod agreement;
+pub(crate) mod card;
 pub(crate) mod genesis;
 pub(crate) mod governance;
 pub(crate) mod identity;
@@ -108,6 +109,11 @@ pub(crate) fn execute(
         }
         TxBody::CastVote { proposal_id, choice } => {
             governance::vote(overlay, cx, proposal_id, choice, events)
+        }
+        TxBody::EnrollCardKey { key } => card::enroll_key(overlay, cx, key, events),
+        TxBody::RevokeCardKey { key } => card::revoke_key(overlay, cx, key, events),
+        TxBody::IssueCard { member_id, card_key_id } => {
+            card::issue(overlay, cx, member_id, card_key_id, events)
         }
     }
 }

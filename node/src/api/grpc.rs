@@ -276,6 +276,22 @@ impl Node for GrpcService {
                     .as_ref()
                     .map(VisitRecordView::of),
             )?,
+            Query::CardKey(id) => {
+                let id = reciprocity_chaincode::CardKeyId::from_slice(&id)
+                    .ok_or_else(|| Status::invalid_argument("card_key must be an 8-byte key id"))?;
+                json(
+                    query::card_key(&state, &id)
+                        .map_err(internal)?
+                        .as_ref()
+                        .map(crate::api::views::CardKeyView::of),
+                )?
+            }
+            Query::MemberCard(id) => json(
+                query::member_card(&state, &member_of(&id)?)
+                    .map_err(internal)?
+                    .as_ref()
+                    .map(crate::api::views::MemberCardView::of),
+            )?,
             Query::Introduction(intro) => json(
                 query::introduction(
                     &state,

@@ -6,7 +6,8 @@
 //! Pure conversions from the chaincode's domain types; no I/O.
 
 use reciprocity_chaincode::{
-    Club, ClubStatus, FeeSettlement, Identity, Introduction, Member, MemberStatus, Visit,
+    CardKey, Club, ClubStatus, FeeSettlement, Identity, Introduction, Member, MemberCard,
+    MemberStatus, Visit,
 };
 use reciprocity_sdk::dates;
 use serde::Serialize;
@@ -143,6 +144,111 @@ impl IdentityView {
             enrolled_height: identity.enrolled_height,
             revoked_height: identity.revoked_height,
         }
+    }
+}
+
+/// A club's card-issuing key as the ledger holds it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CardKeyView {
+    /// Key id (16 hex digits), what a card names.
+    pub key_id: String,
+    /// Public key (64 hex digits).
+    pub public_key: String,
+    /// The club whose cards it signs.
+    pub club_id: String,
+    /// `current` (signs new cards), `retired` (its cards stay valid until
+    /// their valid-until) or `revoked` (its cards are refused).
+    pub status: String,
+    /// Height of enrolment.
+    pub enrolled_height: u64,
+    /// Height at which a newer key replaced it.
+    pub retired_height: Option<u64>,
+    /// Height of revocation.
+    pub revoked_height: Option<u64>,
+}
+
+impl CardKeyView {
+    /// The view of `key`.
+    pub fn of(key: &CardKey) -> CardKeyView {
+        let status = if key.revoked_height.is_some() {
+            "revoked"
+        } else if key.retired_height.is_some() {
+            "retired"
+        } else {
+            "current"
+        };
+        CardKeyView {
+            key_id: key.key_id.to_hex(),
+            public_key: key.public_key.to_hex(),
+            club_id: key.club_id.to_string(),
+            status: status.to_owned(),
+            enrolled_height: key.enrolled_height,
+            retired_height: key.retired_height,
+            revoked_height: key.revoked_height,
+        }
+    }
+
+    /// The record back (`None` when a field does not parse).
+    pub fn to_record(&self) -> Option<CardKey> {
+        Some(CardKey {
+            key_id: reciprocity_chaincode::CardKeyId::from_hex(&self.key_id)?,
+            public_key: reciprocity_chaincode::PublicKey::from_hex(&self.public_key)?,
+            club_id: reciprocity_chaincode::ClubId::parse(&self.club_id)?,
+            enrolled_height: self.enrolled_height,
+            retired_height: self.retired_height,
+            revoked_height: self.revoked_height,
+        })
+    }
+}
+
+/// The card last issued to a member, as the ledger records it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct MemberCardView {
+    /// Member id (32 hex digits).
+    pub member_id: String,
+    /// Home club.
+    pub home_club: String,
+    /// The card's serial (1 for the first card).
+    pub serial: u32,
+    /// Id of the card key that signs it (16 hex digits).
+    pub card_key_id: String,
+    /// Tier when issued.
+    pub tier: String,
+    /// The card's valid-until, `YYYY-MM-DD`.
+    pub valid_until: String,
+    /// Block time of issue (Unix ms).
+    pub issued_at_ms: u64,
+    /// Height of issue.
+    pub issued_height: u64,
+}
+
+impl MemberCardView {
+    /// The view of `card`.
+    pub fn of(card: &MemberCard) -> MemberCardView {
+        MemberCardView {
+            member_id: card.member_id.to_hex(),
+            home_club: card.home_club.to_string(),
+            serial: card.serial,
+            card_key_id: card.card_key_id.to_hex(),
+            tier: card.tier.clone(),
+            valid_until: dates::format_day(card.valid_until_day),
+            issued_at_ms: card.issued_at_ms,
+            issued_height: card.issued_height,
+        }
+    }
+
+    /// The record back (`None` when a field does not parse).
+    pub fn to_record(&self) -> Option<MemberCard> {
+        Some(MemberCard {
+            member_id: reciprocity_chaincode::MemberId::from_hex(&self.member_id)?,
+            home_club: reciprocity_chaincode::ClubId::parse(&self.home_club)?,
+            serial: self.serial,
+            card_key_id: reciprocity_chaincode::CardKeyId::from_hex(&self.card_key_id)?,
+            tier: self.tier.clone(),
+            valid_until_day: dates::parse_day(&self.valid_until).ok()?,
+            issued_at_ms: self.issued_at_ms,
+            issued_height: self.issued_height,
+        })
     }
 }
 

@@ -9,6 +9,7 @@ mod node;
 mod query;
 mod staff;
 mod tx;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,9 @@ enum Command {
     /// Manage a node's staff accounts.
     #[command(subcommand)]
     Staff(staff::StaffCommand),
+    /// Offline checks: a member card's credential.
+    #[command(subcommand)]
+    Verify(verify::VerifyCommand),
     /// Show a node's status.
     Status {
         /// The node's gRPC endpoint.
@@ -80,6 +84,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Status { endpoint, json } => query::status(&endpoint, json).await,
             Command::Index(command) => index::run(command).await,
             Command::Staff(command) => staff::run(command).await,
+            Command::Verify(command) => verify::run(command).await,
         }
     })
 }

@@ -187,6 +187,29 @@ enum TxKind {
         #[arg(long)]
         public_key: String,
     },
+    /// Enroll your club's card-issuing key (the current one is retired:
+    /// its cards stay valid until their valid-until).
+    EnrollCardKey {
+        /// The card key's public key (64 hex digits; `recip keys show`).
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Revoke one of your club's card keys (compromised: its cards are refused).
+    RevokeCardKey {
+        /// The card key's public key (64 hex digits).
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Record a new card for a member of your club (older cards stop admitting).
+    IssueCard {
+        /// The member id (32 hex digits).
+        #[arg(long)]
+        member_id: String,
+        /// The club's current card key id (16 hex digits; the REST API's
+        /// `GET /v1/card-keys`).
+        #[arg(long)]
+        card_key_id: String,
+    },
     /// Register a member of your club (a random member id when none is given).
     RegisterMember {
         /// The member id (32 hex digits); random when absent.
@@ -335,6 +358,17 @@ fn body_of(kind: TxKind) -> anyhow::Result<(wire::tx_payload::Body, Option<Strin
         }
         TxKind::RevokeIdentity { public_key: key } => {
             (body::revoke_identity(&public_key(&key)?), None)
+        }
+        TxKind::EnrollCardKey { public_key: key } => {
+            (body::enroll_card_key(&public_key(&key)?), None)
+        }
+        TxKind::RevokeCardKey { public_key: key } => {
+            (body::revoke_card_key(&public_key(&key)?), None)
+        }
+        TxKind::IssueCard { member_id, card_key_id } => {
+            let key_id = reciprocity_chaincode::CardKeyId::from_hex(&card_key_id)
+                .with_context(|| format!("{card_key_id:?} is not an 8-byte hex card key id"))?;
+            (body::issue_card(&member(&member_id)?, &key_id), None)
         }
         TxKind::RegisterMember { member_id, tier, valid_until } => {
             let id = match member_id {

@@ -184,6 +184,7 @@ impl NodeConfig {
             &mut config.genesis_file,
             &mut config.genesis_tx_file,
             &mut config.api.keystore_dir,
+            &mut config.api.card_keys_dir,
         ] {
             if p.is_relative() {
                 *p = base.join(&*p);

@@ -174,6 +174,10 @@ pub struct ApiSettings {
     /// Directory of the club's identity keys the API signs with (`*.key`,
     /// relative to the config file). Staff act on-chain through them.
     pub keystore_dir: PathBuf,
+    /// Directory of the club's card-issuing keys (`*.key`, relative to the
+    /// config file): the current one signs member cards; retired ones are
+    /// kept so that cards they signed can be printed again.
+    pub card_keys_dir: PathBuf,
     /// Lifetime of a bearer token.
     pub token_ttl_ms: u64,
     /// Most live tokens; a login beyond it is answered "busy".
@@ -223,6 +227,7 @@ impl Default for ApiSettings {
     fn default() -> Self {
         ApiSettings {
             keystore_dir: PathBuf::from("keystore"),
+            card_keys_dir: PathBuf::from("card-keys"),
             token_ttl_ms: 15 * 60 * 1000,
             sessions_max: 10_000,
             challenge_ttl_ms: 60_000,

@@ -95,6 +95,9 @@ pub fn tx_kind(tx: &pb::SignedTx) -> String {
         Some(Body::VoidVisit(_)) => "void_visit",
         Some(Body::CreateProposal(_)) => "create_proposal",
         Some(Body::CastVote(_)) => "cast_vote",
+        Some(Body::EnrollCardKey(_)) => "enroll_card_key",
+        Some(Body::RevokeCardKey(_)) => "revoke_card_key",
+        Some(Body::IssueCard(_)) => "issue_card",
         None => "empty",
     }
     .to_owned()

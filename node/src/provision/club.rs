@@ -70,6 +70,17 @@ pub async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> Result<Vec<St
                 .or_fail(|| format!("writing {}", path.display()))?;
         }
     }
+    // The card-issuing key, made before the node starts so that its keyring
+    // holds it; enrolled with the role keys.
+    let card_keys = &config.api.card_keys_dir;
+    let card_key_path = card_keys.join("card-first.key");
+    if !card_key_path.exists() {
+        std::fs::create_dir_all(card_keys)
+            .or_fail(|| format!("creating the card keys {}", card_keys.display()))?;
+        Keypair::generate()
+            .and_then(|key| key.write_file(&card_key_path))
+            .or_fail(|| format!("writing {}", card_key_path.display()))?;
+    }
     let logins_path = club_dir.join("staff.json");
     let known: Option<Vec<StaffLogin>> = if logins_path.exists() {
         let text = std::fs::read_to_string(&logins_path)
@@ -159,21 +170,32 @@ pub async fn prepare_club(club_dir: &Path, config: &NodeConfig) -> Result<Vec<St
     Ok(logins)
 }
 
-/// Enrolls the keystore's role keys on-chain (signed by the club key in
-/// `club_dir/club.key`), once: a marker file in the keystore remembers it.
+/// Enrolls the keystore's role keys and the first card key on-chain
+/// (signed by the club key in `club_dir/club.key`), once each: a marker
+/// file in each directory remembers it.
 pub async fn enroll_keystore(
     client: &mut NodeClient,
     chain: &str,
     club_dir: &Path,
     config: &NodeConfig,
 ) -> Result<()> {
+    let club_key_path = club_dir.join("club.key");
+    let club_key = Keypair::read_file(&club_key_path)
+        .or_fail(|| format!("reading {}", club_key_path.display()))?;
+    let card_marker = config.api.card_keys_dir.join("enrolled");
+    let card_key_path = config.api.card_keys_dir.join("card-first.key");
+    if !card_marker.exists() && card_key_path.exists() {
+        let key = Keypair::read_file(&card_key_path)
+            .or_fail(|| format!("reading {}", card_key_path.display()))?;
+        let enrollment = body::enroll_card_key(&key.public_key());
+        super::process::submit_committed(client, chain, &club_key, enrollment).await?;
+        std::fs::write(&card_marker, "first card key enrolled on-chain\n")
+            .or_fail(|| format!("writing {}", card_marker.display()))?;
+    }
     let marker = config.api.keystore_dir.join("enrolled");
     if marker.exists() {
         return Ok(());
     }
-    let club_key_path = club_dir.join("club.key");
-    let club_key = Keypair::read_file(&club_key_path)
-        .or_fail(|| format!("reading {}", club_key_path.display()))?;
     for (_, role) in STAFF_ROLES {
         let path = config.api.keystore_dir.join(format!("{role}.key"));
         let key = Keypair::read_file(&path).or_fail(|| format!("reading {}", path.display()))?;

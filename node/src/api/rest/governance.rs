@@ -175,20 +175,27 @@ pub async fn create_proposal(
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<ProposalRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ProposalOpened>)> {
+    let (status, opened) = create_as(&state, &caller, &request).await?;
+    Ok((status, axum::Json(opened)))
+}
+
+/// Opens a vote for `caller`'s club. Shared by REST and the web app.
+pub(crate) async fn create_as(
+    state: &ApiState,
+    caller: &super::auth::Caller,
+    request: &ProposalRequest,
+) -> ApiResult<(StatusCode, ProposalOpened)> {
     let action = action_wire(&request.action)?;
     let (status, receipt) = state
         .act(
-            &caller,
+            caller,
             Role::Governor,
             "proposal.create",
             None,
             body::create_proposal(request.voting_period_ms, action),
         )
         .await?;
-    Ok((
-        status,
-        axum::Json(ProposalOpened { proposal_id: receipt.tx_id.clone(), transaction: receipt }),
-    ))
+    Ok((status, ProposalOpened { proposal_id: receipt.tx_id.clone(), transaction: receipt }))
 }
 
 /// Proposal listing filter.
@@ -437,7 +444,20 @@ pub async fn cast_vote(
     ApiJson(request): ApiJson<VoteRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
     let id = parse_proposal_id(&proposal_id)?;
-    let choice = match request.choice.as_str() {
+    let (status, receipt) = vote_as(&state, &caller, &id, &request.choice).await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Casts (or replaces) `caller`'s club's vote, `yes`, `no` or `abstain`.
+/// Shared by REST and the web app.
+pub(crate) async fn vote_as(
+    state: &ApiState,
+    caller: &super::auth::Caller,
+    id: &TxId,
+    choice: &str,
+) -> ApiResult<(StatusCode, TxReceipt)> {
+    let proposal_id = id.to_hex();
+    let choice = match choice {
         "yes" => pb::VoteChoice::Yes,
         "no" => pb::VoteChoice::No,
         "abstain" => pb::VoteChoice::Abstain,
@@ -448,14 +468,13 @@ pub async fn cast_vote(
             )));
         }
     };
-    let (status, receipt) = state
+    state
         .act(
-            &caller,
+            caller,
             Role::Governor,
             "proposal.vote",
             Some(&proposal_id),
-            body::cast_vote(&id, choice),
+            body::cast_vote(id, choice),
         )
-        .await?;
-    Ok((status, axum::Json(receipt)))
+        .await
 }

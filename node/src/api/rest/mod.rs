@@ -25,6 +25,7 @@
 
 pub mod agreements;
 pub mod auth;
+pub mod cards;
 pub mod error;
 pub mod extract;
 pub mod governance;
@@ -68,6 +69,7 @@ struct ApiInner {
     club: ClubId,
     settings: ApiSettings,
     keystore: keystore::Keystore,
+    card_keys: crate::cards::keyring::CardKeyring,
     sessions: auth::Sessions,
     web_sessions: web_sessions::WebSessions,
     challenges: auth::Challenges,
@@ -100,11 +102,13 @@ impl ApiState {
         let club = ClubId::parse(&node.config().club)
             .ok_or_else(|| format!("club {:?} is not a club id", node.config().club))?;
         let keystore = keystore::Keystore::load(&settings.keystore_dir)?;
+        let card_keys = crate::cards::keyring::CardKeyring::load(&settings.card_keys_dir)?;
         let web = node.config().web.clone();
         Ok(ApiState {
             inner: Arc::new(ApiInner {
                 club,
                 keystore,
+                card_keys,
                 sessions: auth::Sessions::new(
                     Duration::from_millis(settings.token_ttl_ms),
                     settings.sessions_max,
@@ -164,6 +168,11 @@ impl ApiState {
     /// The API's settings (`[api]` in node.toml).
     pub fn settings(&self) -> &ApiSettings {
         &self.inner.settings
+    }
+
+    /// The club's card-issuing keys held by this node.
+    pub fn card_keys(&self) -> &crate::cards::keyring::CardKeyring {
+        &self.inner.card_keys
     }
 
     /// The web app's sign-ins.

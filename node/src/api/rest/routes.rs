@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiError;
-use super::{ApiState, agreements, auth, governance, ledger, members, staff, visits};
+use super::{ApiState, agreements, auth, cards, governance, ledger, members, staff, visits};
 use crate::config::ApiSettings;
 
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::config::ApiSettings;
         (name = "auth", description = "Logins and tokens"),
         (name = "members", description = "The club's members: profiles off-chain, records on-chain"),
         (name = "visits", description = "Front-desk checks and visits"),
+        (name = "cards", description = "Member cards with a signed QR code, and the club's card keys"),
         (name = "agreements", description = "Bilateral agreements and introductions"),
         (name = "governance", description = "Proposals and votes"),
         (name = "ledger", description = "Signed transactions, blocks, clubs, network"),
@@ -96,6 +97,9 @@ fn routes(bounds: &RouteBounds) -> OpenApiRouter<ApiState> {
         .routes(routes!(members::register_member, members::search_members))
         .routes(routes!(members::get_member, members::update_member))
         .routes(routes!(members::imports::import_progress))
+        .routes(routes!(cards::issue_card, cards::get_card))
+        .routes(routes!(cards::list_card_keys, cards::rotate_card_key))
+        .routes(routes!(cards::revoke_card_key))
         .routes(routes!(visits::check_visit))
         .routes(routes!(visits::record_visit, visits::list_visits))
         .routes(routes!(visits::void_visit))

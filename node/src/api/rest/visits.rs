@@ -22,8 +22,14 @@ use crate::index::read::{VisitQuery, VisitRow, VisitSide};
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
-    /// The visitor's member id (32 hex digits, from the member's card).
-    pub member_id: String,
+    /// The visitor's member id (32 hex digits); give this or `card`.
+    #[serde(default)]
+    pub member_id: Option<String>,
+    /// The text of the member card's QR code (`RC1:...`); give this or
+    /// `member_id`. The card is verified against the ledger (card key,
+    /// signature, serial, expiry) before the member's standing is checked.
+    #[serde(default)]
+    pub card: Option<String>,
     /// The visitor's home club, as the card says; checked against the ledger.
     #[serde(default)]
     pub home_club: Option<String>,
@@ -93,8 +99,118 @@ pub struct CheckResponse {
     pub allowance: Option<AllowanceView>,
     /// The terms in effect.
     pub terms: Option<AppliedTerms>,
+    /// The card presented, when the check was of a card's code.
+    pub card: Option<CardView>,
     /// The ledger height the answer is based on.
     pub height: u64,
+}
+
+/// A card presented at the door, and the door's verdict on it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CardView {
+    /// Whether the card itself is good (signature, key, serial, expiry).
+    pub accepted: bool,
+    /// Why the card is refused, in words.
+    pub refusal: Option<String>,
+    /// The member the card names (32 hex digits), when it decodes.
+    pub member_id: Option<String>,
+    /// The card's serial, when it decodes.
+    pub serial: Option<u32>,
+    /// The card's own valid-until (`YYYY-MM-DD`), when it decodes; the
+    /// answer's `valid_until` is the ledger's.
+    pub valid_until: Option<String>,
+    /// Id of the card key that signed it (16 hex digits), when it decodes.
+    pub key_id: Option<String>,
+}
+
+/// The check of the card whose QR code reads `text`, presented at `host`
+/// now: the card is verified against this node's ledger, then the member's
+/// standing is checked as for any visit. A refused card makes the answer
+/// ineligible with code `CardRefused` and the card's reason.
+pub(crate) fn check_card_now(
+    state: &ApiState,
+    host: &ClubId,
+    text: &str,
+    guests: u32,
+) -> ApiResult<CheckResponse> {
+    use reciprocity_sdk::card::SignedCard;
+    let view = state.node().ledger().state();
+    let height = reciprocity_chaincode::chain_position(&view)?.height;
+    let at_ms = now_ms();
+    let card = match SignedCard::decode(text) {
+        Ok(card) => card,
+        Err(refusal) => {
+            let offset = reciprocity_chaincode::query::club(&view, host)?
+                .map_or(0, |c| c.spec.utc_offset_minutes);
+            let local_day = reciprocity_chaincode::calendar::local_day(at_ms, offset);
+            return Ok(card_refused(
+                CheckResponse {
+                    eligible: false,
+                    code: String::new(),
+                    code_number: 0,
+                    reason: String::new(),
+                    home_club: None,
+                    tier: None,
+                    valid_until: None,
+                    local_date: dates::format_day(local_day),
+                    allowance: None,
+                    terms: None,
+                    card: None,
+                    height,
+                },
+                &refusal,
+                CardView {
+                    accepted: false,
+                    refusal: None,
+                    member_id: None,
+                    serial: None,
+                    valid_until: None,
+                    key_id: None,
+                },
+            ));
+        }
+    };
+    let check = reciprocity_chaincode::query::check_visit(
+        &view,
+        at_ms,
+        host,
+        &card.claims.member_id,
+        guests,
+    )?;
+    let local_day = check.local_day;
+    let answer = check_response(check, height);
+    let shown = CardView {
+        accepted: true,
+        refusal: None,
+        member_id: Some(card.claims.member_id.to_hex()),
+        serial: Some(card.claims.serial),
+        valid_until: Some(dates::format_day(card.claims.valid_until_day)),
+        key_id: Some(card.key_id.to_hex()),
+    };
+    match crate::cards::door::judge(&view, &card, local_day)? {
+        Ok(()) => Ok(CheckResponse { card: Some(shown), ..answer }),
+        Err(refusal) => Ok(card_refused(answer, &refusal, shown)),
+    }
+}
+
+/// `answer` turned into a refusal for the card's reason.
+fn card_refused(
+    answer: CheckResponse,
+    refusal: &reciprocity_sdk::card::CardRefusal,
+    card: CardView,
+) -> CheckResponse {
+    let words = refusal.to_string();
+    let mut words_capitalized = words[..1].to_uppercase();
+    words_capitalized.push_str(&words[1..]);
+    CheckResponse {
+        eligible: false,
+        code: "CardRefused".to_owned(),
+        code_number: 0,
+        reason: format!("Card refused: {words_capitalized}."),
+        allowance: None,
+        card: Some(CardView { accepted: false, refusal: Some(words), ..card }),
+        ..answer
+    }
 }
 
 /// The check of `member` visiting `host` now, from the node's own state.
@@ -149,6 +265,7 @@ pub(crate) fn check_response(
                 introduction_present: check.introduction.is_some_and(|i| i.present),
             },
         ),
+        card: None,
         height,
     }
 }
@@ -180,8 +297,17 @@ pub async fn check_visit(
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<CheckRequest>,
 ) -> ApiResult<axum::Json<CheckResponse>> {
-    let member = parse_member_id(&request.member_id)?;
-    let mut answer = check_now(&state, &caller.club, &member, request.guests)?;
+    let mut answer = match (&request.member_id, &request.card) {
+        (Some(member), None) => {
+            check_now(&state, &caller.club, &parse_member_id(member)?, request.guests)?
+        }
+        (None, Some(card)) => check_card_now(&state, &caller.club, card, request.guests)?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either member_id (32 hex digits) or card (the text of the card's QR code)",
+            ));
+        }
+    };
     if let Some(claimed) = &request.home_club
         && answer.home_club.as_deref().is_some_and(|home| home != claimed)
     {

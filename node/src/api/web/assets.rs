@@ -127,11 +127,18 @@ mod tests {
         let mut checked = 0;
         for line in sums.lines().filter(|l| !l.trim().is_empty()) {
             let (sum, file) = line.split_once("  ").expect("sha256sum format");
-            let asset = FILES.iter().find(|a| a.source == file).expect("listed file is served");
-            assert_eq!(hex::encode(Sha256::digest(asset.bytes)), sum, "{file}");
+            let bytes = FILES
+                .iter()
+                .find(|a| a.source == file)
+                .map(|a| a.bytes)
+                .or_else(|| {
+                    crate::cards::face::FONTS.iter().find(|f| f.source == file).map(|f| f.bytes)
+                })
+                .expect("listed file is served or drawn with");
+            assert_eq!(hex::encode(Sha256::digest(bytes)), sum, "{file}");
             checked += 1;
         }
-        assert_eq!(checked, 2, "htmx and jsQR are pinned");
+        assert_eq!(checked, 4, "htmx, jsQR and the card's two fonts are pinned");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::page::{Chrome, Signed, api_error_page, club_facts, local_date_time, r
 use crate::api::rest::ApiState;
 use crate::api::rest::error::{ApiError, ApiResult};
 use crate::api::rest::require::FrontDesk;
-use crate::api::rest::visits::{CheckResponse, check_now, record_as, void_as};
+use crate::api::rest::visits::{CheckResponse, check_card_now, check_now, record_as, void_as};
 use crate::api::views::{money_text, settlement_words};
 use crate::clock::now_ms;
 use crate::index::read::{VisitQuery, VisitSide};
@@ -86,6 +86,8 @@ pub struct Answer {
     pub allowance: Option<AllowanceText>,
     /// The terms in effect.
     pub terms: Option<TermsText>,
+    /// The card presented, in words, when the check was of a card's code.
+    pub card: Option<String>,
     /// The host's local date.
     pub local_date: String,
     /// The ledger height the answer rests on.
@@ -165,7 +167,7 @@ fn guests_of(text: Option<&str>) -> Result<u32, String> {
     }
 }
 
-fn answer_of(state: &ApiState, member: &MemberId, check: CheckResponse) -> Answer {
+fn answer_of(state: &ApiState, member: Option<&MemberId>, check: CheckResponse) -> Answer {
     let view = state.node().ledger().state();
     let home_club = check.home_club.as_deref().map(|home| {
         let name = reciprocity_chaincode::ClubId::parse(home)
@@ -176,7 +178,7 @@ fn answer_of(state: &ApiState, member: &MemberId, check: CheckResponse) -> Answe
     Answer {
         eligible: check.eligible,
         reason: check.reason,
-        member_id: member.to_hex(),
+        member_id: member.map(MemberId::to_hex).unwrap_or_default(),
         home_club,
         tier: check.tier,
         valid_until: check.valid_until,
@@ -201,6 +203,19 @@ fn answer_of(state: &ApiState, member: &MemberId, check: CheckResponse) -> Answe
                 (true, true) => "needed, and a letter is on the ledger".to_owned(),
                 (true, false) => "needed, and there is none for today".to_owned(),
             },
+        }),
+        // A refused card's reason is the answer's; the line says what the card is.
+        card: check.card.and_then(|card| {
+            let shown = format!(
+                "no. {}, valid until {}",
+                card.serial?,
+                card.valid_until.as_deref().unwrap_or("?")
+            );
+            Some(if card.accepted {
+                format!("{shown}: signature and serial verified on the ledger")
+            } else {
+                format!("{shown} (refused)")
+            })
         }),
         local_date: check.local_date,
         height: check.height,
@@ -363,6 +378,31 @@ pub async fn page(
         return desk_page(&state, &signed, view).await;
     };
     view.form.member = text.trim().to_owned();
+    if reciprocity_sdk::card::looks_like_card(text) {
+        let guests = match guests_of(query.guests.as_deref()) {
+            Ok(guests) => guests,
+            Err(problem) => {
+                view.status = StatusCode::BAD_REQUEST;
+                view.problem = Some(problem);
+                return desk_page(&state, &signed, view).await;
+            }
+        };
+        view.form.guests = guests;
+        return match check_card_now(&state, &signed.caller().club, text, guests) {
+            Ok(check) => {
+                let member = check
+                    .card
+                    .as_ref()
+                    .and_then(|c| c.member_id.as_deref())
+                    .and_then(MemberId::from_hex);
+                // The field shows the member the card names, ready for the next scan.
+                view.form.member = member.map(|m| m.to_hex()).unwrap_or_default();
+                view.answer = Some(answer_of(&state, member.as_ref(), check));
+                desk_page(&state, &signed, view).await
+            }
+            Err(error) => api_error_page(&state, &signed.session, &error),
+        };
+    }
     let checked =
         member_of(text).and_then(|member| Ok((member, guests_of(query.guests.as_deref())?)));
     let (member, guests) = match checked {
@@ -376,7 +416,7 @@ pub async fn page(
     view.form.guests = guests;
     match check_now(&state, &signed.caller().club, &member, guests) {
         Ok(check) => {
-            view.answer = Some(answer_of(&state, &member, check));
+            view.answer = Some(answer_of(&state, Some(&member), check));
             desk_page(&state, &signed, view).await
         }
         Err(error) => api_error_page(&state, &signed.session, &error),
@@ -422,7 +462,7 @@ pub async fn record(
             let mut view = DeskView::problem(error.status, form, problem);
             view.answer = check_now(&state, &signed.caller().club, &member, guests)
                 .ok()
-                .map(|check| answer_of(&state, &member, check));
+                .map(|check| answer_of(&state, Some(&member), check));
             desk_page(&state, &signed, view).await
         }
     }

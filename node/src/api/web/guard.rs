@@ -8,7 +8,9 @@
 //!   before a handler runs, so no handler can forget the check. A request
 //!   without the header must be an encoded form, whose body is read here
 //!   (at most `api.body_bytes_max`, within `api.request_timeout_ms`) and
-//!   handed on unchanged.
+//!   handed on unchanged, or a file-upload form (`multipart/form-data`,
+//!   the member import: at most `api.import_bytes_max`), whose `csrf`
+//!   field must come before its file.
 //! - [`page_headers`]: the Content-Security-Policy (scripts, styles,
 //!   images and connections from this origin only; no inline script, no
 //!   framing, forms post only here), `nosniff`, no referrer, the camera
@@ -37,6 +39,22 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// The token a form body carries in its `csrf` field.
 fn form_token(body: &[u8]) -> Option<String> {
     form_urlencoded::parse(body).find(|(key, _)| key == "csrf").map(|(_, v)| v.into_owned())
+}
+
+/// The token a file-upload body carries in its `csrf` field, which must
+/// come before any file (browsers send fields in the form's order).
+async fn multipart_token(body: Bytes, boundary: String) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.file_name().is_some() {
+            return None;
+        }
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn refused(message: &str) -> Response {
@@ -76,10 +94,11 @@ pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -
     };
     let presented_header =
         headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let is_form = content_type.is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let boundary = content_type
+        .filter(|t| t.starts_with("multipart/form-data"))
+        .and_then(|t| multer::parse_boundary(t).ok());
     if let Some(token) = &presented_header {
         return if tokens_match(token, &expected) {
             next.run(request).await
@@ -89,11 +108,15 @@ pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -
             )
         };
     }
-    if !is_form {
+    if !is_form && boundary.is_none() {
         return refused("The form carried no CSRF token. Reload the page and try again.");
     }
     let (parts, body) = request.into_parts();
-    let limit = state.settings().body_bytes_max;
+    let (limit, setting) = if boundary.is_some() {
+        (state.settings().import_bytes_max, "api.import_bytes_max")
+    } else {
+        (state.settings().body_bytes_max, "api.body_bytes_max")
+    };
     let wait = std::time::Duration::from_millis(state.settings().request_timeout_ms);
     let bytes: Bytes = match tokio::time::timeout(wait, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => bytes,
@@ -101,7 +124,7 @@ pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -
             return problem_page_plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large",
-                &format!("A form may hold at most {limit} bytes (api.body_bytes_max)."),
+                &format!("A form may hold at most {limit} bytes ({setting})."),
             );
         }
         Err(_) => {
@@ -112,7 +135,11 @@ pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -
             );
         }
     };
-    match form_token(&bytes) {
+    let token = match boundary {
+        Some(boundary) => multipart_token(bytes.clone(), boundary).await,
+        None => form_token(&bytes),
+    };
+    match token {
         Some(token) if tokens_match(&token, &expected) => {
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }

@@ -17,7 +17,10 @@
 //! - [`page`]: the [`page::Signed`] extractor (who is signed in, with the
 //!   role the page needs, or a redirect to sign-in or a refusal), the
 //!   layout's data and the error pages.
-//! - Pages: [`login`] (sign-in, sign-out, home), [`desk`] (the front desk).
+//! - Pages: [`login`] (sign-in, sign-out, home), [`desk`] (the front
+//!   desk), [`registrar`] (members, cards, the CSV import), [`governor`]
+//!   (proposals, votes, the live tally), [`operator`] (the node's status,
+//!   for the club's admins).
 //!
 //! Pages call the same operations as the REST handlers
 //! ([`super::rest::ApiState`]: `act` signs and submits, the visit check
@@ -30,9 +33,12 @@
 
 pub mod assets;
 pub mod desk;
+pub mod governor;
 pub mod guard;
 pub mod login;
+pub mod operator;
 pub mod page;
+pub mod registrar;
 pub mod session;
 
 use axum::Router;
@@ -55,6 +61,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/desk", get(desk::page))
         .route("/desk/visits", post(desk::record))
         .route("/desk/visits/{visit_id}/void", post(desk::void))
+        .route("/members", get(registrar::members).post(registrar::register))
+        .route("/members/new", get(registrar::new_member))
+        .route(
+            "/members/import",
+            get(registrar::import_form)
+                .post(registrar::import)
+                .layer(axum::extract::DefaultBodyLimit::max(settings.import_bytes_max)),
+        )
+        .route("/members/imports/{job_id}", get(registrar::import_job))
+        .route("/members/imports/{job_id}/progress", get(registrar::import_progress))
+        .route("/members/{member_id}", get(registrar::member).post(registrar::update))
+        .route("/members/{member_id}/card", post(registrar::issue_card))
+        .route("/members/{member_id}/card/{format}", get(registrar::card_file))
+        .route("/proposals", get(governor::proposals).post(governor::create))
+        .route("/proposals/new", get(governor::new_proposal))
+        .route("/proposals/{proposal_id}", get(governor::proposal))
+        .route("/proposals/{proposal_id}/tally", get(governor::tally))
+        .route("/proposals/{proposal_id}/vote", post(governor::vote))
+        .route("/node", get(operator::page))
+        .route("/node/status", get(operator::status))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::from_fn(super::rest::run_to_completion))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::csrf))

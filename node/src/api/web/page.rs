@@ -18,7 +18,7 @@ use super::session::{SESSION_COOKIE, cookie_value};
 use crate::api::rest::ApiState;
 use crate::api::rest::auth::Caller;
 use crate::api::rest::error::ApiError;
-use crate::api::rest::require::{FrontDesk, RoleRule};
+use crate::api::rest::require::{Admin, FrontDesk, Governor, Registrar, RoleRule};
 use crate::api::rest::web_sessions::SessionView;
 use crate::clock::now_ms;
 
@@ -36,12 +36,32 @@ pub struct PageLink {
 }
 
 /// Every page of the app, in navigation order.
-pub const PAGES: [PageLink; 1] = [PageLink {
-    href: "/desk",
-    label: "Front desk",
-    purpose: "Check visitors, record and void visits",
-    roles: FrontDesk::ROLES,
-}];
+pub const PAGES: [PageLink; 4] = [
+    PageLink {
+        href: "/desk",
+        label: "Front desk",
+        purpose: "Check visitors, record and void visits",
+        roles: FrontDesk::ROLES,
+    },
+    PageLink {
+        href: "/members",
+        label: "Members",
+        purpose: "Register, search and update members; print cards; import a list",
+        roles: Registrar::ROLES,
+    },
+    PageLink {
+        href: "/proposals",
+        label: "Proposals",
+        purpose: "Open proposals, cast the club's vote, follow the tally",
+        roles: Governor::ROLES,
+    },
+    PageLink {
+        href: "/node",
+        label: "Node",
+        purpose: "The node's height, leader, peers, index and last blocks, live",
+        roles: Admin::ROLES,
+    },
+];
 
 /// The pages `caller`'s roles open.
 pub fn pages_of(caller: &Caller) -> impl Iterator<Item = &'static PageLink> + '_ {

@@ -78,9 +78,35 @@ pub async fn import_members(
         .map_err(|_| ApiError::body_too_large("api.import_bytes_max", bytes_max))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| ApiError::bad_request(format!("the CSV is not UTF-8: {e}")))?;
+    match import_as(&state, &caller, key, text).await? {
+        ImportStart::Started(progress) => {
+            Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
+        }
+        ImportStart::Refused(rows) => Ok(refused_rows(rows)),
+    }
+}
+
+/// How an import began.
+#[derive(Debug)]
+pub(crate) enum ImportStart {
+    /// The job runs; its progress so far.
+    Started(ImportProgress),
+    /// Rows in error: nothing was imported.
+    Refused(Vec<RowError>),
+}
+
+/// Checks the CSV `text` whole and, when every row is good, stores the
+/// profiles and starts the job that submits the registrations, signed by
+/// `key`. Shared by REST and the web app.
+pub(crate) async fn import_as(
+    state: &ApiState,
+    caller: &crate::api::rest::auth::Caller,
+    key: reciprocity_sdk::keys::Keypair,
+    text: &str,
+) -> ApiResult<ImportStart> {
     let rows = match parse_csv(text, state.inner.settings.import_rows_max) {
         Ok(rows) => rows,
-        Err(CsvRefusal::Rows(row_errors)) => return Ok(refused_rows(row_errors)),
+        Err(CsvRefusal::Rows(row_errors)) => return Ok(ImportStart::Refused(row_errors)),
         Err(CsvRefusal::File(error)) => return Err(error),
     };
     let store = state.records()?;
@@ -100,7 +126,7 @@ pub async fn import_members(
                 ),
             })
             .collect();
-        return Ok(refused_rows(errors));
+        return Ok(ImportStart::Refused(errors));
     }
     let mut planned = Vec::with_capacity(rows.len());
     for (line, request, until) in rows {
@@ -153,7 +179,7 @@ pub async fn import_members(
     };
     let progress = job.progress();
     tokio::spawn(run_import(run, job, signed));
-    Ok((StatusCode::ACCEPTED, axum::Json(progress)).into_response())
+    Ok(ImportStart::Started(progress))
 }
 
 /// Progress of an import started by this club.
@@ -167,11 +193,20 @@ pub async fn import_progress(
     State(state): State<ApiState>,
     ApiPath(job_id): ApiPath<String>,
 ) -> ApiResult<axum::Json<ImportProgress>> {
+    progress_of(&state, &caller.club, &job_id).map(axum::Json)
+}
+
+/// The progress of `club`'s import `job_id`. Shared by REST and the web app.
+pub(crate) fn progress_of(
+    state: &ApiState,
+    club: &reciprocity_chaincode::ClubId,
+    job_id: &str,
+) -> ApiResult<ImportProgress> {
     let job = state
         .inner
         .imports
-        .get(&job_id)
-        .filter(|j| j.club() == caller.club.as_str())
-        .ok_or_else(|| ApiError::not_found(format!("no import {}", quote(&job_id))))?;
-    Ok(axum::Json(job.progress()))
+        .get(job_id)
+        .filter(|j| j.club() == club.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("no import {}", quote(job_id))))?;
+    Ok(job.progress())
 }

@@ -18,6 +18,7 @@ use reciprocity_sdk::tx::{TxBuilder, body};
 use serde::{Deserialize, Serialize};
 
 use self::fields::{check_len, check_tier, parse_date, present, validate};
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::require::{Registrar, RegistrarOrAdmin, Require};
@@ -143,12 +144,24 @@ pub async fn register_member(
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<RegisterMemberRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RegisteredMember>)> {
-    let until = validate(&request).map_err(ApiError::bad_request)?;
-    let key = state.signer(&caller, Role::Registrar)?;
+    let (status, registered) = register_as(&state, &caller, &request).await?;
+    Ok((status, axum::Json(registered)))
+}
+
+/// Registers a member of `caller`'s club: the profile first, then the
+/// on-chain record; the profile is removed again if the ledger refuses.
+/// Shared by REST and the web app.
+pub(crate) async fn register_as(
+    state: &ApiState,
+    caller: &Caller,
+    request: &RegisterMemberRequest,
+) -> ApiResult<(StatusCode, RegisteredMember)> {
+    let until = validate(request).map_err(ApiError::bad_request)?;
+    let key = state.signer(caller, Role::Registrar)?;
     let store = state.records()?;
     let club = state.club().to_string();
     let member_id = reciprocity_sdk::random_member_id().map_err(|e| ApiError::internal(&e))?;
-    let profile = profile_of(&club, &member_id, &request);
+    let profile = profile_of(&club, &member_id, request);
     let created_ms = now_ms();
     let tx = TxBuilder::new(state.node().ledger().chain_id(), created_ms)
         .sign(&key, body::register_member(&member_id, &request.tier, until));
@@ -195,10 +208,7 @@ pub async fn register_member(
     let record = reciprocity_chaincode::query::member(&view, &member_id)?;
     Ok((
         status,
-        axum::Json(RegisteredMember {
-            member: view_of(profile, record.as_ref()),
-            transaction: receipt,
-        }),
+        RegisteredMember { member: view_of(profile, record.as_ref()), transaction: receipt },
     ))
 }
 
@@ -315,6 +325,19 @@ pub async fn update_member(
     ApiJson(request): ApiJson<UpdateMemberRequest>,
 ) -> ApiResult<axum::Json<UpdatedMember>> {
     let id = parse_member_id(&member_id)?;
+    update_as(&state, &caller, &id, &request).await.map(axum::Json)
+}
+
+/// Updates a member of `caller`'s club: the profile first (it can be put
+/// back), then the ledger. Shared by REST and the web app.
+pub(crate) async fn update_as(
+    state: &ApiState,
+    caller: &Caller,
+    id: &MemberId,
+    request: &UpdateMemberRequest,
+) -> ApiResult<UpdatedMember> {
+    let id = *id;
+    let member_id = id.to_hex();
     let store = state.records()?;
     let mut profile = store
         .profile_get(&id.to_hex())
@@ -377,7 +400,7 @@ pub async fn update_member(
     }
     let transaction = if on_chain {
         let body = body::update_member(&id, status, request.tier.as_deref(), until);
-        match state.act(&caller, Role::Registrar, "member.update", Some(&id.to_hex()), body).await {
+        match state.act(caller, Role::Registrar, "member.update", Some(&id.to_hex()), body).await {
             Ok((_, receipt)) => Some(receipt),
             Err(error) => {
                 if profile_changed {
@@ -402,7 +425,7 @@ pub async fn update_member(
         let view = state.node().ledger().state();
         reciprocity_chaincode::query::member(&view, &id)?
     };
-    Ok(axum::Json(UpdatedMember { member: view_of(profile, record.as_ref()), transaction }))
+    Ok(UpdatedMember { member: view_of(profile, record.as_ref()), transaction })
 }
 
 /// Search filters and page.
