@@ -214,6 +214,8 @@ validation_codes! {
     NoCardKey = 75,
     /// The card key named is not the club's current card key (retired, or of another club).
     CardKeyNotCurrent = 76,
+    /// The card key's proof of possession is missing or does not verify for this chain and club.
+    CardKeyProofInvalid = 77,
 }
 
 impl ValidationCode {
@@ -251,6 +253,7 @@ impl ValidationCode {
                 | C::InvalidVote
                 | C::InvalidPolicy
                 | C::InvalidClub
+                | C::CardKeyProofInvalid
         )
     }
 }

@@ -129,6 +129,7 @@ pub(crate) enum TxBody {
     },
     EnrollCardKey {
         key: crate::PublicKey,
+        possession_signature: [u8; 64],
     },
     RevokeCardKey {
         key: crate::PublicKey,
@@ -587,7 +588,11 @@ pub(crate) fn body(body: &pb::tx_payload::Body) -> Decoded<TxBody> {
                 _ => return Err(ValidationCode::InvalidVote),
             },
         },
-        Body::EnrollCardKey(e) => TxBody::EnrollCardKey { key: key_check(&e.public_key)? },
+        Body::EnrollCardKey(e) => TxBody::EnrollCardKey {
+            key: key_check(&e.public_key)?,
+            possession_signature: <[u8; 64]>::try_from(e.possession_signature.as_slice())
+                .map_err(|_| ValidationCode::CardKeyProofInvalid)?,
+        },
         Body::RevokeCardKey(r) => TxBody::RevokeCardKey { key: key_check(&r.public_key)? },
         Body::IssueCard(c) => TxBody::IssueCard {
             member_id: member_id(&c.member_id)?,

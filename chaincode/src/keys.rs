@@ -14,6 +14,7 @@
 //! | `clubagr/{club}/{other}` | index: a club's agreements |
 //! | `cardkey/{key_id}` | [`crate::CardKey`] |
 //! | `clubcardkey/{club}` | the club's current card key id (8 bytes) |
+//! | `clubcardkeys/{club}/{key_id}` | index: a club's card keys |
 //! | `card/{member}` | [`crate::MemberCard`], the member's last card |
 //! | `intro/{host}/{member}` | [`crate::Introduction`] |
 //! | `visit/{visit}` | [`crate::Visit`] |
@@ -38,7 +39,6 @@ pub(crate) const META_STATE_HASH: &[u8] = b"meta/state_hash";
 pub(crate) const GENESIS: &[u8] = b"gen/genesis";
 pub(crate) const POLICY: &[u8] = b"gen/policy";
 pub(crate) const CLUB_PREFIX: &[u8] = b"club/";
-pub(crate) const CARD_KEY_PREFIX: &[u8] = b"cardkey/";
 pub(crate) const PROPOSAL_OPEN_PREFIX: &[u8] = b"propopen/";
 pub(crate) const TX_EXPIRY_PREFIX: &[u8] = b"txexp/";
 
@@ -72,6 +72,14 @@ pub(crate) fn card_key(id: &CardKeyId) -> Vec<u8> {
 
 pub(crate) fn club_card_key(club: &ClubId) -> Vec<u8> {
     format!("clubcardkey/{club}").into_bytes()
+}
+
+pub(crate) fn club_card_key_index(club: &ClubId, id: &CardKeyId) -> Vec<u8> {
+    format!("clubcardkeys/{club}/{id}").into_bytes()
+}
+
+pub(crate) fn club_card_key_index_prefix(club: &ClubId) -> Vec<u8> {
+    format!("clubcardkeys/{club}/").into_bytes()
 }
 
 pub(crate) fn member_card(member: &MemberId) -> Vec<u8> {

@@ -119,6 +119,7 @@
 //! | 74 | `CardKeyRevoked` | The card key was revoked. |
 //! | 75 | `NoCardKey` | The club has no current card key: an admin enrolls one first. |
 //! | 76 | `CardKeyNotCurrent` | The card key named is not the club's current card key (retired, or of another club). |
+//! | 77 | `CardKeyProofInvalid` | The card key's proof of possession is missing or does not verify for this chain and club. |
 //!
 //! # Rules in brief
 //!

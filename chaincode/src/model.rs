@@ -112,6 +112,22 @@ byte_id!(
 /// Domain tag hashed before a card key to give its [`CardKeyId`].
 pub const CARD_KEY_ID_DOMAIN: &[u8] = b"reciprocity/card-key/v1";
 
+/// Domain tag of a card key's proof of possession.
+pub const CARD_KEY_POSSESSION_DOMAIN: &[u8] = b"reciprocity/card-key-pop/v1";
+
+/// What a card key signs to prove that `club` of chain `chain_id` holds it:
+/// [`CARD_KEY_POSSESSION_DOMAIN`] || chain id || 0 || club id || 0 || key.
+pub fn card_key_possession_message(chain_id: &str, club: &ClubId, key: &PublicKey) -> Vec<u8> {
+    let mut message = Vec::with_capacity(CARD_KEY_POSSESSION_DOMAIN.len() + 80);
+    message.extend_from_slice(CARD_KEY_POSSESSION_DOMAIN);
+    message.extend_from_slice(chain_id.as_bytes());
+    message.push(0);
+    message.extend_from_slice(club.as_str().as_bytes());
+    message.push(0);
+    message.extend_from_slice(key.as_bytes());
+    message
+}
+
 impl CardKeyId {
     /// The id of a card-issuing public key.
     pub fn of(key: &PublicKey) -> CardKeyId {

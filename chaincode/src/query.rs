@@ -62,14 +62,21 @@ pub fn current_card_key(view: &dyn StateRead, club: &ClubId) -> Result<Option<Ca
 }
 
 /// Every card key of a club (current, retired, revoked), in key id order.
-/// Scans all clubs' card keys: there are few (one per rotation).
 pub fn card_keys_of(view: &dyn StateRead, club: &ClubId) -> Result<Vec<CardKey>> {
+    let prefix = keys::club_card_key_index_prefix(club);
     let mut out = Vec::new();
-    for (key, value) in view.scan(keys::CARD_KEY_PREFIX, None, usize::MAX)? {
-        let card_key: CardKey = crate::state::decode(&key, &value)?;
-        if &card_key.club_id == club {
-            out.push(card_key);
-        }
+    for (key, _) in view.scan(&prefix, None, usize::MAX)? {
+        let id = keys::trailing_text(&key).and_then(CardKeyId::from_hex).ok_or_else(|| {
+            crate::ChaincodeError::CorruptState {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: "a card key index entry without a key id".to_owned(),
+            }
+        })?;
+        let card_key = card_key(view, &id)?.ok_or_else(|| crate::ChaincodeError::CorruptState {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            reason: "an indexed card key is missing".to_owned(),
+        })?;
+        out.push(card_key);
     }
     Ok(out)
 }

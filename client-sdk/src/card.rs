@@ -31,7 +31,7 @@
 
 use coset::cbor::value::Value;
 use coset::iana;
-use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
+use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
 use reciprocity_chaincode::{CardClaims, CardKey, CardKeyId, ClubId, MemberCard, MemberId};
 
 use crate::keys::Keypair;
@@ -146,8 +146,14 @@ impl SignedCard {
         let malformed = |what: &str| CardRefusal::Malformed(what.to_owned());
         let bytes = base45::decode(body).map_err(|_| malformed("not Base45 text"))?;
         let sign1 = CoseSign1::from_tagged_slice(&bytes)
-            .or_else(|_| CoseSign1::from_slice(&bytes))
-            .map_err(|_| malformed("not a COSE_Sign1 structure"))?;
+            .map_err(|_| malformed("not a tagged COSE_Sign1 structure"))?;
+        // One card, one encoding: nothing unsigned may ride along.
+        if !sign1.unprotected.is_empty() {
+            return Err(malformed("it carries an unprotected header"));
+        }
+        if sign1.clone().to_tagged_vec().ok().as_deref() != Some(bytes.as_slice()) {
+            return Err(malformed("its COSE structure is not in the canonical encoding"));
+        }
         let expected_alg = Some(coset::Algorithm::Assigned(iana::Algorithm::EdDSA));
         if sign1.protected.header.alg != expected_alg {
             return Err(malformed("its algorithm is not EdDSA"));
@@ -175,17 +181,21 @@ impl SignedCard {
 }
 
 /// The door's verdict on a decoded card, given what the ledger holds: the
-/// card key of the card's key id (`None` when unknown), the member's last
-/// recorded card, and the host's local day. The member's standing is
-/// checked separately, as for any visit.
+/// card key of the card's key id (`None` when unknown; a record of another
+/// key counts as unknown), the member's last recorded card, and the host's
+/// local day. The member's standing is checked separately, as for any
+/// visit. The verdict is only as good as the ledger records it is given:
+/// read them from a node you trust (your own club's).
 pub fn judge(
     card: &SignedCard,
     key: Option<&CardKey>,
     recorded: Option<&MemberCard>,
     today_day: u32,
 ) -> Result<(), CardRefusal> {
-    let key = key.ok_or(CardRefusal::UnknownKey)?;
-    assert_eq!(key.key_id, card.key_id, "card: judged against another key's record");
+    // The record must be the key the card names: its id is the public key's.
+    let key = key
+        .filter(|k| k.key_id == card.key_id && CardKeyId::of(&k.public_key) == card.key_id)
+        .ok_or(CardRefusal::UnknownKey)?;
     if key.club_id != card.claims.home_club {
         return Err(CardRefusal::KeyOfOtherClub {
             card_club: card.claims.home_club.clone(),
@@ -280,6 +290,7 @@ fn decode_claims(payload: &[u8]) -> Result<CardClaims, CardRefusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coset::CborSerializable;
 
     fn key() -> Keypair {
         Keypair::from_seed([9; 32])
@@ -411,6 +422,33 @@ mod tests {
             judge(&card, Some(&foreign), Some(&recorded(&key())), 20_000),
             Err(CardRefusal::KeyOfOtherClub { .. })
         ));
+    }
+
+    #[test]
+    fn a_key_record_of_another_key_counts_as_unknown() {
+        let card = SignedCard::decode(&sign(&claims(), &key())).unwrap();
+        let other = Keypair::from_seed([11; 32]);
+        // A record claiming the card's key id but holding another key.
+        let lying = CardKey { public_key: other.public_key(), ..card_key(&key()) };
+        let forged = SignedCard::decode(&sign(&claims(), &other)).unwrap();
+        let r = recorded(&key());
+        assert_eq!(judge(&card, Some(&lying), Some(&r), 20_000), Err(CardRefusal::UnknownKey));
+        assert_eq!(
+            judge(&forged, Some(&card_key(&key())), Some(&r), 20_000),
+            Err(CardRefusal::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn an_untagged_or_padded_cose_structure_is_refused() {
+        let text = sign(&claims(), &key());
+        let bytes = base45::decode(text.strip_prefix(PREFIX).unwrap()).unwrap();
+        let mut sign1 = CoseSign1::from_tagged_slice(&bytes).unwrap();
+        let untagged = format!("{PREFIX}{}", base45::encode(sign1.clone().to_vec().unwrap()));
+        assert!(matches!(SignedCard::decode(&untagged), Err(CardRefusal::Malformed(_))));
+        sign1.unprotected = HeaderBuilder::new().key_id(b"padding".to_vec()).build();
+        let padded = format!("{PREFIX}{}", base45::encode(sign1.to_tagged_vec().unwrap()));
+        assert!(matches!(SignedCard::decode(&padded), Err(CardRefusal::Malformed(_))));
     }
 
     #[test]

@@ -238,9 +238,21 @@ pub mod body {
         })
     }
 
-    /// Enroll the signer's club's card-issuing key (retiring the current one).
-    pub fn enroll_card_key(key: &PublicKey) -> Body {
-        Body::EnrollCardKey(wire::EnrollCardKey { public_key: key.0.to_vec() })
+    /// Enroll `card_key` as club `club`'s card-issuing key on chain
+    /// `chain_id` (retiring the current one), with the key's proof of
+    /// possession; the signer must be an admin of `club`.
+    pub fn enroll_card_key(
+        card_key: &crate::keys::Keypair,
+        chain_id: &str,
+        club: &reciprocity_chaincode::ClubId,
+    ) -> Body {
+        let public_key = card_key.public_key();
+        let message =
+            reciprocity_chaincode::card_key_possession_message(chain_id, club, &public_key);
+        Body::EnrollCardKey(wire::EnrollCardKey {
+            public_key: public_key.0.to_vec(),
+            possession_signature: card_key.sign_bytes(&message).to_vec(),
+        })
     }
 
     /// Revoke one of the signer's club's card keys (every card it signed is refused).

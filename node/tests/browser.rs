@@ -209,6 +209,7 @@ async fn the_staff_pages_work_in_a_real_browser() {
             ("RECIP_CARD", card),
             ("RECIP_REPLACED_CARD", replaced_card),
             ("RECIP_CARD_VIDEO", video.display().to_string()),
+            ("RECIP_CARDED_VISITOR", carded.clone()),
         ],
     );
 

@@ -305,3 +305,84 @@ async fn a_password_or_roles_changed_elsewhere_end_the_web_session_at_the_next_r
     assert_eq!(send(&api, get("/desk", Some(&cookie))).await.status, StatusCode::SEE_OTHER);
     api.stop().await;
 }
+
+/// A file-upload form of `fields` (name, file name or none, content).
+fn post_multipart(
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, Option<&str>, &str)],
+) -> Request<Body> {
+    let boundary = "recipboundary7d1";
+    let mut body = String::new();
+    for (name, file, content) in fields {
+        body.push_str(&format!("--{boundary}\r\n"));
+        match file {
+            Some(file) => body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )),
+            None => body.push_str(&format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")),
+        }
+        body.push_str(content);
+        body.push_str("\r\n");
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_upload_needs_its_token_before_the_file_and_is_taken_by_the_import_only() {
+    let api = InProcessApi::start().await;
+    let (cookie, csrf) = sign_in(&api, "registrar").await;
+    let csv = "member_number,full_name,tier,valid_until\nUP-1,Up Load,full,2030-01-01\n";
+    // Without the token, or with the token after the file: refused before the handler.
+    let none =
+        send(&api, post_multipart("/members/import", &cookie, &[("file", Some("m.csv"), csv)]))
+            .await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN, "{}", none.text);
+    let late = post_multipart(
+        "/members/import",
+        &cookie,
+        &[("file", Some("m.csv"), csv), ("csrf", None, &csrf)],
+    );
+    assert_eq!(send(&api, late).await.status, StatusCode::FORBIDDEN);
+    // Another route does not take a file upload, token or not.
+    let elsewhere = post_multipart("/members", &cookie, &[("csrf", None, &csrf)]);
+    assert_eq!(send(&api, elsewhere).await.status, StatusCode::FORBIDDEN);
+    // The token first, then the file: the import starts and its page follows.
+    let good = post_multipart(
+        "/members/import",
+        &cookie,
+        &[("csrf", None, &csrf), ("file", Some("m.csv"), csv)],
+    );
+    let started = send(&api, good).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let to = started.headers[header::LOCATION].to_str().expect("location").to_owned();
+    assert!(to.starts_with("/members/imports/"), "{to}");
+    let page = send(&api, get(&to, Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("import-bar"), "{}", page.text);
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_checked_at_the_desk_is_posted_and_a_damaged_one_is_refused_with_the_reason() {
+    let api = InProcessApi::start().await;
+    let (cookie, csrf) = sign_in(&api, "front_desk").await;
+    let answer = send(
+        &api,
+        post_form("/desk/check", Some(&cookie), &[("csrf", &csrf), ("member", "RC1:NOT A CARD")]),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert!(
+        answer.text.contains("Card refused: The card&#39;s code is damaged"),
+        "{}",
+        answer.text
+    );
+    assert!(!answer.text.contains("action=\"/desk/visits\""), "no record form");
+    api.stop().await;
+}

@@ -14,6 +14,7 @@ const suspended = setting("RECIP_SUSPENDED_VISITOR");
 const card = setting("RECIP_CARD");
 const replacedCard = setting("RECIP_REPLACED_CARD");
 const cardVideo = setting("RECIP_CARD_VIDEO");
+const carded = setting("RECIP_CARDED_VISITOR");
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -92,6 +93,10 @@ test("a member card's code, pasted or typed by a scanner, is verified and checke
   assert.equal(await answer.getByRole("heading").innerText(), "Refused");
   assert.match(await answer.locator(".reason").innerText(), /card no\. 1; card no\. 2 was printed since/);
   assert.equal(await page.getByRole("button", { name: /Record visit/ }).count(), 0);
+  // The card's code stays out of the address bar; the field is left empty,
+  // not filled with the refused card's member id.
+  assert.ok(!page.url().includes("RC1"), page.url());
+  assert.equal(await page.getByLabel("Member id or card code").inputValue(), "");
   await assertAccessible(page, "/desk with a replaced card refused");
   await screenshot(page, "desk-card-replaced");
   // One character changed: the signature no longer verifies (or the code no longer decodes).
@@ -100,6 +105,10 @@ test("a member card's code, pasted or typed by a scanner, is verified and checke
   await check(page, tampered);
   assert.equal(await answer.getByRole("heading").innerText(), "Refused");
   assert.match(await answer.locator(".reason").innerText(), /Card refused: The card('s code is damaged|'s signature does not verify)/);
+  // Checked by id, a member with a card is eligible, and the desk is told the card was not verified.
+  await check(page, carded);
+  assert.equal(await answer.getByRole("heading").innerText(), "Eligible");
+  assert.match(await answer.innerText(), /Card\s+not checked: checked by member id; the member's card is no\. 2/);
   assertNoProblems(page);
   await page.context().close();
 });

@@ -3,21 +3,25 @@
 //! (`reciprocity_sdk::card::judge`) on credentials signed with those keys,
 //! read from the resulting ledger as any node would.
 
-use reciprocity_chaincode::{CardKeyId, MemberId, ValidationCode as Code, query};
+use reciprocity_chaincode::{CardKeyId, ClubId, MemberId, ValidationCode as Code, query};
 use reciprocity_sdk::card::{self, CardRefusal, SignedCard};
 use reciprocity_sdk::keys::Keypair;
 use reciprocity_sdk::tx::body;
 use reciprocity_sdk::wire;
-use reciprocity_tests::{Net, key};
+use reciprocity_tests::{CHAIN_ID, Net, key};
 
 fn net() -> Net {
     Net::new(&[("harbour", 0), ("alpine", 60)])
 }
 
+fn harbour_id() -> ClubId {
+    ClubId::parse("harbour").unwrap()
+}
+
 /// Enrolls `card_key` as harbour's card key.
 fn enroll(net: &mut Net, card_key: &Keypair) {
     let admin = net.club("harbour").admin;
-    net.ok(&admin, body::enroll_card_key(&card_key.public_key()));
+    net.ok(&admin, body::enroll_card_key(card_key, CHAIN_ID, &harbour_id()));
 }
 
 /// Issues a card to `member` under `card_key` and returns its credential,
@@ -79,8 +83,7 @@ fn rotating_the_card_key_keeps_old_cards_valid_and_revoking_it_does_not() {
     assert_eq!(door(&net, &new_card), Ok(()));
     // Revoking the current key leaves the club without one.
     net.ok(&admin, body::revoke_card_key(&new_key.public_key()));
-    let harbour = reciprocity_chaincode::ClubId::parse("harbour").unwrap();
-    assert!(query::current_card_key(&net.store, &harbour).unwrap().is_none());
+    assert!(query::current_card_key(&net.store, &harbour_id()).unwrap().is_none());
     let new_id = CardKeyId::of(&new_key.public_key());
     assert_eq!(net.run(&registrar, body::issue_card(&member, &new_id)), Code::NoCardKey);
 }
@@ -122,8 +125,12 @@ fn only_the_home_registrar_issues_and_only_to_an_active_member() {
         net.run(&alpine.admin, body::revoke_card_key(&cards.public_key())),
         Code::NotOwnClub
     );
-    let other = key("alpine-cards").public_key();
-    assert_eq!(net.run(&alpine.registrar, body::enroll_card_key(&other)), Code::MissingRole);
+    let other = key("alpine-cards");
+    let alpine_id = ClubId::parse("alpine").unwrap();
+    assert_eq!(
+        net.run(&alpine.registrar, body::enroll_card_key(&other, CHAIN_ID, &alpine_id)),
+        Code::MissingRole
+    );
 }
 
 #[test]
@@ -137,11 +144,11 @@ fn a_key_has_one_job_card_key_staff_identity_or_node_key() {
         Code::CardKeyExists
     );
     assert_eq!(
-        net.run(&harbour.admin, body::enroll_card_key(&harbour.registrar.public_key())),
+        net.run(&harbour.admin, body::enroll_card_key(&harbour.registrar, CHAIN_ID, &harbour_id())),
         Code::IdentityExists
     );
     assert_eq!(
-        net.run(&harbour.admin, body::enroll_card_key(&harbour.node_key.public_key())),
+        net.run(&harbour.admin, body::enroll_card_key(&harbour.node_key, CHAIN_ID, &harbour_id())),
         Code::NodeKeyInUse
     );
     // A card key cannot sign transactions: it is no identity.
@@ -166,4 +173,28 @@ fn a_card_signed_by_a_key_the_ledger_does_not_know_is_refused() {
     assert_ne!(forged_card.key_id, genuine_card.key_id);
     assert_eq!(door(&net, &forged), Err(CardRefusal::UnknownKey));
     assert!(forged_card.verify_signature(&cards.public_key()).is_err());
+}
+
+#[test]
+fn nobody_enrolls_a_key_it_does_not_hold_nor_replays_another_clubs_proof() {
+    let mut net = net();
+    let (alpine, harbour_club) = (net.club("alpine"), net.club("harbour"));
+    // A key named in an admission proposal is public; without its private
+    // half no club can enroll it as a card key to block the admission.
+    let public_only = key("a candidate club's key");
+    let mut forged = body::enroll_card_key(&key("the forger's own key"), CHAIN_ID, &harbour_id());
+    if let wire::tx_payload::Body::EnrollCardKey(e) = &mut forged {
+        e.public_key = public_only.public_key().0.to_vec();
+    }
+    assert_eq!(net.run(&harbour_club.admin, forged), Code::CardKeyProofInvalid);
+    // Harbour's genuine proof, replayed by alpine, is for harbour only.
+    let cards = key("harbour-cards");
+    let proof = body::enroll_card_key(&cards, CHAIN_ID, &harbour_id());
+    assert_eq!(net.run(&alpine.admin, proof.clone()), Code::CardKeyProofInvalid);
+    // And for this chain only.
+    let other_chain = body::enroll_card_key(&cards, "another-chain", &harbour_id());
+    assert_eq!(net.run(&harbour_club.admin, other_chain), Code::CardKeyProofInvalid);
+    assert_eq!(net.run(&harbour_club.admin, proof), Code::Ok);
+    assert_eq!(query::card_keys_of(&net.store, &harbour_id()).unwrap().len(), 1);
+    assert!(query::card_keys_of(&net.store, &ClubId::parse("alpine").unwrap()).unwrap().is_empty());
 }

@@ -62,6 +62,11 @@ fn record_at_union(f: &mut Fixture) -> Code {
     f.net.run(&desk, body::record_visit(&member, 0))
 }
 
+/// Enrolls `cards` as `club`'s card key, with its proof of possession.
+fn enroll_cards(cards: &reciprocity_sdk::keys::Keypair, club: &str) -> Body {
+    body::enroll_card_key(cards, CHAIN_ID, &reciprocity_chaincode::ClubId::parse(club).unwrap())
+}
+
 fn new_club_spec(id: &str) -> wire::ClubSpec {
     TestClub::new(id, 0).spec()
 }
@@ -444,32 +449,40 @@ const CASES: &[Case] = &[
         f.net
             .run(&c(f, "harbour").governor, body::create_proposal(HOUR_MS, Action::AdmitClub(spec)))
     }),
-    ("enrolling another club's card key as one's own", Code::CardKeyExists, |f| {
-        let card_key = key("harbour-cards").public_key();
-        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&card_key));
-        f.net.run(&c(f, "alpine").admin, body::enroll_card_key(&card_key))
+    ("enrolling a card key twice", Code::CardKeyExists, |f| {
+        let cards = key("harbour-cards");
+        f.net.ok(&c(f, "harbour").admin, enroll_cards(&cards, "harbour"));
+        f.net.run(&c(f, "harbour").admin, enroll_cards(&cards, "harbour"))
     }),
     ("revoking a card key nobody enrolled", Code::UnknownCardKey, |f| {
         f.net
             .run(&c(f, "harbour").admin, body::revoke_card_key(&key("nobody's cards").public_key()))
     }),
     ("revoking a card key twice", Code::CardKeyRevoked, |f| {
-        let card_key = key("harbour-cards").public_key();
-        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&card_key));
-        f.net.ok(&c(f, "harbour").admin, body::revoke_card_key(&card_key));
-        f.net.run(&c(f, "harbour").admin, body::revoke_card_key(&card_key))
+        let cards = key("harbour-cards");
+        f.net.ok(&c(f, "harbour").admin, enroll_cards(&cards, "harbour"));
+        f.net.ok(&c(f, "harbour").admin, body::revoke_card_key(&cards.public_key()));
+        f.net.run(&c(f, "harbour").admin, body::revoke_card_key(&cards.public_key()))
     }),
     ("issuing a card before the club has a card key", Code::NoCardKey, |f| {
         let key_id = reciprocity_chaincode::CardKeyId::of(&key("harbour-cards").public_key());
         f.net.run(&c(f, "harbour").registrar, body::issue_card(&f.h_full, &key_id))
     }),
     ("issuing a card under a retired card key", Code::CardKeyNotCurrent, |f| {
-        let (old, new) = (key("cards-2026").public_key(), key("cards-2027").public_key());
-        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&old));
-        f.net.ok(&c(f, "harbour").admin, body::enroll_card_key(&new));
-        let old_id = reciprocity_chaincode::CardKeyId::of(&old);
+        let (old, new) = (key("cards-2026"), key("cards-2027"));
+        f.net.ok(&c(f, "harbour").admin, enroll_cards(&old, "harbour"));
+        f.net.ok(&c(f, "harbour").admin, enroll_cards(&new, "harbour"));
+        let old_id = reciprocity_chaincode::CardKeyId::of(&old.public_key());
         f.net.run(&c(f, "harbour").registrar, body::issue_card(&f.h_full, &old_id))
     }),
+    (
+        "enrolling a card key whose proof was made for another club",
+        Code::CardKeyProofInvalid,
+        |f| {
+            // Alpine replays harbour's proof of a key it does not hold.
+            f.net.run(&c(f, "alpine").admin, enroll_cards(&key("harbour-cards"), "harbour"))
+        },
+    ),
 ];
 
 #[test]

@@ -12,16 +12,14 @@ use crate::ValidationCode;
 use crate::event::Event;
 use crate::keys;
 use crate::model::{
-    CardKey, CardKeyId, Member, MemberCard, MemberId, MemberStatus, PublicKey, Role,
+    CardKey, CardKeyId, ClubId, Member, MemberCard, MemberId, MemberStatus, PublicKey, Role,
+    card_key_possession_message,
 };
 use crate::state::{load, save};
 use crate::store::{Overlay, StateRead};
 
 /// The club's current card key id, if it has one.
-pub(crate) fn current_key_id(
-    view: &dyn StateRead,
-    club: &crate::ClubId,
-) -> RuleResult<Option<CardKeyId>> {
+pub(crate) fn current_key_id(view: &dyn StateRead, club: &ClubId) -> RuleResult<Option<CardKeyId>> {
     let Some(bytes) = view.get(&keys::club_card_key(club))? else { return Ok(None) };
     let id = CardKeyId::from_slice(&bytes).ok_or_else(|| crate::ChaincodeError::CorruptState {
         key: String::from_utf8_lossy(&keys::club_card_key(club)).into_owned(),
@@ -30,13 +28,26 @@ pub(crate) fn current_key_id(
     Ok(Some(id))
 }
 
+/// Whether `signature` proves that `club` holds `key` on this chain.
+fn possession_proven(chain_id: &str, club: &ClubId, key: &PublicKey, signature: &[u8; 64]) -> bool {
+    let Ok(verifying) = ed25519_dalek::VerifyingKey::from_bytes(key.as_bytes()) else {
+        return false;
+    };
+    let message = card_key_possession_message(chain_id, club, key);
+    verifying.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
+}
+
 pub(crate) fn enroll_key(
     overlay: &mut Overlay<'_>,
     cx: &TxCtx<'_>,
     key: PublicKey,
+    possession_signature: &[u8; 64],
     events: &mut Vec<Event>,
 ) -> RuleResult<()> {
     let (_, club) = authorize(overlay, &cx.signer, Role::Admin)?;
+    if !possession_proven(&cx.block.chain_id, &club.spec.club_id, &key, possession_signature) {
+        return Err(ValidationCode::CardKeyProofInvalid.into());
+    }
     let key_id = CardKeyId::of(&key);
     if overlay.get(&keys::card_key(&key_id))?.is_some() {
         return Err(ValidationCode::CardKeyExists.into());
@@ -58,7 +69,13 @@ pub(crate) fn enroll_key(
                 reason: "the club's current card key is missing".to_owned(),
             }
         })?;
-        assert!(old.is_current(), "the club's current card key {old_id} is retired or revoked");
+        if !old.is_current() {
+            return Err(crate::ChaincodeError::CorruptState {
+                key: String::from_utf8_lossy(&keys::club_card_key(&club_id)).into_owned(),
+                reason: format!("the club's current card key {old_id} is retired or revoked"),
+            }
+            .into());
+        }
         old.retired_height = Some(cx.block.height);
         save(overlay, keys::card_key(&old_id), &old);
     }
@@ -72,6 +89,7 @@ pub(crate) fn enroll_key(
     };
     save(overlay, keys::card_key(&key_id), &card_key);
     overlay.put(keys::club_card_key(&club_id), key_id.0.to_vec());
+    overlay.put(keys::club_card_key_index(&club_id, &key_id), Vec::new());
     let mut event = Event::new("card_key.enrolled")
         .with("club_id", &club_id)
         .with("key_id", key_id)

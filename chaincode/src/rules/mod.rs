@@ -110,7 +110,9 @@ pub(crate) fn execute(
         TxBody::CastVote { proposal_id, choice } => {
             governance::vote(overlay, cx, proposal_id, choice, events)
         }
-        TxBody::EnrollCardKey { key } => card::enroll_key(overlay, cx, key, events),
+        TxBody::EnrollCardKey { key, possession_signature } => {
+            card::enroll_key(overlay, cx, key, &possession_signature, events)
+        }
         TxBody::RevokeCardKey { key } => card::revoke_key(overlay, cx, key, events),
         TxBody::IssueCard { member_id, card_key_id } => {
             card::issue(overlay, cx, member_id, card_key_id, events)

@@ -188,11 +188,15 @@ enum TxKind {
         public_key: String,
     },
     /// Enroll your club's card-issuing key (the current one is retired:
-    /// its cards stay valid until their valid-until).
+    /// its cards stay valid until their valid-until); the key signs its
+    /// proof of possession, so its file is needed.
     EnrollCardKey {
-        /// The card key's public key (64 hex digits; `recip keys show`).
+        /// The card key's file (`recip keys new`).
         #[arg(long)]
-        public_key: String,
+        card_key_file: std::path::PathBuf,
+        /// Your club's id (the proof names it).
+        #[arg(long)]
+        club: String,
     },
     /// Revoke one of your club's card keys (compromised: its cards are refused).
     RevokeCardKey {
@@ -342,7 +346,10 @@ fn tx_id(text: &str) -> anyhow::Result<TxId> {
     TxId::from_hex(text).with_context(|| format!("{text:?} is not a 32-byte hex id"))
 }
 
-fn body_of(kind: TxKind) -> anyhow::Result<(wire::tx_payload::Body, Option<String>)> {
+fn body_of(
+    kind: TxKind,
+    chain_id: &str,
+) -> anyhow::Result<(wire::tx_payload::Body, Option<String>)> {
     Ok(match kind {
         TxKind::EnrollIdentity { public_key: key, roles } => {
             let roles: Vec<wire::Role> = roles
@@ -359,8 +366,11 @@ fn body_of(kind: TxKind) -> anyhow::Result<(wire::tx_payload::Body, Option<Strin
         TxKind::RevokeIdentity { public_key: key } => {
             (body::revoke_identity(&public_key(&key)?), None)
         }
-        TxKind::EnrollCardKey { public_key: key } => {
-            (body::enroll_card_key(&public_key(&key)?), None)
+        TxKind::EnrollCardKey { card_key_file, club } => {
+            let card_key = Keypair::read_file(&card_key_file)?;
+            let club = reciprocity_chaincode::ClubId::parse(&club)
+                .with_context(|| format!("{club:?} is not a club id"))?;
+            (body::enroll_card_key(&card_key, chain_id, &club), None)
         }
         TxKind::RevokeCardKey { public_key: key } => {
             (body::revoke_card_key(&public_key(&key)?), None)
@@ -479,9 +489,9 @@ fn body_of(kind: TxKind) -> anyhow::Result<(wire::tx_payload::Body, Option<Strin
 pub(crate) async fn run(args: TxArgs) -> anyhow::Result<()> {
     let key_path = args.key.context("--key (or RECIP_KEY) is required to sign")?;
     let key = Keypair::read_file(&key_path)?;
-    let (body, note) = body_of(args.kind)?;
     let mut client = NodeClient::connect(&args.endpoint).await?;
     let chain_id = client.status().await?.chain_id;
+    let (body, note) = body_of(args.kind, &chain_id)?;
     let tx = TxBuilder::now(chain_id).sign(&key, body);
     let response = client.submit(tx, !args.no_wait, 0).await?;
     let outcome =

@@ -1,9 +1,10 @@
 //! `recip verify`: checks that need no trust in the node that made the
 //! thing checked. `recip verify card` verifies a member card's credential
 //! (the text of its QR code): against a card key given on the command line
-//! (signature and expiry, fully offline), or against any node's ledger (the
-//! key's club and status, the signature, the card's serial, expiry). The
-//! member's standing at a host is `recip query check`.
+//! (signature and expiry, fully offline), or against the ledger of a node
+//! you trust — your own club's, not the card's home club's (the key's club
+//! and status, the signature, the card's serial, expiry). The member's
+//! standing at a host is `recip query check`.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -31,7 +32,8 @@ pub(crate) struct CardArgs {
     /// node: signature and expiry only (not revocation nor a newer card).
     #[arg(long)]
     public_key: Option<String>,
-    /// The node whose ledger the card is checked against (any club's node).
+    /// The node whose ledger the card is checked against (one you trust:
+    /// your own club's).
     #[arg(long, env = "RECIP_ENDPOINT", default_value = ENDPOINT_DEFAULT)]
     endpoint: String,
     /// The day to check on (`YYYY-MM-DD`); today (UTC) by default.

@@ -187,7 +187,9 @@ pub async fn enroll_keystore(
     if !card_marker.exists() && card_key_path.exists() {
         let key = Keypair::read_file(&card_key_path)
             .or_fail(|| format!("reading {}", card_key_path.display()))?;
-        let enrollment = body::enroll_card_key(&key.public_key());
+        let club = reciprocity_chaincode::ClubId::parse(&config.club)
+            .ok_or_else(|| fail(format!("club {:?} is not a club id", config.club)))?;
+        let enrollment = body::enroll_card_key(&key, chain, &club);
         super::process::submit_committed(client, chain, &club_key, enrollment).await?;
         std::fs::write(&card_marker, "first card key enrolled on-chain\n")
             .or_fail(|| format!("writing {}", card_marker.display()))?;

@@ -275,7 +275,7 @@ pub async fn rotate_card_key(
     state.signer(&caller, Role::Admin)?;
     let key = state.card_keys().generate().map_err(|e| ApiError::internal(&e))?;
     let key_id = CardKeyId::of(&key.public_key());
-    let body = body::enroll_card_key(&key.public_key());
+    let body = body::enroll_card_key(&key, state.node().ledger().chain_id(), state.club());
     let (status, receipt) =
         state.act(&caller, Role::Admin, "card_key.enroll", Some(&key_id.to_hex()), body).await?;
     let view = state.node().ledger().state();

@@ -200,8 +200,9 @@ fn card_refused(
     card: CardView,
 ) -> CheckResponse {
     let words = refusal.to_string();
-    let mut words_capitalized = words[..1].to_uppercase();
-    words_capitalized.push_str(&words[1..]);
+    let mut chars = words.chars();
+    let words_capitalized: String =
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
     CheckResponse {
         eligible: false,
         code: "CardRefused".to_owned(),
@@ -308,7 +309,10 @@ pub async fn check_visit(
             ));
         }
     };
+    // A refused card keeps its own reason.
+    let card_refused = answer.card.as_ref().is_some_and(|c| !c.accepted);
     if let Some(claimed) = &request.home_club
+        && !card_refused
         && answer.home_club.as_deref().is_some_and(|home| home != claimed)
     {
         answer.eligible = false;

@@ -354,12 +354,38 @@ fn visit_id_of(text: Option<&String>) -> Option<TxId> {
     text.and_then(|t| TxId::from_hex(t))
 }
 
+/// The check form's fields (`POST /desk/check`).
+#[derive(Debug, Default, Deserialize)]
+pub struct CheckFields {
+    /// Member id or card code.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// Guests (as typed).
+    #[serde(default)]
+    pub guests: Option<String>,
+}
+
+/// A check posted by the form (`POST /desk/check`): a card's code stays out
+/// of the address bar, the browser's history and any `next=` link.
+pub async fn check(
+    signed: Signed<FrontDesk>,
+    State(state): State<ApiState>,
+    Form(fields): Form<CheckFields>,
+) -> Response {
+    let query = DeskQuery { member: fields.member, guests: fields.guests, ..DeskQuery::default() };
+    desk_with(signed, state, query).await
+}
+
 /// The front-desk page (`GET /desk`), with the answer when it asks a check.
 pub async fn page(
     signed: Signed<FrontDesk>,
     State(state): State<ApiState>,
     Query(query): Query<DeskQuery>,
 ) -> Response {
+    desk_with(signed, state, query).await
+}
+
+async fn desk_with(signed: Signed<FrontDesk>, state: ApiState, query: DeskQuery) -> Response {
     let recorded = visit_id_of(query.recorded.as_ref());
     let notice = if let Some(id) = &recorded {
         visit_notice(&state, id, "Visit recorded")
@@ -395,8 +421,10 @@ pub async fn page(
                     .as_ref()
                     .and_then(|c| c.member_id.as_deref())
                     .and_then(MemberId::from_hex);
-                // The field shows the member the card names, ready for the next scan.
-                view.form.member = member.map(|m| m.to_hex()).unwrap_or_default();
+                // The field is left empty, ready for the next scan: a
+                // refused card's member id is not offered for a check by
+                // id, which would not verify the card.
+                view.form.member = String::new();
                 view.answer = Some(answer_of(&state, member.as_ref(), check));
                 desk_page(&state, &signed, view).await
             }
@@ -416,7 +444,18 @@ pub async fn page(
     view.form.guests = guests;
     match check_now(&state, &signed.caller().club, &member, guests) {
         Ok(check) => {
-            view.answer = Some(answer_of(&state, Some(&member), check));
+            let mut answer = answer_of(&state, Some(&member), check);
+            let card = {
+                let ledger = state.node().ledger().state();
+                reciprocity_chaincode::query::member_card(&ledger, &member).ok().flatten()
+            };
+            if let Some(card) = card {
+                answer.card = Some(format!(
+                    "not checked: checked by member id; the member's card is no. {} — scan it to verify it",
+                    card.serial
+                ));
+            }
+            view.answer = Some(answer);
             desk_page(&state, &signed, view).await
         }
         Err(error) => api_error_page(&state, &signed.session, &error),

@@ -181,7 +181,7 @@ struct NewProposalPage {
 const DAY_MS: u64 = 86_400_000;
 
 fn days_text(ms: u64) -> String {
-    if ms % DAY_MS == 0 {
+    if ms.is_multiple_of(DAY_MS) {
         (ms / DAY_MS).to_string()
     } else {
         format!("{:.2}", ms as f64 / DAY_MS as f64)
@@ -351,7 +351,11 @@ pub struct TallyText {
 }
 
 fn percent_of_bp(bp: u32) -> String {
-    if bp % 100 == 0 { format!("{}%", bp / 100) } else { format!("{:.2}%", f64::from(bp) / 100.0) }
+    if bp.is_multiple_of(100) {
+        format!("{}%", bp / 100)
+    } else {
+        format!("{:.2}%", f64::from(bp) / 100.0)
+    }
 }
 
 fn duration_words(ms: u64) -> String {
@@ -419,11 +423,9 @@ fn tally_of(proposal: &Proposal, offset: i32, now: u64) -> TallyText {
         abstain: tally.abstain,
         decisive,
         threshold_percent: percent_of_bp(proposal.threshold_bp),
-        yes_percent: if decisive == 0 {
-            "—".to_owned()
-        } else {
-            format!("{}%", tally.yes * 100 / decisive)
-        },
+        yes_percent: (tally.yes * 100)
+            .checked_div(decisive)
+            .map_or_else(|| "—".to_owned(), |percent| format!("{percent}%")),
         time_left: if open && proposal.ends_at_ms > now {
             duration_words(proposal.ends_at_ms - now)
         } else {

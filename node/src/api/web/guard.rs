@@ -8,9 +8,9 @@
 //!   before a handler runs, so no handler can forget the check. A request
 //!   without the header must be an encoded form, whose body is read here
 //!   (at most `api.body_bytes_max`, within `api.request_timeout_ms`) and
-//!   handed on unchanged, or a file-upload form (`multipart/form-data`,
-//!   the member import: at most `api.import_bytes_max`), whose `csrf`
-//!   field must come before its file.
+//!   handed on unchanged, or, on the member import only, a file-upload
+//!   form (`multipart/form-data`, at most `api.import_bytes_max`), whose
+//!   `csrf` field must come before its file.
 //! - [`page_headers`]: the Content-Security-Policy (scripts, styles,
 //!   images and connections from this origin only; no inline script, no
 //!   framing, forms post only here), `nosniff`, no referrer, the camera
@@ -27,6 +27,9 @@ use super::page::problem_page_plain;
 use super::session::{LOGIN_COOKIE, SESSION_COOKIE, cookie_value};
 use crate::api::rest::ApiState;
 use crate::api::rest::web_sessions::tokens_match;
+
+/// The one route that takes a file-upload form (`multipart/form-data`).
+pub const UPLOAD_PATH: &str = "/members/import";
 
 /// The header htmx sends the token in (from the page's `hx-headers`).
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -96,8 +99,10 @@ pub async fn csrf(State(state): State<ApiState>, request: Request, next: Next) -
         headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let is_form = content_type.is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    // File uploads are taken by the member import only.
     let boundary = content_type
         .filter(|t| t.starts_with("multipart/form-data"))
+        .filter(|_| request.uri().path() == UPLOAD_PATH)
         .and_then(|t| multer::parse_boundary(t).ok());
     if let Some(token) = &presented_header {
         return if tokens_match(token, &expected) {

@@ -59,6 +59,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/login", get(login::form).post(login::sign_in))
         .route("/logout", post(login::sign_out))
         .route("/desk", get(desk::page))
+        .route("/desk/check", post(desk::check))
         .route("/desk/visits", post(desk::record))
         .route("/desk/visits/{visit_id}/void", post(desk::void))
         .route("/members", get(registrar::members).post(registrar::register))
