@@ -248,7 +248,24 @@ async fn the_staff_pages_work_in_a_real_browser() {
         ],
     );
 
+    // The admins of both clubs: an amendment offered at one, compared and
+    // accepted at the other (the devnet's clubs hold an agreement).
     let (admin, admin_password) = devnet.login(0, "admin");
+    let (other_admin, other_admin_password) = devnet.login(1, "admin");
+    run_browser_tests(
+        "admin.test.mjs",
+        &[
+            ("RECIP_WEB_URL", devnet.http(0)),
+            ("RECIP_OTHER_WEB_URL", devnet.http(1)),
+            ("RECIP_HOME_CLUB", devnet.club(0)),
+            ("RECIP_OTHER_CLUB", devnet.club(1)),
+            ("RECIP_ADMIN_USER", admin.clone()),
+            ("RECIP_ADMIN_PASSWORD", admin_password.clone()),
+            ("RECIP_OTHER_ADMIN_USER", other_admin),
+            ("RECIP_OTHER_ADMIN_PASSWORD", other_admin_password),
+        ],
+    );
+
     let (desk_user, desk_password) = devnet.login(0, "front_desk");
     run_browser_tests(
         "operator.test.mjs",

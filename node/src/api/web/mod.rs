@@ -17,7 +17,9 @@
 //! - [`page`]: the [`page::Signed`] extractor (who is signed in, with the
 //!   role the page needs, or a redirect to sign-in or a refusal), the
 //!   layout's data and the error pages.
-//! - Pages: [`login`] (sign-in, sign-out, home), [`desk`] (the front
+//! - Pages: [`login`] (sign-in, sign-out, home), [`admin`] (agreements:
+//!   offers compared with the terms in force, accept, suspend, resume,
+//!   terminate, propose and amend), [`desk`] (the front
 //!   desk), [`registrar`] (members, cards, the CSV import), [`governor`]
 //!   (proposals, votes, the live tally), [`operator`] (the node's status,
 //!   for the club's admins).
@@ -31,6 +33,7 @@
 //! sign-ins share the REST API's login budgets; at most
 //! `web.sessions_max` sign-ins, `SESSIONS_PER_PERSON_MAX` per person.
 
+pub mod admin;
 pub mod assets;
 pub mod desk;
 pub mod governor;
@@ -80,6 +83,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/proposals/{proposal_id}", get(governor::proposal))
         .route("/proposals/{proposal_id}/tally", get(governor::tally))
         .route("/proposals/{proposal_id}/vote", post(governor::vote))
+        .route("/agreements", get(admin::agreements))
+        .route("/agreements/{club}", get(admin::agreement))
+        .route("/agreements/{club}/offer", get(admin::offer_form).post(admin::offer))
+        .route("/agreements/{club}/accept", post(admin::accept))
+        .route("/agreements/{club}/{action}", post(admin::side))
         .route("/node", get(operator::page))
         .route("/node/status", get(operator::status))
         .route("/assets/{name}", get(assets::asset))

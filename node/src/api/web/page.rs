@@ -36,7 +36,7 @@ pub struct PageLink {
 }
 
 /// Every page of the app, in navigation order.
-pub const PAGES: [PageLink; 4] = [
+pub const PAGES: [PageLink; 5] = [
     PageLink {
         href: "/desk",
         label: "Front desk",
@@ -54,6 +54,12 @@ pub const PAGES: [PageLink; 4] = [
         label: "Proposals",
         purpose: "Open proposals, cast the club's vote, follow the tally",
         roles: Governor::ROLES,
+    },
+    PageLink {
+        href: "/agreements",
+        label: "Agreements",
+        purpose: "Agreements with each club: offers, terms in force, suspension, termination",
+        roles: Admin::ROLES,
     },
     PageLink {
         href: "/node",

@@ -51,6 +51,19 @@ async fn offer(
     terms: &TermsInput,
     amend: bool,
 ) -> ApiResult<(StatusCode, axum::Json<Offered>)> {
+    let (status, offered) = offer_as(state, caller, other, terms, amend).await?;
+    Ok((status, axum::Json(offered)))
+}
+
+/// Offers `terms` to `other` (an amendment when `amend`). Shared by REST
+/// and the web app.
+pub(crate) async fn offer_as(
+    state: &ApiState,
+    caller: &Caller,
+    other: &ClubId,
+    terms: &TermsInput,
+    amend: bool,
+) -> ApiResult<(StatusCode, Offered)> {
     let wire = terms.to_wire()?;
     let encoded = reciprocity_sdk::terms::encode(&wire);
     let terms_hash = hex::encode(reciprocity_sdk::terms::hash(&encoded));
@@ -62,7 +75,7 @@ async fn offer(
     let action = if amend { "agreement.amend" } else { "agreement.propose" };
     let (status, receipt) =
         state.act(caller, Role::Admin, action, Some(other.as_str()), body).await?;
-    Ok((status, axum::Json(Offered { terms_hash, transaction: receipt })))
+    Ok((status, Offered { terms_hash, transaction: receipt }))
 }
 
 /// Offers terms to another club.
@@ -124,33 +137,82 @@ pub async fn accept_agreement(
     ApiJson(request): ApiJson<AcceptRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
     let other = counterparty(&other)?;
-    let hash: [u8; 32] = hex::decode(&request.terms_hash)
+    let (status, receipt) = accept_as(&state, &caller, &other, &request.terms_hash).await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Accepts `other`'s pending offer by its terms hash (64 hex digits).
+/// Shared by REST and the web app.
+pub(crate) async fn accept_as(
+    state: &ApiState,
+    caller: &Caller,
+    other: &ClubId,
+    terms_hash: &str,
+) -> ApiResult<(StatusCode, TxReceipt)> {
+    let hash: [u8; 32] = hex::decode(terms_hash)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| ApiError::bad_request("terms_hash is not 64 hex digits"))?;
-    let (status, receipt) = state
+    state
         .act(
-            &caller,
+            caller,
             Role::Admin,
             "agreement.accept",
             Some(other.as_str()),
             body::accept_agreement(other.as_str(), hash),
         )
-        .await?;
-    Ok((status, axum::Json(receipt)))
+        .await
 }
 
 async fn side_action(
     state: &ApiState,
     caller: &Caller,
     other: &str,
-    action: &str,
-    make: fn(&str) -> pb::tx_payload::Body,
+    side: Side,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
     let other = counterparty(other)?;
-    let (status, receipt) =
-        state.act(caller, Role::Admin, action, Some(other.as_str()), make(other.as_str())).await?;
+    let (status, receipt) = side_as(state, caller, &other, side).await?;
     Ok((status, axum::Json(receipt)))
+}
+
+/// One side's action on an agreement in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Suspend it on this side.
+    Suspend,
+    /// Lift this side's suspension.
+    Resume,
+    /// Terminate it, with the notice of the terms in effect.
+    Terminate,
+}
+
+impl Side {
+    fn body(self) -> fn(&str) -> pb::tx_payload::Body {
+        match self {
+            Side::Suspend => body::suspend_agreement,
+            Side::Resume => body::resume_agreement,
+            Side::Terminate => body::terminate_agreement,
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Side::Suspend => "agreement.suspend",
+            Side::Resume => "agreement.resume",
+            Side::Terminate => "agreement.terminate",
+        }
+    }
+}
+
+/// `side` on the agreement with `other`. Shared by REST and the web app.
+pub(crate) async fn side_as(
+    state: &ApiState,
+    caller: &Caller,
+    other: &ClubId,
+    side: Side,
+) -> ApiResult<(StatusCode, TxReceipt)> {
+    let make = side.body();
+    state.act(caller, Role::Admin, side.action(), Some(other.as_str()), make(other.as_str())).await
 }
 
 /// Suspends the agreement on the caller's side.
@@ -165,7 +227,7 @@ pub async fn suspend_agreement(
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    side_action(&state, &caller, &other, "agreement.suspend", body::suspend_agreement).await
+    side_action(&state, &caller, &other, Side::Suspend).await
 }
 
 /// Lifts the caller's side's suspension.
@@ -180,7 +242,7 @@ pub async fn resume_agreement(
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    side_action(&state, &caller, &other, "agreement.resume", body::resume_agreement).await
+    side_action(&state, &caller, &other, Side::Resume).await
 }
 
 /// Terminates the agreement with the notice of the terms in effect.
@@ -195,7 +257,7 @@ pub async fn terminate_agreement(
     State(state): State<ApiState>,
     ApiPath(other): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
-    side_action(&state, &caller, &other, "agreement.terminate", body::terminate_agreement).await
+    side_action(&state, &caller, &other, Side::Terminate).await
 }
 
 /// A page query.

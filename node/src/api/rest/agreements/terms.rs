@@ -124,7 +124,7 @@ impl TermsInput {
         Ok(terms)
     }
 
-    pub(super) fn of(terms: &Terms) -> TermsInput {
+    pub(crate) fn of(terms: &Terms) -> TermsInput {
         TermsInput {
             tiers_covered: terms.tiers_covered.clone(),
             visit_days_per_month_max: terms.visit_days_per_month_max,
@@ -149,7 +149,7 @@ impl TermsInput {
     }
 }
 
-pub(super) fn counterparty(text: &str) -> ApiResult<ClubId> {
+pub(crate) fn counterparty(text: &str) -> ApiResult<ClubId> {
     ClubId::parse(text)
         .ok_or_else(|| ApiError::bad_request(format!("{} is not a club id", quote(text))))
 }
