@@ -18,7 +18,7 @@ CARGO_FLAGS ?= --locked
 # RocksDB is compiled once (override to build elsewhere).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/reciprocity/target
 
-.PHONY: test deps postgres fmt-check lint unit-tests doc-tests bench peers devnet fmt
+.PHONY: test deps postgres fmt-check lint unit-tests doc-tests bench bench-desk peers devnet fmt
 
 test: deps postgres fmt-check lint unit-tests doc-tests
 
@@ -87,6 +87,12 @@ doc-tests:
 	$(CARGO) test $(CARGO_FLAGS) --workspace --doc
 
 # The full benchmarks (optimized build); figures go to docs/BENCHMARKS.md.
+# The front desk in a real browser against a running devnet (`make devnet`
+# in another shell): the round trip from a card's code to the answer on
+# screen, and the first load's bytes; one JSON line.
+bench-desk: deps
+	node tests/browser/bench-desk.mjs devnet/devnet.json 200
+
 bench:
 	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-tests --bench apply_block
 	$(CARGO) bench $(CARGO_FLAGS) -p reciprocity-node --bench hot_paths

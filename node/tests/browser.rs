@@ -266,6 +266,15 @@ async fn the_staff_pages_work_in_a_real_browser() {
         ],
     );
 
+    run_browser_tests(
+        "staff.test.mjs",
+        &[
+            ("RECIP_WEB_URL", devnet.http(0)),
+            ("RECIP_ADMIN_USER", admin.clone()),
+            ("RECIP_ADMIN_PASSWORD", admin_password.clone()),
+        ],
+    );
+
     let (desk_user, desk_password) = devnet.login(0, "front_desk");
     run_browser_tests(
         "operator.test.mjs",

@@ -50,6 +50,11 @@ test("the registrar registers a member, changes the validity, issues and prints 
   await assertAccessible(page, "a member's page with a card");
   await screenshot(page, "member");
 
+  // A letter of introduction to the other club, for today.
+  await page.getByRole("button", { name: "Issue the letter" }).click();
+  await page.locator(".notice").filter({ hasText: /Letter of introduction to \S+ issued/ }).waitFor();
+  assert.match(await page.locator("section[aria-labelledby='intro-head'] li").first().innerText(), /^to \S+, \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}$/);
+
   const link = page.getByRole("link", { name: "Print the card (PDF)" });
   const href = await link.getAttribute("href");
   const pdf = await page.request.get(base + href);

@@ -271,13 +271,7 @@ pub async fn rotate_card_key(
     caller: Require<Admin>,
     State(state): State<ApiState>,
 ) -> ApiResult<Response> {
-    // Admin and keystore checked before a key file is written.
-    state.signer(&caller, Role::Admin)?;
-    let key = state.card_keys().generate().map_err(|e| ApiError::internal(&e))?;
-    let key_id = CardKeyId::of(&key.public_key());
-    let body = body::enroll_card_key(&key, state.node().ledger().chain_id(), state.club());
-    let (status, receipt) =
-        state.act(&caller, Role::Admin, "card_key.enroll", Some(&key_id.to_hex()), body).await?;
+    let (status, key_id, receipt) = rotate_as(&state, &caller).await?;
     let view = state.node().ledger().state();
     match query::card_key(&view, &key_id)? {
         Some(record) if receipt.status == "committed" => {
@@ -285,6 +279,22 @@ pub async fn rotate_card_key(
         }
         _ => Ok((status, axum::Json(receipt)).into_response()),
     }
+}
+
+/// Makes a new card key on this node and enrolls it, retiring the current
+/// one. Shared by REST and the web app.
+pub(crate) async fn rotate_as(
+    state: &ApiState,
+    caller: &super::auth::Caller,
+) -> ApiResult<(StatusCode, CardKeyId, TxReceipt)> {
+    // Admin and keystore checked before a key file is written.
+    state.signer(caller, Role::Admin)?;
+    let key = state.card_keys().generate().map_err(|e| ApiError::internal(&e))?;
+    let key_id = CardKeyId::of(&key.public_key());
+    let body = body::enroll_card_key(&key, state.node().ledger().chain_id(), state.club());
+    let (status, receipt) =
+        state.act(caller, Role::Admin, "card_key.enroll", Some(&key_id.to_hex()), body).await?;
+    Ok((status, key_id, receipt))
 }
 
 /// Revokes one of the club's card keys (compromised): every card it signed
@@ -300,15 +310,21 @@ pub async fn revoke_card_key(
     ApiPath(key_id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
     let id = parse_key_id(&key_id)?;
+    let (status, receipt) = revoke_as(&state, &caller, &id).await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Revokes the club's card key `id`. Shared by REST and the web app.
+pub(crate) async fn revoke_as(
+    state: &ApiState,
+    caller: &super::auth::Caller,
+    id: &CardKeyId,
+) -> ApiResult<(StatusCode, TxReceipt)> {
     let record = {
         let view = state.node().ledger().state();
-        query::card_key(&view, &id)?.filter(|k| &k.club_id == state.club())
+        query::card_key(&view, id)?.filter(|k| &k.club_id == state.club())
     }
-    .ok_or_else(|| {
-        ApiError::not_found(format!("club {} has no card key {}", state.club(), quote(&key_id)))
-    })?;
+    .ok_or_else(|| ApiError::not_found(format!("club {} has no card key {id}", state.club())))?;
     let body = body::revoke_card_key(&record.public_key);
-    let (status, receipt) =
-        state.act(&caller, Role::Admin, "card_key.revoke", Some(&id.to_hex()), body).await?;
-    Ok((status, axum::Json(receipt)))
+    state.act(caller, Role::Admin, "card_key.revoke", Some(&id.to_hex()), body).await
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, quote};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::require::{Admin, Require};
@@ -62,7 +63,17 @@ pub async fn create_staff(
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<NewStaff>,
 ) -> ApiResult<(StatusCode, axum::Json<StaffView>)> {
-    state.own_club(&caller, state.club(), "this node's staff")?;
+    let account = create_as(&state, &caller, &request).await?;
+    Ok((StatusCode::CREATED, axum::Json(account)))
+}
+
+/// Creates a staff account of this club. Shared by REST and the web app.
+pub(crate) async fn create_as(
+    state: &ApiState,
+    caller: &Caller,
+    request: &NewStaff,
+) -> ApiResult<StaffView> {
+    state.own_club(caller, state.club(), "this node's staff")?;
     check_username(&request.username).map_err(ApiError::bad_request)?;
     check_password_strength(&request.password).map_err(ApiError::bad_request)?;
     parse_roles(&request.roles).map_err(ApiError::bad_request)?;
@@ -81,7 +92,13 @@ pub async fn create_staff(
         .staff_get(&request.username)
         .await?
         .ok_or_else(|| ApiError::internal(&"account vanished after creation"))?;
-    Ok((StatusCode::CREATED, axum::Json(view_of(&account))))
+    Ok(view_of(&account))
+}
+
+/// This club's staff accounts, by username. Shared by REST and the web app.
+pub(crate) async fn list_as(state: &ApiState, caller: &Caller) -> ApiResult<Vec<StaffView>> {
+    state.own_club(caller, state.club(), "this node's staff")?;
+    Ok(state.records()?.staff_list().await?.iter().map(view_of).collect())
 }
 
 /// The staff list.
@@ -100,9 +117,7 @@ pub async fn list_staff(
     caller: Require<Admin>,
     State(state): State<ApiState>,
 ) -> ApiResult<axum::Json<StaffList>> {
-    state.own_club(&caller, state.club(), "this node's staff")?;
-    let staff = state.records()?.staff_list().await?.iter().map(view_of).collect();
-    Ok(axum::Json(StaffList { staff }))
+    Ok(axum::Json(StaffList { staff: list_as(&state, &caller).await? }))
 }
 
 /// Changes to an account; absent fields stay.
@@ -135,12 +150,23 @@ pub async fn update_staff(
     ApiPath(username): ApiPath<String>,
     ApiJson(update): ApiJson<StaffUpdate>,
 ) -> ApiResult<axum::Json<StaffView>> {
-    state.own_club(&caller, state.club(), "this node's staff")?;
+    update_as(&state, &caller, &username, &update).await.map(axum::Json)
+}
+
+/// Changes an account's roles, password or disabled flag; its live tokens
+/// and web sign-ins end. Shared by REST and the web app.
+pub(crate) async fn update_as(
+    state: &ApiState,
+    caller: &Caller,
+    username: &str,
+    update: &StaffUpdate,
+) -> ApiResult<StaffView> {
+    state.own_club(caller, state.club(), "this node's staff")?;
     let records = state.records()?;
     let account = records
-        .staff_get(&username)
+        .staff_get(username)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no staff account {}", quote(&username))))?;
+        .ok_or_else(|| ApiError::not_found(format!("no staff account {}", quote(username))))?;
     let roles = match &update.roles {
         Some(names) => roles_text(parse_roles(names).map_err(ApiError::bad_request)?),
         None => account.roles.clone(),
@@ -158,14 +184,14 @@ pub async fn update_staff(
         None => None,
     };
     let disabled = update.disabled.unwrap_or(account.disabled);
-    records.staff_update(&username, &roles, disabled, hash.as_deref()).await?;
+    records.staff_update(username, &roles, disabled, hash.as_deref()).await?;
     state.end_sessions_of(&format!("staff:{username}"));
-    state.audit(&caller.principal, "staff.update", Some(&username), "ok", None).await;
+    state.audit(&caller.principal, "staff.update", Some(username), "ok", None).await;
     let account = records
-        .staff_get(&username)
+        .staff_get(username)
         .await?
         .ok_or_else(|| ApiError::not_found("account vanished"))?;
-    Ok(axum::Json(view_of(&account)))
+    Ok(view_of(&account))
 }
 
 /// Audit log page.

@@ -21,8 +21,9 @@
 //!   offers compared with the terms in force, accept, suspend, resume,
 //!   terminate, propose and amend), [`desk`] (the front
 //!   desk), [`registrar`] (members, cards, the CSV import), [`governor`]
-//!   (proposals, votes, the live tally), [`operator`] (the node's status,
-//!   for the club's admins).
+//!   (proposals, votes, the live tally), [`staff`] (staff accounts and the
+//!   club's card keys), [`operator`] (the node's status, for the club's
+//!   admins).
 //!
 //! Pages call the same operations as the REST handlers
 //! ([`super::rest::ApiState`]: `act` signs and submits, the visit check
@@ -43,6 +44,7 @@ pub mod operator;
 pub mod page;
 pub mod registrar;
 pub mod session;
+pub mod staff;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -77,6 +79,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/members/imports/{job_id}/progress", get(registrar::import_progress))
         .route("/members/{member_id}", get(registrar::member).post(registrar::update))
         .route("/members/{member_id}/card", post(registrar::issue_card))
+        .route("/members/{member_id}/introductions", post(registrar::introduce))
         .route("/members/{member_id}/card/{format}", get(registrar::card_file))
         .route("/proposals", get(governor::proposals).post(governor::create))
         .route("/proposals/new", get(governor::new_proposal))
@@ -88,6 +91,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/agreements/{club}/offer", get(admin::offer_form).post(admin::offer))
         .route("/agreements/{club}/accept", post(admin::accept))
         .route("/agreements/{club}/{action}", post(admin::side))
+        .route("/staff", get(staff::page).post(staff::create))
+        .route("/staff/card-keys", post(staff::rotate))
+        .route("/staff/card-keys/{key_id}/revoke", post(staff::revoke))
+        .route("/staff/{username}", post(staff::update))
         .route("/node", get(operator::page))
         .route("/node/status", get(operator::status))
         .route("/assets/{name}", get(assets::asset))

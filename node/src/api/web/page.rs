@@ -36,7 +36,7 @@ pub struct PageLink {
 }
 
 /// Every page of the app, in navigation order.
-pub const PAGES: [PageLink; 5] = [
+pub const PAGES: [PageLink; 6] = [
     PageLink {
         href: "/desk",
         label: "Front desk",
@@ -59,6 +59,12 @@ pub const PAGES: [PageLink; 5] = [
         href: "/agreements",
         label: "Agreements",
         purpose: "Agreements with each club: offers, terms in force, suspension, termination",
+        roles: Admin::ROLES,
+    },
+    PageLink {
+        href: "/staff",
+        label: "Staff",
+        purpose: "Staff accounts and roles; the club's card-issuing keys",
         roles: Admin::ROLES,
     },
     PageLink {

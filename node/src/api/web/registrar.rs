@@ -304,6 +304,9 @@ struct MemberPage {
     statuses: [&'static str; 4],
     card: Option<CardText>,
     card_key_missing: bool,
+    other_clubs: Vec<String>,
+    letters: Vec<String>,
+    today: String,
     visits: Vec<HistoryVisit>,
     notice: Option<String>,
     problem: Option<String>,
@@ -318,6 +321,8 @@ pub struct MemberNotice {
     pub updated: Option<String>,
     /// A card just issued.
     pub card: Option<String>,
+    /// A letter of introduction just issued (the host club).
+    pub introduced: Option<String>,
 }
 
 fn parse_member(text: &str) -> Option<MemberId> {
@@ -349,13 +354,33 @@ async fn member_view(
         Err(error) => return api_error_page(state, &signed.session, &error.into()),
     };
     let (_, offset) = club_facts(state);
-    let (record, card, card_key) = {
+    let (record, card, card_key, other_clubs, letters) = {
         let view = state.node().ledger().state();
         let record = reciprocity_chaincode::query::member(&view, member).ok().flatten();
         let card = reciprocity_chaincode::query::member_card(&view, member).ok().flatten();
         let key =
             reciprocity_chaincode::query::current_card_key(&view, state.club()).ok().flatten();
-        (record, card, key)
+        let others: Vec<reciprocity_chaincode::ClubId> = reciprocity_chaincode::query::clubs(&view)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.spec.club_id)
+            .filter(|id| id != state.club())
+            .collect();
+        let letters: Vec<String> = others
+            .iter()
+            .filter_map(|host| {
+                let letter = reciprocity_chaincode::query::introduction(&view, host, member)
+                    .ok()
+                    .flatten()?;
+                Some(format!(
+                    "to {host}, {} to {}",
+                    reciprocity_sdk::dates::format_day(letter.valid_from_day),
+                    reciprocity_sdk::dates::format_day(letter.valid_until_day)
+                ))
+            })
+            .collect();
+        let other_clubs: Vec<String> = others.iter().map(ToString::to_string).collect();
+        (record, card, key, other_clubs, letters)
     };
     let query = VisitQuery {
         member_id: Some(member.to_hex()),
@@ -423,6 +448,9 @@ async fn member_view(
             key_id: c.card_key_id.to_hex(),
         }),
         card_key_missing: card_key.is_none(),
+        other_clubs,
+        letters,
+        today: local_date_time(crate::clock::now_ms(), offset).0,
         visits,
         notice,
         problem,
@@ -448,6 +476,8 @@ pub async fn member(
         Some("Member registered on the ledger.".to_owned())
     } else if done.updated.is_some() {
         Some("Saved.".to_owned())
+    } else if let Some(host) = done.introduced {
+        Some(format!("Letter of introduction to {host} issued on the ledger."))
     } else {
         done.card.map(|serial| {
             format!("Card no. {serial} issued: older cards of this member no longer admit. Print it below.")
@@ -536,6 +566,58 @@ pub async fn issue_card(
             let problem = Some(format!("No card was issued. {}", error.message));
             let status =
                 if error.status.is_server_error() { error.status } else { StatusCode::CONFLICT };
+            member_view(&state, &signed, &member, status, None, problem).await
+        }
+    }
+}
+
+/// The introduction form's fields.
+#[derive(Debug, Deserialize)]
+pub struct IntroductionForm {
+    /// The host club.
+    #[serde(default)]
+    pub host_club: String,
+    /// First day.
+    #[serde(default)]
+    pub valid_from: String,
+    /// Last day.
+    #[serde(default)]
+    pub valid_until: String,
+}
+
+/// Issues a letter of introduction (`POST /members/{id}/introductions`).
+pub async fn introduce(
+    signed: Signed<Registrar>,
+    State(state): State<ApiState>,
+    Path(member_id): Path<String>,
+    Form(form): Form<IntroductionForm>,
+) -> Response {
+    let Some(member) = parse_member(&member_id) else {
+        return Redirect::to("/members").into_response();
+    };
+    let request = crate::api::rest::agreements::introductions::IntroductionRequest {
+        member_id: member.to_hex(),
+        host_club: form.host_club.trim().to_owned(),
+        valid_from: form.valid_from.trim().to_owned(),
+        valid_until: form.valid_until.trim().to_owned(),
+    };
+    match crate::api::rest::agreements::introductions::introduce_as(
+        &state,
+        signed.caller(),
+        &request,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/members/{}?introduced={}",
+            member.to_hex(),
+            form_urlencoded::byte_serialize(request.host_club.as_bytes()).collect::<String>()
+        ))
+        .into_response(),
+        Err(error) => {
+            let problem = Some(format!("No letter was issued. {}", error.message));
+            let status =
+                if error.status.is_server_error() { error.status } else { StatusCode::BAD_REQUEST };
             member_view(&state, &signed, &member, status, None, problem).await
         }
     }

@@ -43,6 +43,17 @@ pub async fn issue_introduction(
     State(state): State<ApiState>,
     ApiJson(request): ApiJson<IntroductionRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TxReceipt>)> {
+    let (status, receipt) = introduce_as(&state, &caller, &request).await?;
+    Ok((status, axum::Json(receipt)))
+}
+
+/// Issues a letter of introduction for a member of `caller`'s club. Shared
+/// by REST and the web app.
+pub(crate) async fn introduce_as(
+    state: &ApiState,
+    caller: &crate::api::rest::auth::Caller,
+    request: &IntroductionRequest,
+) -> ApiResult<(StatusCode, TxReceipt)> {
     let member = MemberId::from_hex(&request.member_id).ok_or_else(|| {
         ApiError::bad_request(format!(
             "member_id {} is not 32 hex digits",
@@ -67,18 +78,17 @@ pub async fn issue_introduction(
         reciprocity_chaincode::query::member(&view, &member)?
     };
     if let Some(record) = record {
-        state.own_club(&caller, &record.home_club, &format!("member {}", request.member_id))?;
+        state.own_club(caller, &record.home_club, &format!("member {}", request.member_id))?;
     }
-    let (status, receipt) = state
+    state
         .act(
-            &caller,
+            caller,
             Role::Registrar,
             "introduction.issue",
             Some(&request.member_id),
             body::issue_introduction(&member, host.as_str(), from, until),
         )
-        .await?;
-    Ok((status, axum::Json(receipt)))
+        .await
 }
 
 /// A letter of introduction.
