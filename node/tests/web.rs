@@ -386,3 +386,32 @@ async fn a_card_checked_at_the_desk_is_posted_and_a_damaged_one_is_refused_with_
     assert!(!answer.text.contains("action=\"/desk/visits\""), "no record form");
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clubs_last_admin_cannot_be_disabled_or_lose_the_admin_role() {
+    let api = InProcessApi::start().await;
+    let (cookie, csrf) = sign_in(&api, "admin").await;
+    let (admin, _) = api.login("admin");
+    let path = format!("/staff/accounts/{admin}");
+    let disable = [
+        ("csrf", csrf.as_str()),
+        ("shown_roles", "admin"),
+        ("shown_disabled", "0"),
+        ("role", "admin"),
+        ("disabled", "1"),
+    ];
+    let refused = send(&api, post_form(&path, Some(&cookie), &disable)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(refused.text.contains("last enabled admin"), "{}", refused.text);
+    let demote = [
+        ("csrf", csrf.as_str()),
+        ("shown_roles", "admin"),
+        ("shown_disabled", "0"),
+        ("role", "registrar"),
+    ];
+    let refused = send(&api, post_form(&path, Some(&cookie), &demote)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    // Still signed in: nothing changed.
+    assert_eq!(send(&api, get("/staff", Some(&cookie))).await.status, StatusCode::OK);
+    api.stop().await;
+}

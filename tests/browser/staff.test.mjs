@@ -30,7 +30,7 @@ test("an admin creates a front-desk account, which signs in, then disables it an
   assert.equal(new URL(door.url()).pathname, "/desk");
 
   await page.getByText("Change door2").click();
-  await page.locator("form[action='/staff/door2'] input[name='disabled'][type='checkbox']").check();
+  await page.locator("form[action='/staff/accounts/door2'] input[name='disabled'][type='checkbox']").check();
   await page.getByRole("button", { name: "Save door2" }).click();
   await page.locator(".notice").filter({ hasText: "Account door2 changed" }).waitFor();
   assert.match(await page.locator("tr", { hasText: "door2" }).first().innerText(), /disabled/);

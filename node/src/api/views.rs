@@ -49,13 +49,39 @@ pub fn settlement_words(settlement_name: &str) -> &'static str {
 }
 
 /// Digits after the decimal point of an ISO 4217 currency's minor unit.
-fn minor_digits(currency: &str) -> u32 {
+pub fn minor_digits(currency: &str) -> u32 {
     match currency {
         "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
         | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
         "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
         _ => 2,
     }
+}
+
+/// An amount as people type it (`25.00`, `25`, `3000` for JPY) in minor
+/// units of `currency`; `None` when it is not such an amount.
+pub fn parse_money(text: &str, currency: &str) -> Option<u64> {
+    let digits = minor_digits(currency) as usize;
+    let (units, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    if units.is_empty()
+        || !units.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > digits
+    {
+        return None;
+    }
+    let scale = 10u64.pow(u32::try_from(digits).ok()?);
+    let fraction_value: u64 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse::<u64>().ok()? * 10u64.pow(u32::try_from(digits - fraction.len()).ok()?)
+    };
+    units.parse::<u64>().ok()?.checked_mul(scale)?.checked_add(fraction_value)
+}
+
+/// An amount in minor units as people type it back: `25.00`, `3000`.
+pub fn money_input(minor: u64, currency: &str) -> String {
+    money_text(minor, currency).split_once(' ').map_or_else(String::new, |(_, n)| n.to_owned())
 }
 
 /// An amount in minor units as people read it: `EUR 25.00`, `JPY 3000`.
@@ -373,6 +399,21 @@ impl IntroductionRecordView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_amounts_follow_the_currencys_minor_digits() {
+        assert_eq!(parse_money("25.00", "EUR"), Some(2500));
+        assert_eq!(parse_money("25.5", "EUR"), Some(2550));
+        assert_eq!(parse_money("25", "EUR"), Some(2500));
+        assert_eq!(parse_money("3000", "JPY"), Some(3000));
+        assert_eq!(parse_money("3000.5", "JPY"), None);
+        assert_eq!(parse_money("25.000", "KWD"), Some(25_000));
+        assert_eq!(parse_money("1.005", "EUR"), None);
+        assert_eq!(parse_money("+5", "EUR"), None);
+        assert_eq!(parse_money("", "EUR"), None);
+        assert_eq!(money_input(2550, "EUR"), "25.50");
+        assert_eq!(money_input(3000, "JPY"), "3000");
+    }
 
     #[test]
     fn money_is_written_with_the_currencys_minor_digits() {

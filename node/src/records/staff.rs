@@ -89,15 +89,22 @@ impl Records {
 
 /// Checks a username: 1-64 of `a-z 0-9 . _ -`.
 pub fn check_username(username: &str) -> Result<(), String> {
+    // Not starting with a dot (`.`, `..` are path segments), nor a word
+    // the web app's routes use.
     let ok = !username.is_empty()
         && username.len() <= 64
+        && !username.starts_with('.')
+        && username != "card-keys"
         && username
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(format!("username {} must be 1-64 of a-z, 0-9, '.', '_', '-'", quote(username)))
+        Err(format!(
+            "username {} must be 1-64 of a-z, 0-9, '.', '_', '-', not starting with '.' (and not card-keys)",
+            quote(username)
+        ))
     }
 }
 

@@ -184,6 +184,25 @@ pub(crate) async fn update_as(
         None => None,
     };
     let disabled = update.disabled.unwrap_or(account.disabled);
+    // The club keeps an admin who can sign in: no change may leave it none.
+    let is_admin =
+        |roles: &str, disabled: bool| !disabled && roles.split(',').any(|r| r == "admin");
+    if is_admin(&account.roles, account.disabled) && !is_admin(&roles, disabled) {
+        let others = records
+            .staff_list()
+            .await?
+            .iter()
+            .filter(|a| a.username != username && is_admin(&a.roles, a.disabled))
+            .count();
+        if others == 0 {
+            return Err(ApiError::conflict(
+                "last_admin",
+                format!(
+                    "{username} is the club's last enabled admin: give another account the admin role first"
+                ),
+            ));
+        }
+    }
     records.staff_update(username, &roles, disabled, hash.as_deref()).await?;
     state.end_sessions_of(&format!("staff:{username}"));
     state.audit(&caller.principal, "staff.update", Some(username), "ok", None).await;

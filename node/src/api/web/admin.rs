@@ -289,12 +289,18 @@ pub async fn agreement(
         Ok(other) => other,
         Err(error) => return api_error_page(&state, &signed.session, &error),
     };
-    let notice = done.done.as_deref().map(|done| match done {
-        "offered" => format!("Terms offered: {other}'s admin can accept them now."),
-        "accepted" => "Accepted: the terms are on the ledger.".to_owned(),
-        "suspended" => "Suspended on your side: visits stop until you resume.".to_owned(),
-        "resumed" => "Resumed on your side.".to_owned(),
-        _ => "Terminated with notice: the agreement ends on the date shown.".to_owned(),
+    let notice = done.done.as_deref().and_then(|done| match done {
+        "offered" => Some(format!("Terms offered: {other}'s admin can accept them now.")),
+        "accepted" => Some("Accepted: the terms are on the ledger.".to_owned()),
+        "suspended" => Some("Suspended on your side: visits stop until you resume.".to_owned()),
+        "resumed" => Some("Resumed on your side.".to_owned()),
+        "terminated" => {
+            Some("Terminated with notice: the agreement ends on the date shown.".to_owned())
+        }
+        "pending" => Some(
+            "Submitted; not committed yet: reload in a moment to see it on the ledger.".to_owned(),
+        ),
+        _ => None,
     });
     agreement_page(&state, &signed, &other, StatusCode::OK, notice, None)
 }
@@ -347,7 +353,7 @@ impl TermsForm {
             per_month: terms.visit_days_per_month_max.to_string(),
             per_year: terms.visit_days_per_year_max.to_string(),
             guests: terms.guests_per_visit_max.to_string(),
-            fee: format!("{}.{:02}", terms.visit_fee_minor / 100, terms.visit_fee_minor % 100),
+            fee: crate::api::views::money_input(terms.visit_fee_minor, &terms.fee_currency),
             currency: terms.fee_currency.clone(),
             settlement: terms.fee_settlement.clone().unwrap_or_else(|| "on_site".to_owned()),
             valid_from: terms.valid_from.clone(),
@@ -383,18 +389,10 @@ impl TermsForm {
         let number = |label: &str, text: &str| -> Result<u32, String> {
             text.trim().parse().map_err(|_| format!("{label} {text:?} is not a whole number"))
         };
-        let fee_minor = {
-            let text = self.fee.trim();
-            let (units, cents) = text.split_once('.').unwrap_or((text, "0"));
-            let cents = if cents.len() == 1 { format!("{cents}0") } else { cents.to_owned() };
-            match (units.parse::<u64>(), cents.parse::<u64>()) {
-                (Ok(units), Ok(cents)) if cents < 100 => units
-                    .checked_mul(100)
-                    .and_then(|u| u.checked_add(cents))
-                    .ok_or_else(|| format!("the fee {text:?} is too large"))?,
-                _ => return Err(format!("the fee {text:?} is not an amount such as 25.00")),
-            }
-        };
+        let currency = self.currency.trim().to_ascii_uppercase();
+        let fee_minor = crate::api::views::parse_money(&self.fee, &currency).ok_or_else(|| {
+            format!("the fee {:?} is not an amount in {currency} such as 25.00", self.fee.trim())
+        })?;
         let blackouts = self
             .blackouts
             .lines()
@@ -419,7 +417,7 @@ impl TermsForm {
             visit_days_per_year_max: number("visit-days per year", &self.per_year)?,
             guests_per_visit_max: number("guests per visit", &self.guests)?,
             visit_fee_minor: fee_minor,
-            fee_currency: self.currency.trim().to_ascii_uppercase(),
+            fee_currency: currency,
             fee_settlement: Some(self.settlement.clone()),
             valid_from: self.valid_from.trim().to_owned(),
             valid_until: Some(self.valid_until.trim().to_owned()).filter(|d| !d.is_empty()),
@@ -515,6 +513,9 @@ pub async fn offer(
             .is_some_and(|a| !a.versions.is_empty())
     };
     match offer_as(&state, signed.caller(), &other, &terms, amend).await {
+        Ok((StatusCode::ACCEPTED, _)) => {
+            Redirect::to(&format!("/agreements/{other}?done=pending")).into_response()
+        }
         Ok(_) => Redirect::to(&format!("/agreements/{other}?done=offered")).into_response(),
         Err(error) => {
             let problem = Some(format!("Nothing was offered. {}", error.message));
@@ -545,6 +546,9 @@ pub async fn accept(
         Err(error) => return api_error_page(&state, &signed.session, &error),
     };
     match accept_as(&state, signed.caller(), &other, &form.terms_hash).await {
+        Ok((StatusCode::ACCEPTED, _)) => {
+            Redirect::to(&format!("/agreements/{other}?done=pending")).into_response()
+        }
         Ok(_) => Redirect::to(&format!("/agreements/{other}?done=accepted")).into_response(),
         Err(error) => {
             let problem = Some(format!("Not accepted. {}", error.message));
@@ -570,6 +574,9 @@ pub async fn side(
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     match side_as(&state, signed.caller(), &other, side).await {
+        Ok((StatusCode::ACCEPTED, _)) => {
+            Redirect::to(&format!("/agreements/{other}?done=pending")).into_response()
+        }
         Ok(_) => Redirect::to(&format!("/agreements/{other}?done={done}")).into_response(),
         Err(error) => {
             let problem = Some(format!("Not done. {}", error.message));

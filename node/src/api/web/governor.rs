@@ -290,6 +290,8 @@ pub async fn create(
         }
     };
     match create_as(&state, signed.caller(), &request).await {
+        // Not committed yet: the proposal is not on the ledger to show.
+        Ok((StatusCode::ACCEPTED, _)) => Redirect::to("/proposals").into_response(),
         Ok((_, opened)) => {
             Redirect::to(&format!("/proposals/{}?opened=1", opened.proposal_id)).into_response()
         }
@@ -527,7 +529,16 @@ pub async fn proposal(
             let notice = if done.opened.is_some() {
                 Some("Proposal opened: the clubs can vote now.".to_owned())
             } else {
-                done.voted.map(|choice| format!("Your club's vote is recorded: {choice}."))
+                done.voted.and_then(|choice| match choice.as_str() {
+                    "yes" | "no" | "abstain" => {
+                        Some(format!("Your club's vote is recorded: {choice}."))
+                    }
+                    "pending" => Some(
+                        "Your club's vote was submitted and is not committed yet: reload in a moment."
+                            .to_owned(),
+                    ),
+                    _ => None,
+                })
             };
             proposal_page(&state, &signed, &proposal, StatusCode::OK, notice, None)
         }
@@ -570,6 +581,10 @@ pub async fn vote(
         Err(error) => return api_error_page(&state, &signed.session, &error),
     };
     match vote_as(&state, signed.caller(), &proposal.proposal_id, &form.choice).await {
+        Ok((StatusCode::ACCEPTED, _)) => {
+            Redirect::to(&format!("/proposals/{}?voted=pending", proposal.proposal_id.to_hex()))
+                .into_response()
+        }
         Ok(_) => Redirect::to(&format!(
             "/proposals/{}?voted={}",
             proposal.proposal_id.to_hex(),

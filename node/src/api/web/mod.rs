@@ -94,11 +94,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/staff", get(staff::page).post(staff::create))
         .route("/staff/card-keys", post(staff::rotate))
         .route("/staff/card-keys/{key_id}/revoke", post(staff::revoke))
-        .route("/staff/{username}", post(staff::update))
+        .route("/staff/accounts/{username}", post(staff::update))
         .route("/node", get(operator::page))
         .route("/node/status", get(operator::status))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::from_fn(super::rest::run_to_completion))
+        // A form's body is bounded whether its token came in a field or a
+        // header (the import's own limit is set on its route).
+        .layer(axum::extract::DefaultBodyLimit::max(settings.body_bytes_max))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::csrf))
         .layer(axum::middleware::from_fn(guard::page_headers))
         .layer(in_flight)

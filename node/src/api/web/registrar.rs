@@ -243,6 +243,10 @@ pub async fn register(
         valid_until: form.valid_until.trim().to_owned(),
     };
     match register_as(&state, signed.caller(), &request).await {
+        Ok((StatusCode::ACCEPTED, registered)) => {
+            Redirect::to(&format!("/members/{}?pending=1", registered.member.member_id))
+                .into_response()
+        }
         Ok((_, registered)) => {
             Redirect::to(&format!("/members/{}?registered=1", registered.member.member_id))
                 .into_response()
@@ -323,6 +327,8 @@ pub struct MemberNotice {
     pub card: Option<String>,
     /// A letter of introduction just issued (the host club).
     pub introduced: Option<String>,
+    /// Something submitted but not committed yet.
+    pub pending: Option<String>,
 }
 
 fn parse_member(text: &str) -> Option<MemberId> {
@@ -472,14 +478,18 @@ pub async fn member(
         ));
         return api_error_page(&state, &signed.session, &error);
     };
-    let notice = if done.registered.is_some() {
+    let notice = if done.pending.is_some() {
+        Some("Submitted; not committed yet: reload in a moment to see it on the ledger.".to_owned())
+    } else if done.registered.is_some() {
         Some("Member registered on the ledger.".to_owned())
     } else if done.updated.is_some() {
         Some("Saved.".to_owned())
-    } else if let Some(host) = done.introduced {
+    } else if let Some(host) =
+        done.introduced.filter(|h| reciprocity_chaincode::ClubId::parse(h).is_some())
+    {
         Some(format!("Letter of introduction to {host} issued on the ledger."))
     } else {
-        done.card.map(|serial| {
+        done.card.filter(|c| c.parse::<u32>().is_ok_and(|n| n > 0)).map(|serial| {
             format!("Card no. {serial} issued: older cards of this member no longer admit. Print it below.")
         })
     };
@@ -558,6 +568,9 @@ pub async fn issue_card(
         return Redirect::to("/members").into_response();
     };
     match issue_as(&state, signed.caller(), &member).await {
+        Ok((StatusCode::ACCEPTED, _)) => {
+            Redirect::to(&format!("/members/{}?pending=1", member.to_hex())).into_response()
+        }
         Ok((_, issued)) => {
             let serial = issued.card.map_or(0, |c| c.serial);
             Redirect::to(&format!("/members/{}?card={serial}", member.to_hex())).into_response()

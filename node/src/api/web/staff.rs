@@ -40,6 +40,10 @@ pub struct StaffRow {
     pub disabled: bool,
     /// (role name, words, held) for each role.
     pub roles: Vec<(&'static str, &'static str, bool)>,
+    /// The roles as shown, comma separated (sent back with the form).
+    pub shown_roles: String,
+    /// The username, encoded for a path.
+    pub path: String,
 }
 
 impl StaffRow {
@@ -52,6 +56,8 @@ impl StaffRow {
                 .iter()
                 .map(|(name, words)| (*name, *words, account.roles.iter().any(|r| r == name)))
                 .collect(),
+            shown_roles: account.roles.join(","),
+            path: form_urlencoded::byte_serialize(account.username.as_bytes()).collect(),
         }
     }
 }
@@ -89,9 +95,13 @@ async fn staff_page(
         Ok(staff) => staff,
         Err(error) => return api_error_page(state, &signed.session, &error),
     };
-    let mut keys = {
+    let keys = {
         let view = state.node().ledger().state();
-        query::card_keys_of(&view, state.club()).unwrap_or_default()
+        query::card_keys_of(&view, state.club())
+    };
+    let mut keys = match keys {
+        Ok(keys) => keys,
+        Err(error) => return api_error_page(state, &signed.session, &error.into()),
     };
     keys.sort_by_key(|k| std::cmp::Reverse(k.enrolled_height));
     let keys_held = keys.iter().map(|k| state.card_keys().key(&k.key_id).is_some()).collect();
@@ -114,12 +124,15 @@ pub async fn page(
     State(state): State<ApiState>,
     Query(done): Query<StaffNotice>,
 ) -> Response {
-    let who = done.who.unwrap_or_default();
-    let notice = done.done.as_deref().map(|done| match done {
-        "created" => format!("Account {who} created."),
-        "updated" => format!("Account {who} changed; its sign-ins have ended."),
-        "rotated" => "New card key enrolled: new cards are signed with it; cards signed by the old key stay valid until their valid-until.".to_owned(),
-        _ => "Card key revoked: every card it signed is refused from now on.".to_owned(),
+    let who =
+        done.who.filter(|w| crate::records::staff::check_username(w).is_ok()).unwrap_or_default();
+    let notice = done.done.as_deref().and_then(|done| match done {
+        "created" => Some(format!("Account {who} created.")),
+        "updated" => Some(format!("Account {who} changed; its sign-ins have ended.")),
+        "rotated" => Some("New card key enrolled: new cards are signed with it; cards signed by the old key stay valid until their valid-until.".to_owned()),
+        "revoked" => Some("Card key revoked: every card it signed is refused from now on.".to_owned()),
+        "pending" => Some("Submitted; not committed yet: reload in a moment to see it on the ledger.".to_owned()),
+        _ => None,
     });
     staff_page(&state, &signed, StatusCode::OK, notice, None).await
 }
@@ -157,14 +170,13 @@ pub async fn create(
         .into_response(),
         Err(error) => {
             let problem = Some(format!("No account was created. {}", error.message));
-            let status =
-                if error.status.is_server_error() { error.status } else { StatusCode::BAD_REQUEST };
-            staff_page(&state, &signed, status, None, problem).await
+            staff_page(&state, &signed, error.status, None, problem).await
         }
     }
 }
 
-/// Changes an account (`POST /staff/{username}`): roles, disabled, a new password.
+/// Changes an account (`POST /staff/accounts/{username}`): roles, disabled,
+/// a new password — only what differs from what the form showed.
 pub async fn update(
     signed: Signed<Admin>,
     State(state): State<ApiState>,
@@ -172,15 +184,27 @@ pub async fn update(
     body: String,
 ) -> Response {
     let password = form_value(&body, "password");
+    // Only what was changed on the form, compared with what it showed: a
+    // stale page does not undo another admin's change.
+    let mut roles = form_list(&body, "role");
+    roles.sort();
+    let mut shown_roles: Vec<String> = form_value(&body, "shown_roles")
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    shown_roles.sort();
+    let disabled = form_value(&body, "disabled") == "1";
+    let shown_disabled = form_value(&body, "shown_disabled") == "1";
     let update = StaffUpdate {
-        roles: (form_value(&body, "set_roles") == "1").then(|| form_list(&body, "role")),
-        disabled: match form_value(&body, "disabled").as_str() {
-            "1" => Some(true),
-            "0" => Some(false),
-            _ => None,
-        },
+        roles: (roles != shown_roles).then_some(roles),
+        disabled: (disabled != shown_disabled).then_some(disabled),
         password: (!password.is_empty()).then_some(password),
     };
+    if update.roles.is_none() && update.disabled.is_none() && update.password.is_none() {
+        let notice = Some(format!("Nothing changed for {username}."));
+        return staff_page(&state, &signed, StatusCode::OK, notice, None).await;
+    }
     match update_as(&state, signed.caller(), &username, &update).await {
         Ok(account) => Redirect::to(&format!(
             "/staff?done=updated&who={}",
@@ -189,9 +213,7 @@ pub async fn update(
         .into_response(),
         Err(error) => {
             let problem = Some(format!("Account {username} was not changed. {}", error.message));
-            let status =
-                if error.status.is_server_error() { error.status } else { StatusCode::BAD_REQUEST };
-            staff_page(&state, &signed, status, None, problem).await
+            staff_page(&state, &signed, error.status, None, problem).await
         }
     }
 }
@@ -199,10 +221,11 @@ pub async fn update(
 /// Rotates the club's card key (`POST /staff/card-keys`).
 pub async fn rotate(signed: Signed<Admin>, State(state): State<ApiState>) -> Response {
     match rotate_as(&state, signed.caller()).await {
+        Ok((StatusCode::ACCEPTED, _, _)) => Redirect::to("/staff?done=pending").into_response(),
         Ok(_) => Redirect::to("/staff?done=rotated").into_response(),
         Err(error) => {
             let problem = Some(format!("No new card key. {}", error.message));
-            staff_page(&state, &signed, StatusCode::CONFLICT, None, problem).await
+            staff_page(&state, &signed, error.status, None, problem).await
         }
     }
 }
@@ -232,10 +255,11 @@ pub async fn revoke(
         return StatusCode::NOT_FOUND.into_response();
     };
     match revoke_as(&state, signed.caller(), &id).await {
+        Ok((StatusCode::ACCEPTED, _)) => Redirect::to("/staff?done=pending").into_response(),
         Ok(_) => Redirect::to("/staff?done=revoked").into_response(),
         Err(error) => {
             let problem = Some(format!("The key was not revoked. {}", error.message));
-            staff_page(&state, &signed, StatusCode::CONFLICT, None, problem).await
+            staff_page(&state, &signed, error.status, None, problem).await
         }
     }
 }
