@@ -415,3 +415,18 @@ async fn the_clubs_last_admin_cannot_be_disabled_or_lose_the_admin_role() {
     assert_eq!(send(&api, get("/staff", Some(&cookie))).await.status, StatusCode::OK);
     api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminating_an_agreement_needs_its_confirmation_ticked() {
+    let api = InProcessApi::start().await;
+    let (cookie, csrf) = sign_in(&api, "admin").await;
+    // The network's one club, as the layout names it: `Name (id)`.
+    let page = send(&api, get("/agreements", Some(&cookie))).await;
+    let who = page.text.split("class=\"who-club\">").nth(1).expect("who-club");
+    let club = who[who.find('(').expect("(") + 1..who.find(')').expect(")")].to_owned();
+    let path = format!("/agreements/{club}/terminate");
+    let unconfirmed = send(&api, post_form(&path, Some(&cookie), &[("csrf", &csrf)])).await;
+    assert!(unconfirmed.text.contains("Not terminated: tick the box"), "{}", unconfirmed.text);
+    assert_ne!(unconfirmed.status, StatusCode::SEE_OTHER, "nothing was done");
+    api.stop().await;
+}

@@ -58,7 +58,7 @@ test("an admin offers amended terms; the other club's admin sees the differences
   assert.match(await watcher.locator("table.terms").innerText(), /Visit-days per month\s+6/);
 
   // Suspend and resume on the watcher's side; the termination date is shown first.
-  assert.match(await watcher.locator("main").innerText(), /would end on \d{4}-\d{2}-\d{2}/);
+  assert.match(await watcher.locator("main").innerText(), /End the agreement on \d{4}-\d{2}-\d{2}/);
   await watcher.getByRole("button", { name: "Suspend on our side" }).click();
   await watcher.locator(".notice").filter({ hasText: "Suspended on your side" }).waitFor();
   assert.match(await watcher.locator("#agreement-state").innerText(), /suspended/);

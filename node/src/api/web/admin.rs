@@ -557,16 +557,26 @@ pub async fn accept(
     }
 }
 
-/// Suspends, resumes or terminates (`POST /agreements/{club}/{action}`).
+/// Suspends, resumes or terminates (`POST /agreements/{club}/{action}`); a
+/// termination needs its confirmation box ticked.
 pub async fn side(
     signed: Signed<Admin>,
     State(state): State<ApiState>,
     Path((other, action)): Path<(String, String)>,
+    body: String,
 ) -> Response {
     let other = match counterparty(&other) {
         Ok(other) => other,
         Err(error) => return api_error_page(&state, &signed.session, &error),
     };
+    let confirmed =
+        form_urlencoded::parse(body.as_bytes()).any(|(k, v)| k == "confirm" && v == "on");
+    if action == "terminate" && !confirmed {
+        let problem = Some(
+            "Not terminated: tick the box that confirms the termination and its date.".to_owned(),
+        );
+        return agreement_page(&state, &signed, &other, StatusCode::BAD_REQUEST, None, problem);
+    }
     let (side, done) = match action.as_str() {
         "suspend" => (Side::Suspend, "suspended"),
         "resume" => (Side::Resume, "resumed"),
