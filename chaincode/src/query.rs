@@ -53,12 +53,10 @@ pub fn card_key(view: &dyn StateRead, id: &CardKeyId) -> Result<Option<CardKey>>
 
 /// The club's current card-issuing key, if it has one.
 pub fn current_card_key(view: &dyn StateRead, club: &ClubId) -> Result<Option<CardKey>> {
-    let Some(bytes) = view.get(&keys::club_card_key(club))? else { return Ok(None) };
-    let id = CardKeyId::from_slice(&bytes).ok_or_else(|| crate::ChaincodeError::CorruptState {
-        key: String::from_utf8_lossy(&keys::club_card_key(club)).into_owned(),
-        reason: format!("a card key id is 8 bytes, not {}", bytes.len()),
-    })?;
-    card_key(view, &id)
+    match crate::rules::card::current_key_id(view, club)? {
+        Some(id) => card_key(view, &id),
+        None => Ok(None),
+    }
 }
 
 /// Every card key of a club (current, retired, revoked), in key id order.

@@ -19,7 +19,10 @@ use crate::state::{load, save};
 use crate::store::{Overlay, StateRead};
 
 /// The club's current card key id, if it has one.
-pub(crate) fn current_key_id(view: &dyn StateRead, club: &ClubId) -> RuleResult<Option<CardKeyId>> {
+pub(crate) fn current_key_id(
+    view: &dyn StateRead,
+    club: &ClubId,
+) -> crate::Result<Option<CardKeyId>> {
     let Some(bytes) = view.get(&keys::club_card_key(club))? else { return Ok(None) };
     let id = CardKeyId::from_slice(&bytes).ok_or_else(|| crate::ChaincodeError::CorruptState {
         key: String::from_utf8_lossy(&keys::club_card_key(club)).into_owned(),
