@@ -180,11 +180,12 @@ struct NewProposalPage {
 
 const DAY_MS: u64 = 86_400_000;
 
-fn days_text(ms: u64) -> String {
+/// A policy period in words: `30 days`, or `1 min` below a day.
+fn period_text(ms: u64) -> String {
     if ms.is_multiple_of(DAY_MS) {
-        (ms / DAY_MS).to_string()
+        crate::words::count_of(usize::try_from(ms / DAY_MS).unwrap_or(usize::MAX), "day", "days")
     } else {
-        format!("{:.2}", ms as f64 / DAY_MS as f64)
+        duration_words(ms)
     }
 }
 
@@ -209,10 +210,10 @@ fn new_proposal_page(
         clubs,
         period_days_min: policy
             .as_ref()
-            .map_or_else(String::new, |p| days_text(p.voting_period_ms_min)),
+            .map_or_else(String::new, |p| period_text(p.voting_period_ms_min)),
         period_days_max: policy
             .as_ref()
-            .map_or_else(String::new, |p| days_text(p.voting_period_ms_max)),
+            .map_or_else(String::new, |p| period_text(p.voting_period_ms_max)),
         problem,
     };
     render(status, &page)
